@@ -1,0 +1,57 @@
+/**
+ * Error classes named after the condition. The domain throws them with the
+ * cause; commands may attach a hint; src/cli/main.ts is the only place that
+ * turns them into `error:`/`hint:` lines and an exit code.
+ *
+ * Exit codes (SPEC "Exit codes and errors"): 1 the operation failed,
+ * 2 bad usage or bad input, 70 an internal bug.
+ */
+export class PocketcaError extends Error {
+  /** Process exit code for this condition. */
+  readonly exitCode: 1 | 2 = 1;
+  /** One line telling the user what to do next, or undefined. */
+  hint: string | undefined;
+
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = new.target.name;
+    this.hint = hint;
+  }
+
+  withHint(hint: string): this {
+    this.hint = hint;
+    return this;
+  }
+}
+
+/** Bad usage or bad input: exit 2. */
+export class UsageError extends PocketcaError {
+  override readonly exitCode = 2 as const;
+}
+
+export class InvalidNameError extends UsageError {}
+export class InvalidCsrError extends UsageError {}
+export class CsrSignatureError extends UsageError {
+  constructor() {
+    super('CSR signature does not verify', 'the CSR was altered or is not signed by its own key; make a new one on the device');
+  }
+}
+export class UnreadableInputError extends UsageError {}
+export class InputTooLargeError extends UsageError {}
+export class MissingSecretError extends UsageError {}
+
+export class CaAlreadyExistsError extends PocketcaError {}
+export class CaNotFoundError extends PocketcaError {}
+export class WrongPassphraseError extends PocketcaError {
+  constructor() {
+    super('wrong CA passphrase');
+  }
+}
+export class CertificateNotFoundError extends PocketcaError {}
+export class CertificateAlreadyRevokedError extends PocketcaError {}
+export class AmbiguousNameError extends UsageError {}
+export class DatabaseError extends PocketcaError {}
+export class DatabaseTooNewError extends PocketcaError {}
+export class OutputExistsError extends PocketcaError {}
+export class CheckFailedError extends PocketcaError {}
+export class OperationFailedError extends PocketcaError {}

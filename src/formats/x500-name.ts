@@ -1,0 +1,72 @@
+/**
+ * X.500 distinguished names (RFC 5280 §4.1.2.4): encode from attributes,
+ * decode to text. Strings are UTF8String except countryName, which RFC 5280
+ * Appendix A requires to be a PrintableString.
+ */
+import forge from 'node-forge';
+import { oid, printableString, sequenceOf, set, sequence, utf8String } from './der';
+
+export interface NameAttribute {
+  /** Short name: CN, O, OU, C, L, ST, emailAddress, or a dotted OID. */
+  type: string;
+  value: string;
+}
+
+const SHORT_TO_OID: Record<string, string> = {
+  CN: '2.5.4.3',
+  SN: '2.5.4.4',
+  serialNumber: '2.5.4.5',
+  C: '2.5.4.6',
+  L: '2.5.4.7',
+  ST: '2.5.4.8',
+  street: '2.5.4.9',
+  O: '2.5.4.10',
+  OU: '2.5.4.11',
+  title: '2.5.4.12',
+  GN: '2.5.4.42',
+  DC: '0.9.2342.19200300.100.1.25',
+  UID: '0.9.2342.19200300.100.1.1',
+  emailAddress: '1.2.840.113549.1.9.1',
+};
+const OID_TO_SHORT: Record<string, string> = Object.fromEntries(Object.entries(SHORT_TO_OID).map(([k, v]) => [v, k]));
+
+/** Encode a Name: one attribute per RDN, in the order given (most general first). */
+export function encodeName(attributes: readonly NameAttribute[]): Buffer {
+  return sequenceOf(
+    attributes.map((attr) => {
+      const attrOid = SHORT_TO_OID[attr.type] ?? attr.type;
+      const value = attrOid === SHORT_TO_OID.C ? printableString(attr.value) : utf8String(attr.value);
+      return set(sequence(oid(attrOid), value));
+    }),
+  );
+}
+
+/** Decode a Name (forge ASN.1 node) into attributes, in DER order. */
+export function decodeName(node: forge.asn1.Asn1): NameAttribute[] {
+  const out: NameAttribute[] = [];
+  for (const rdn of node.value as forge.asn1.Asn1[]) {
+    for (const atv of rdn.value as forge.asn1.Asn1[]) {
+      const [typeNode, valueNode] = atv.value as forge.asn1.Asn1[];
+      const dotted = forge.asn1.derToOid(typeNode!.value as string);
+      let value = valueNode!.value as string;
+      // UTF8String and BMPString need decoding; the rest are single-byte.
+      if (valueNode!.type === forge.asn1.Type.UTF8) value = forge.util.decodeUtf8(value);
+      else if (valueNode!.type === forge.asn1.Type.BMPSTRING) {
+        let s = '';
+        for (let i = 0; i + 1 < value.length; i += 2) s += String.fromCharCode((value.charCodeAt(i) << 8) | value.charCodeAt(i + 1));
+        value = s;
+      }
+      out.push({ type: OID_TO_SHORT[dotted] ?? dotted, value });
+    }
+  }
+  return out;
+}
+
+/** One-line text, DER order, like `C=DE, O=Home, CN=alice-iphone`. */
+export function formatName(attributes: readonly NameAttribute[]): string {
+  return attributes.map((a) => `${a.type}=${a.value.replace(/([,\\])/g, '\\$1')}`).join(', ');
+}
+
+export function commonNameOf(attributes: readonly NameAttribute[]): string | undefined {
+  return [...attributes].reverse().find((a) => a.type === 'CN')?.value;
+}

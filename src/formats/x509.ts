@@ -1,0 +1,212 @@
+/**
+ * X.509 v3 certificates (RFC 5280 §4.1), encoded with the DER writer. The
+ * TBSCertificate is built here and signed by the caller (src/ca/signing.ts),
+ * so the structure is independent of where the key lives.
+ */
+import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import forge from 'node-forge';
+import {
+  bitString,
+  boolean,
+  explicit,
+  ia5String,
+  implicitPrimitive,
+  octetString,
+  oid,
+  sequence,
+  sequenceOf,
+  smallInteger,
+  time,
+  tlv,
+  unsignedInteger,
+  nullValue,
+} from './der';
+
+export const OID = {
+  sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
+  basicConstraints: '2.5.29.19',
+  keyUsage: '2.5.29.15',
+  extKeyUsage: '2.5.29.37',
+  subjectAltName: '2.5.29.17',
+  subjectKeyIdentifier: '2.5.29.14',
+  authorityKeyIdentifier: '2.5.29.35',
+  cRLNumber: '2.5.29.20',
+  cRLReason: '2.5.29.21',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  codeSigning: '1.3.6.1.5.5.7.3.3',
+  emailProtection: '1.3.6.1.5.5.7.3.4',
+} as const;
+
+/** AlgorithmIdentifier for sha256WithRSAEncryption: parameters are NULL (RFC 4055 §5). */
+export const SHA256_WITH_RSA = sequence(oid(OID.sha256WithRSAEncryption), nullValue());
+
+export type KeyUsageBit =
+  | 'digitalSignature'
+  | 'nonRepudiation'
+  | 'keyEncipherment'
+  | 'dataEncipherment'
+  | 'keyAgreement'
+  | 'keyCertSign'
+  | 'cRLSign';
+const KEY_USAGE_BITS: KeyUsageBit[] = [
+  'digitalSignature',
+  'nonRepudiation',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+];
+
+export interface SubjectAltNames {
+  dns: string[];
+  ip: string[];
+  email: string[];
+}
+
+export interface Extension {
+  oid: string;
+  critical: boolean;
+  /** The DER inside extnValue's OCTET STRING. */
+  value: Buffer;
+}
+
+export function encodeExtension(ext: Extension): Buffer {
+  return ext.critical
+    ? sequence(oid(ext.oid), boolean(true), octetString(ext.value))
+    : sequence(oid(ext.oid), octetString(ext.value));
+}
+
+export function basicConstraints(ca: boolean, pathLen?: number): Extension {
+  const parts = ca ? [boolean(true), ...(pathLen === undefined ? [] : [smallInteger(pathLen)])] : [];
+  return { oid: OID.basicConstraints, critical: true, value: sequence(...parts) };
+}
+
+/** KeyUsage as a named BIT STRING, trailing zero bits removed (X.690 §11.2.2). */
+export function keyUsage(bits: readonly KeyUsageBit[]): Extension {
+  let value = 0;
+  let highest = 0;
+  for (const bit of bits) {
+    const index = KEY_USAGE_BITS.indexOf(bit);
+    value |= 0x80 >> index;
+    highest = Math.max(highest, index);
+  }
+  const unused = 7 - highest;
+  return { oid: OID.keyUsage, critical: true, value: tlv(0x03, Buffer.from([unused, value])) };
+}
+
+export function extKeyUsage(oids: readonly string[]): Extension {
+  return { oid: OID.extKeyUsage, critical: false, value: sequenceOf(oids.map((o) => oid(o))) };
+}
+
+export function ipToBytes(ip: string): Buffer {
+  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
+  if (isIPv6(ip)) {
+    // Expand "::" and any embedded IPv4 tail, then pack 8 groups.
+    let text = ip;
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+    if (v4) {
+      const b = v4[1]!.split('.').map(Number);
+      text = text.slice(0, -v4[1]!.length) + ((b[0]! << 8) | b[1]!).toString(16) + ':' + ((b[2]! << 8) | b[3]!).toString(16);
+    }
+    const [head, tail] = text.split('::') as [string, string | undefined];
+    const h = head ? head.split(':') : [];
+    const t = tail ? tail.split(':') : [];
+    const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+    const out = Buffer.alloc(16);
+    groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+    return out;
+  }
+  throw new RangeError(`not an IP address: ${ip}`);
+}
+
+export function subjectAltName(names: SubjectAltNames): Extension {
+  const general = [
+    ...names.email.map((e) => implicitPrimitive(1, Buffer.from(e, 'ascii'))),
+    ...names.dns.map((d) => implicitPrimitive(2, Buffer.from(d, 'ascii'))),
+    ...names.ip.map((ip) => implicitPrimitive(7, ipToBytes(ip))),
+  ];
+  return { oid: OID.subjectAltName, critical: false, value: sequenceOf(general) };
+}
+
+export function subjectKeyIdentifier(keyId: Buffer): Extension {
+  return { oid: OID.subjectKeyIdentifier, critical: false, value: octetString(keyId) };
+}
+
+export function authorityKeyIdentifier(keyId: Buffer): Extension {
+  return { oid: OID.authorityKeyIdentifier, critical: false, value: sequence(implicitPrimitive(0, keyId)) };
+}
+
+/** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's bits. */
+export function keyIdentifierOf(spkiDer: Buffer): Buffer {
+  const spki = forge.asn1.fromDer(spkiDer.toString('binary'));
+  const bits = (spki.value as forge.asn1.Asn1[])[1]!.value as string;
+  return createHash('sha1').update(Buffer.from(bits.slice(1), 'binary')).digest();
+}
+
+export interface TbsCertificateParams {
+  serial: Buffer;
+  issuerDer: Buffer;
+  subjectDer: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  spkiDer: Buffer;
+  extensions: Extension[];
+}
+
+export function encodeTbsCertificate(p: TbsCertificateParams): Buffer {
+  return sequence(
+    explicit(0, smallInteger(2)),
+    unsignedInteger(p.serial),
+    SHA256_WITH_RSA,
+    p.issuerDer,
+    sequence(time(p.notBefore), time(p.notAfter)),
+    p.subjectDer,
+    p.spkiDer,
+    explicit(3, sequenceOf(p.extensions.map(encodeExtension))),
+  );
+}
+
+/** Certificate / CertificateList: SEQUENCE { tbs, signatureAlgorithm, signatureValue }. */
+export function assembleSigned(tbs: Buffer, signature: Buffer): Buffer {
+  return sequence(tbs, SHA256_WITH_RSA, bitString(signature));
+}
+
+/** What pocketca needs to know of a certificate it signs with (the CA) or inspects. */
+export interface ParsedCertificate {
+  der: Buffer;
+  x509: X509Certificate;
+  subjectDer: Buffer;
+  spkiDer: Buffer;
+  keyId: Buffer;
+  publicKey: KeyObject;
+  serialHex: string;
+  fingerprintSha256: string;
+}
+
+export function parseCertificate(der: Buffer): ParsedCertificate {
+  const x509 = new X509Certificate(der);
+  const cert = forge.asn1.fromDer(der.toString('binary'));
+  const tbs = (cert.value as forge.asn1.Asn1[])[0]!;
+  const fields = tbs.value as forge.asn1.Asn1[];
+  const offset = fields[0]!.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0;
+  const subjectDer = Buffer.from(forge.asn1.toDer(fields[offset + 4]!).getBytes(), 'binary');
+  const spkiDer = Buffer.from(forge.asn1.toDer(fields[offset + 5]!).getBytes(), 'binary');
+  return {
+    der,
+    x509,
+    subjectDer,
+    spkiDer,
+    keyId: keyIdentifierOf(spkiDer),
+    publicKey: createPublicKey({ key: spkiDer, format: 'der', type: 'spki' }),
+    serialHex: x509.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''),
+    fingerprintSha256: fingerprintOf(der),
+  };
+}
+
+/** Colon-separated uppercase SHA-256, as `openssl x509 -fingerprint -sha256` prints. */
+export function fingerprintOf(der: Buffer): string {
+  return createHash('sha256').update(der).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+}

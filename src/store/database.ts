@@ -1,0 +1,95 @@
+/**
+ * Opening the database and applying migrations/NNN_name.sql in order, each in
+ * one transaction, tracked with PRAGMA user_version. A database newer than the
+ * code is refused. The store knows nothing of node-forge: it keeps DER and the
+ * columns that are listed and filtered on.
+ */
+import Database from 'better-sqlite3';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DatabaseError, DatabaseTooNewError } from '../errors';
+
+export type Db = Database.Database;
+
+export const MIGRATIONS_DIR = resolve(__dirname, '..', '..', '..', 'migrations');
+
+/** How long a writer waits for another process's transaction (SQLite busy_timeout). */
+const BUSY_TIMEOUT_MS = 30_000;
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
+  const migrations = readdirSync(dir)
+    .map((file) => /^(\d{3})_([a-z0-9_]+)\.sql$/.exec(file))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ version: Number(m[1]), name: m[2]!, sql: readFileSync(join(dir, m[0]), 'utf8') }))
+    .sort((a, b) => a.version - b.version);
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migrations must be numbered 001, 002, ... without gaps: ${m.version} at ${i + 1}`);
+  });
+  return migrations;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Open (and with `create`, create) the database, switch to WAL and migrate.
+ * `create: false` refuses a missing file instead of making an empty one.
+ */
+export function openDatabase(path: string, options: { create: boolean; readonly?: boolean } = { create: false }): Db {
+  if (!options.create && !existsSync(path)) {
+    throw new DatabaseError(`database ${path} is missing`, 'restore it with `pocketca restore`, or create a CA with `pocketca init`');
+  }
+  let db: Db;
+  try {
+    db = new Database(path, { fileMustExist: !options.create, timeout: BUSY_TIMEOUT_MS, readonly: options.readonly ?? false });
+  } catch (error) {
+    throw new DatabaseError(`cannot open database ${path}: ${describe(error)}`);
+  }
+  try {
+    if (!options.readonly) {
+      // WAL lets readers and one writer work at once; the mode is stored in the file.
+      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+    }
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    if (error instanceof DatabaseTooNewError || error instanceof DatabaseError) throw error;
+    const code = (error as { code?: string }).code ?? '';
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+      throw new DatabaseError(`database ${path} is corrupt or not a pocketca database`, 'restore it from a backup with `pocketca restore`');
+    }
+    if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM') {
+      throw new DatabaseError(`database ${path} cannot be written (${describe(error)})`, 'check the permissions of the CA home and its files');
+    }
+    throw new DatabaseError(`database ${path}: ${describe(error)}`);
+  }
+}
+
+export function migrate(db: Db, migrations: Migration[] = loadMigrations()): void {
+  const latest = migrations.length;
+  const current = () => db.pragma('user_version', { simple: true }) as number;
+  if (current() > latest) {
+    throw new DatabaseTooNewError(
+      `database schema version ${current()} is newer than this pocketca knows (${latest})`,
+      'upgrade pocketca',
+    );
+  }
+  if (current() === latest) return;
+  for (const migration of migrations) {
+    // IMMEDIATE takes the write lock first, so two processes never apply the same step.
+    db.transaction(() => {
+      if (current() >= migration.version) return;
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+}
