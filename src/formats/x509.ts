@@ -22,6 +22,7 @@ import {
   unsignedInteger,
   nullValue,
 } from './der';
+import { readChildren, readTlv } from './der-reader';
 
 export const OID = {
   sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
@@ -141,9 +142,10 @@ export function authorityKeyIdentifier(keyId: Buffer): Extension {
 
 /** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's bits. */
 export function keyIdentifierOf(spkiDer: Buffer): Buffer {
-  const spki = forge.asn1.fromDer(spkiDer.toString('binary'));
-  const bits = (spki.value as forge.asn1.Asn1[])[1]!.value as string;
-  return createHash('sha1').update(Buffer.from(bits.slice(1), 'binary')).digest();
+  const [, bits] = readChildren(spkiDer, readTlv(spkiDer, 0));
+  if (!bits || bits.tag !== 0x03) throw new RangeError('not a SubjectPublicKeyInfo');
+  // Skip the BIT STRING's unused-bits octet.
+  return createHash('sha1').update(spkiDer.subarray(bits.contentStart + 1, bits.end)).digest();
 }
 
 export interface TbsCertificateParams {

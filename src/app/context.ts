@@ -1,0 +1,16 @@
+/**
+ * What every use case receives from the command line: the home, the clock,
+ * the randomness source, and a way to ask for the CA passphrase only when the
+ * key is needed. Tests fix `now` and `randomBytes`.
+ */
+import type { CaHome } from './home';
+
+export interface AppContext {
+  home: CaHome;
+  now: () => Date;
+  randomBytes: (n: number) => Buffer;
+  /** The CA passphrase (file, environment or prompt); asked once, lazily. */
+  passphrase: () => Promise<string>;
+  /** A warning for the user (stderr). */
+  warn: (message: string) => void;
+}

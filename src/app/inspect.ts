@@ -1,0 +1,79 @@
+/** `list` and `show`: read-only views of the record; no passphrase needed. */
+import { X509Certificate } from 'node:crypto';
+import { UsageError } from '../errors';
+import { toPem } from '../formats/pem';
+import { certificateDer, listCertificates, statusOf, type CertificateRow, type Status } from '../store/certificates';
+import type { AppContext } from './context';
+import { findOne } from './find-certificate';
+
+export interface ListedCertificate {
+  serial: string;
+  name: string;
+  subject: string;
+  profile: string;
+  notBefore: string;
+  notAfter: string;
+  status: Status;
+  revokedAt: string | null;
+  reason: string | null;
+}
+
+export interface ListParams {
+  status: Status | 'all';
+  /** Only those expiring within this many days (and not yet revoked). */
+  expiringDays?: number;
+}
+
+const toListed = (row: CertificateRow, now: string): ListedCertificate => ({
+  serial: row.serial,
+  name: row.name,
+  subject: row.subject,
+  profile: row.profile,
+  notBefore: row.notBefore,
+  notAfter: row.notAfter,
+  status: statusOf(row, now),
+  revokedAt: row.revokedAt,
+  reason: row.reason,
+});
+
+export function listCerts(ctx: AppContext, p: ListParams): ListedCertificate[] {
+  const now = ctx.now();
+  let expiringBefore: string | undefined;
+  if (p.expiringDays !== undefined) {
+    if (!Number.isInteger(p.expiringDays) || p.expiringDays < 0) throw new UsageError('--expiring needs a whole number of days');
+    expiringBefore = new Date(now.getTime() + p.expiringDays * 86_400_000).toISOString();
+  }
+  const rows = listCertificates(ctx.home.database(), {
+    status: expiringBefore && p.status === 'all' ? 'valid' : p.status,
+    now: now.toISOString(),
+    expiringBefore,
+  });
+  return rows.map((r) => toListed(r, now.toISOString()));
+}
+
+export interface ShownCertificate extends ListedCertificate {
+  fingerprintSha256: string;
+  issuedAt: string;
+  source: string;
+  issuer: string;
+  subjectAltName: string | null;
+  extKeyUsage: string[];
+  pem: string;
+}
+
+export function showCert(ctx: AppContext, ref: string): ShownCertificate {
+  const db = ctx.home.database();
+  const row = findOne(db, ref);
+  const der = certificateDer(db, row.serial)!;
+  const x509 = new X509Certificate(der);
+  return {
+    ...toListed(row, ctx.now().toISOString()),
+    fingerprintSha256: row.fingerprintSha256,
+    issuedAt: row.issuedAt,
+    source: row.source,
+    issuer: x509.issuer.replace(/\n/g, ', '),
+    subjectAltName: x509.subjectAltName ?? null,
+    extKeyUsage: x509.keyUsage ?? [],
+    pem: toPem('CERTIFICATE', der),
+  };
+}

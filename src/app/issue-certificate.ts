@@ -1,0 +1,66 @@
+/**
+ * The step `issue`, `sign` and `renew` share: sign an end-entity certificate
+ * with the CA key and record it. Recording happens in its own transaction
+ * before any file of the certificate is written (SPEC "Guarantees").
+ */
+import type { KeyObject } from 'node:crypto';
+import { buildEndEntityTbs, validityFor, type ProfileName } from '../ca/certificate-profiles';
+import { generateSerial, serialToHex } from '../ca/serial';
+import { signTbs } from '../ca/signing';
+import { formatName, type NameAttribute } from '../formats/x500-name';
+import { fingerprintOf, type ParsedCertificate, type SubjectAltNames } from '../formats/x509';
+import { insertCertificate, type CertificateRecord, type Source } from '../store/certificates';
+import type { Db } from '../store/database';
+import { recordEvent } from '../store/events';
+import { checkpoint } from './files';
+
+export interface SignRequest {
+  name: string;
+  profile: ProfileName;
+  source: Source;
+  subjectDer: Buffer;
+  subject: NameAttribute[];
+  spkiDer: Buffer;
+  keyType: string;
+  sans: SubjectAltNames;
+  days: number;
+}
+
+export interface SignedCertificate {
+  der: Buffer;
+  record: CertificateRecord;
+}
+
+export function signCertificate(
+  ca: ParsedCertificate,
+  caKey: KeyObject,
+  request: SignRequest,
+  now: Date,
+  randomBytes: (n: number) => Buffer,
+): SignedCertificate {
+  const serial = generateSerial(randomBytes);
+  const der = signTbs(caKey, buildEndEntityTbs(ca, { ...request, serial, now }));
+  const { notBefore, notAfter } = validityFor(now, request.days);
+  return {
+    der,
+    record: {
+      serial: serialToHex(serial),
+      name: request.name,
+      profile: request.profile,
+      source: request.source,
+      subject: formatName(request.subject),
+      notBefore: notBefore.toISOString(),
+      notAfter: notAfter.toISOString(),
+      fingerprintSha256: fingerprintOf(der),
+      issuedAt: now.toISOString(),
+    },
+  };
+}
+
+export function recordCertificate(db: Db, signed: SignedCertificate, command: string): void {
+  db.transaction(() => {
+    insertCertificate(db, signed.record, signed.der);
+    recordEvent(db, { at: signed.record.issuedAt, command, outcome: 'ok', serial: signed.record.serial, name: signed.record.name, detail: signed.record.profile });
+  }).immediate();
+  checkpoint(`${command}:recorded`);
+}

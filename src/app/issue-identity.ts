@@ -1,0 +1,199 @@
+/**
+ * `pocketca issue NAME`: a key pair and certificate for a device (client) or a
+ * service (server), exported as the files the device or proxy needs.
+ */
+import { createPublicKey } from 'node:crypto';
+import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
+import { validateName } from '../ca/names';
+import { generatePassword } from '../ca/passwords';
+import { validateSans } from '../ca/subject-alt-names';
+import { OutputExistsError, UsageError } from '../errors';
+import { toPem } from '../formats/pem';
+import { encodePkcs12, type Pkcs12Format } from '../formats/pkcs12';
+import { buildMobileconfig, signMobileconfig } from '../formats/mobileconfig';
+import { encodeName } from '../formats/x500-name';
+import type { AppContext } from './context';
+import { PRIVATE, PUBLIC, writeFileAtomic } from './files';
+import { generateRsaKey } from './init-ca';
+import { recordCertificate, signCertificate } from './issue-certificate';
+import { unlockCaKey } from './unlock';
+import { ensureProfileSigner } from './profile-signer';
+
+export const CLIENT_KEY_SIZES = [2048, 3072, 4096];
+
+export interface IssueParams {
+  /** Record and file name (SPEC NAME). */
+  name: string;
+  /** client (default) or server. */
+  profile: Exclude<ProfileName, 'profile-signer'>;
+  /** Subject CN; default the name. */
+  cn?: string;
+  email: string[];
+  dns: string[];
+  ip: string[];
+  /** Validity; default 365 (client) or 398 (server). */
+  days?: number;
+  /** RSA modulus size; default 2048. */
+  keySize: number;
+  /** Where files go; default the current directory. */
+  outDir: string;
+  /** Also write a client's NAME.key.pem; default false. */
+  keepKey: boolean;
+  /** Write NAME.mobileconfig for a client; default true. */
+  mobileconfig: boolean;
+  /** PKCS#12 encryption; default legacy (what iOS imports). */
+  p12Format: Pkcs12Format;
+  /** Put the PKCS#12 password inside the profile; default false. */
+  profilePassword: boolean;
+  /** Sign the profile with the CA's profile-signing certificate; default false. */
+  signProfile: boolean;
+  /** The PKCS#12 password the user chose, or undefined to generate one. */
+  p12Password?: string;
+  /** Replace existing output files; default false. */
+  force: boolean;
+  /** The command recorded in the audit log; default 'issue'. */
+  command?: string;
+}
+
+export interface IssueResult {
+  serial: string;
+  name: string;
+  profile: string;
+  subject: string;
+  notAfter: string;
+  fingerprintSha256: string;
+  files: Record<string, string>;
+  /** Only when generated: shown once. */
+  p12Password?: string;
+}
+
+interface PlannedFile {
+  role: string;
+  path: string;
+  mode: number;
+}
+
+function plan(p: IssueParams, outDir: string): PlannedFile[] {
+  const f = (role: string, suffix: string, mode: number): PlannedFile => ({ role, path: join(outDir, p.name + suffix), mode });
+  if (p.profile === 'server') return [f('cert', '.pem', PUBLIC), f('key', '.key.pem', PRIVATE), f('fullchain', '.fullchain.pem', PUBLIC)];
+  const files = [f('cert', '.pem', PUBLIC), f('p12', '.p12', PRIVATE)];
+  // The profile holds the PKCS#12 (and maybe its password): private material.
+  if (p.mobileconfig) files.push(f('mobileconfig', '.mobileconfig', PRIVATE));
+  if (p.keepKey) files.push(f('key', '.key.pem', PRIVATE));
+  return files;
+}
+
+function checkOutDir(outDir: string): void {
+  let isDir = false;
+  try {
+    isDir = statSync(outDir).isDirectory();
+  } catch {
+    throw new UsageError(`output directory ${outDir} does not exist`, `create it first: mkdir -p ${outDir}`);
+  }
+  if (!isDir) throw new UsageError(`${outDir} is not a directory`);
+  try {
+    accessSync(outDir, fsConstants.W_OK);
+  } catch {
+    throw new UsageError(`output directory ${outDir} is not writable`);
+  }
+}
+
+export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<IssueResult> {
+  const name = validateName(p.name);
+  const command = p.command ?? 'issue';
+  if (!CLIENT_KEY_SIZES.includes(p.keySize)) throw new UsageError('--key-size must be 2048, 3072 or 4096');
+  const sans = validateSans({ dns: p.dns, ip: p.ip, email: p.email });
+  const cn = p.cn ?? name;
+  if (!cn.trim() || cn.length > 64) throw new UsageError('--cn must be 1-64 characters');
+  if (p.p12Password !== undefined && p.p12Password.length === 0) throw new UsageError('the PKCS#12 password must not be empty');
+  const outDir = resolve(p.outDir);
+  checkOutDir(outDir);
+  const files = plan(p, outDir);
+  if (!p.force) {
+    const existing = files.find((f) => existsSync(f.path));
+    if (existing) {
+      throw new OutputExistsError(`${existing.path} already exists`, 'choose another --out-dir, move the old files away, or pass --force to replace them');
+    }
+  }
+  const days = p.days ?? DEFAULT_DAYS[p.profile];
+  const ca = ctx.home.caCertificate();
+  const db = ctx.home.database();
+
+  // Key generation runs on libuv's thread pool while the CA key is unlocked here.
+  const keyPromise = generateRsaKey(p.keySize);
+  keyPromise.catch(() => undefined);
+  const caKey = await unlockCaKey(ctx, command);
+  const key = await keyPromise;
+
+  const subject = [{ type: 'CN', value: cn }];
+  const subjectDer = encodeName(subject);
+  const signed = signCertificate(
+    ca,
+    caKey,
+    {
+      name,
+      profile: p.profile,
+      source: command === 'renew' ? 'renew' : 'issue',
+      subjectDer,
+      subject,
+      spkiDer: createPublicKey(key).export({ type: 'spki', format: 'der' }),
+      keyType: 'rsa',
+      sans,
+      days,
+    },
+    ctx.now(),
+    ctx.randomBytes,
+  );
+
+  // Everything is encoded in memory before the record, so a failure here leaves nothing behind.
+  const generated = p.p12Password === undefined && p.profile === 'client';
+  const password = p.p12Password ?? generatePassword(ctx.randomBytes);
+  const certPem = toPem('CERTIFICATE', signed.der);
+  const keyPem = key.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const contents = new Map<string, string | Buffer>();
+  contents.set('cert', certPem);
+  if (p.profile === 'server') {
+    contents.set('key', keyPem);
+    contents.set('fullchain', certPem + toPem('CERTIFICATE', ca.der));
+  } else {
+    const p12 = encodePkcs12({ key, certDer: signed.der, chainDer: [ca.der], password, format: p.p12Format, friendlyName: name });
+    contents.set('p12', p12);
+    if (p.keepKey) contents.set('key', keyPem);
+    if (p.mobileconfig) {
+      const caName = /^CN=(.*)$/m.exec(ca.x509.subject)?.[1] ?? 'pocketca';
+      const profile = Buffer.from(
+        buildMobileconfig({
+          deviceName: name,
+          p12Der: p12,
+          p12Password: p.profilePassword ? password : undefined,
+          caCertDer: ca.der,
+          caName,
+          caFingerprint: ca.fingerprintSha256,
+        }),
+        'utf8',
+      );
+      if (p.signProfile) {
+        const signer = await ensureProfileSigner(ctx, caKey);
+        contents.set('mobileconfig', signMobileconfig(profile, { ...signer, chainDer: [ca.der] }, ctx.now()));
+      } else {
+        contents.set('mobileconfig', profile);
+      }
+    }
+  }
+
+  recordCertificate(db, signed, command);
+  for (const file of files) writeFileAtomic(file.path, contents.get(file.role)!, file.mode);
+
+  return {
+    serial: signed.record.serial,
+    name,
+    profile: p.profile,
+    subject: signed.record.subject,
+    notAfter: signed.record.notAfter,
+    fingerprintSha256: signed.record.fingerprintSha256,
+    files: Object.fromEntries(files.map((f) => [f.role, f.path])),
+    ...(generated ? { p12Password: password } : {}),
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Signing and writing the CRL. Called inside an IMMEDIATE transaction by
+ * `init`, `revoke` and `crl`: the number is taken, the CRL is recorded and
+ * crl.pem is renamed into place while this process holds the write lock, so
+ * two processes can never publish CRLs out of order (SPEC "Guarantees").
+ */
+import type { KeyObject } from 'node:crypto';
+import { signTbs } from '../ca/signing';
+import { encodeTbsCrl, sha256Hex, type RevocationReason } from '../formats/crl';
+import { toPem } from '../formats/pem';
+import type { ParsedCertificate } from '../formats/x509';
+import { insertCrl, nextCrlNumber, type CrlRecord } from '../store/crls';
+import type { Db } from '../store/database';
+import { allRevocations } from '../store/revocations';
+import { getSetting } from '../store/settings';
+import { checkpoint, PUBLIC, writeFileAtomic } from './files';
+
+/**
+ * Default CRL validity for an offline CA: 365 days. The proxy reads crl.pem
+ * from its own disk, so nextUpdate protects against no replay here; it is only
+ * a cliff after which nginx and Apache refuse every client. Revocations reach
+ * the proxy when the user copies the new CRL after `revoke`, not when the old
+ * one expires, so a long validity costs no security and avoids a yearly outage
+ * being a monthly one. `doctor` counts the days down.
+ */
+export const DEFAULT_CRL_DAYS = 365;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export function crlDaysOf(db: Db): number {
+  return Number(getSetting(db, 'crl_days') ?? DEFAULT_CRL_DAYS);
+}
+
+export interface PublishedCrl extends CrlRecord {
+  der: Buffer;
+}
+
+export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, key: KeyObject, now: Date, days: number): PublishedCrl {
+  const number = nextCrlNumber(db);
+  const entries = allRevocations(db).map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason as RevocationReason }));
+  const nextUpdate = new Date(now.getTime() + days * DAY_MS);
+  const der = signTbs(
+    key,
+    encodeTbsCrl({ issuerDer: ca.subjectDer, authorityKeyId: ca.keyId, crlNumber: number, thisUpdate: now, nextUpdate, entries }),
+  );
+  const record: CrlRecord = {
+    number,
+    thisUpdate: now.toISOString(),
+    nextUpdate: nextUpdate.toISOString(),
+    entries: entries.length,
+    sha256: sha256Hex(der),
+  };
+  insertCrl(db, record);
+  checkpoint('crl:recorded');
+  writeFileAtomic(crlPath, toPem('X509 CRL', der), PUBLIC);
+  return { ...record, der };
+}

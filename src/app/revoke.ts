@@ -1,0 +1,76 @@
+/**
+ * `pocketca revoke SERIAL|NAME`: record the revocation and re-sign the CRL in
+ * one IMMEDIATE transaction, so a CRL never misses a recorded revocation.
+ */
+import { CertificateAlreadyRevokedError, UsageError } from '../errors';
+import { USER_REASONS, type RevocationReason } from '../formats/crl';
+import { findBySerial, statusOf, type CertificateRow } from '../store/certificates';
+import { recordEvent } from '../store/events';
+import { insertRevocation } from '../store/revocations';
+import type { AppContext } from './context';
+import { checkpoint } from './files';
+import { ambiguous, findCertificates } from './find-certificate';
+import { crlDaysOf, signAndWriteCrl } from './publish-crl';
+import { unlockCaKey } from './unlock';
+
+export interface RevokeParams {
+  ref: string;
+  reason: RevocationReason;
+  /** Revoke every valid certificate a NAME matches; default false. */
+  all: boolean;
+  /** Asked when a NAME matches several and `all` is false (a TTY); undefined: refuse. */
+  confirmAll?: (rows: CertificateRow[]) => Promise<boolean>;
+  /** The command recorded in the audit log; default 'revoke'. */
+  command?: string;
+}
+
+export interface RevokeResult {
+  revoked: { serial: string; name: string; reason: string; revokedAt: string }[];
+  crlNumber: number;
+  crlPath: string;
+}
+
+export async function revoke(ctx: AppContext, p: RevokeParams): Promise<RevokeResult> {
+  if (!USER_REASONS.includes(p.reason)) throw new UsageError(`unknown reason ${JSON.stringify(p.reason)}; use one of ${USER_REASONS.join(', ')}`);
+  const db = ctx.home.database();
+  const nowIso = ctx.now().toISOString();
+  const command = p.command ?? 'revoke';
+  const rows = findCertificates(db, p.ref);
+  const candidates = rows.filter((r) => !r.revokedAt);
+  if (candidates.length === 0) {
+    const last = rows[rows.length - 1]!;
+    throw new CertificateAlreadyRevokedError(
+      rows.length === 1 ? `certificate ${last.serial} (${last.name}) is already revoked (${last.revokedAt})` : `every certificate named ${p.ref} is already revoked`,
+      'nothing changed; see `pocketca list --revoked`',
+    );
+  }
+  let targets = candidates;
+  if (candidates.length > 1) {
+    const valid = candidates.filter((r) => statusOf(r, nowIso) === 'valid');
+    targets = valid.length > 0 ? valid : candidates;
+    if (targets.length > 1 && !p.all && !(p.confirmAll && (await p.confirmAll(targets)))) throw ambiguous(p.ref, targets, '--all');
+  }
+
+  const caKey = await unlockCaKey(ctx, command);
+  const ca = ctx.home.caCertificate();
+  const now = ctx.now();
+  const crl = db
+    .transaction(() => {
+      for (const target of targets) {
+        // Re-read under the write lock: another process may have revoked it meanwhile.
+        if (findBySerial(db, target.serial)?.revokedAt) {
+          throw new CertificateAlreadyRevokedError(`certificate ${target.serial} (${target.name}) is already revoked`, 'nothing changed');
+        }
+        insertRevocation(db, { serial: target.serial, revokedAt: now.toISOString(), reason: p.reason });
+        recordEvent(db, { at: now.toISOString(), command, outcome: 'ok', serial: target.serial, name: target.name, detail: p.reason });
+      }
+      checkpoint(`${command}:revocation-recorded`);
+      return signAndWriteCrl(db, ctx.home.crlPath, ca, caKey, now, crlDaysOf(db));
+    })
+    .immediate();
+  return {
+    revoked: targets.map((t) => ({ serial: t.serial, name: t.name, reason: p.reason, revokedAt: now.toISOString() })),
+    crlNumber: crl.number,
+    crlPath: ctx.home.crlPath,
+  };
+}

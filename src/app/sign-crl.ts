@@ -1,0 +1,29 @@
+/** `pocketca crl`: sign a new CRL now (number one higher) and write crl.pem. */
+import { UsageError } from '../errors';
+import { recordEvent } from '../store/events';
+import type { AppContext } from './context';
+import { crlDaysOf, signAndWriteCrl, type PublishedCrl } from './publish-crl';
+import { unlockCaKey } from './unlock';
+
+export interface CrlParams {
+  /** Validity in days; default the home's --crl-days. */
+  days?: number;
+}
+
+export async function signCrl(ctx: AppContext, p: CrlParams): Promise<PublishedCrl & { path: string }> {
+  if (p.days !== undefined && (!Number.isInteger(p.days) || p.days < 1 || p.days > 3650)) {
+    throw new UsageError('--days must be a whole number from 1 to 3650');
+  }
+  const db = ctx.home.database();
+  const ca = ctx.home.caCertificate();
+  const key = await unlockCaKey(ctx, 'crl');
+  const now = ctx.now();
+  const crl = db
+    .transaction(() => {
+      const published = signAndWriteCrl(db, ctx.home.crlPath, ca, key, now, p.days ?? crlDaysOf(db));
+      recordEvent(db, { at: now.toISOString(), command: 'crl', outcome: 'ok', detail: `number ${published.number}, ${published.entries} entries` });
+      return published;
+    })
+    .immediate();
+  return { ...crl, path: ctx.home.crlPath };
+}

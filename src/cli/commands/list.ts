@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { formatTable } from '../output';
+import { EXIT_CODES, intOption, runtimeFor } from '../runtime';
+
+export function registerList(program: Command): void {
+  program
+    .command('list')
+    .description('list certificates (valid ones by default)')
+    .option('--all', 'valid, revoked and expired')
+    .option('--revoked', 'only revoked ones')
+    .option('--expiring <days>', 'only valid ones that expire within DAYS', intOption('--expiring', 0, 36500))
+    .addHelpText('after', `\nExamples:\n  pocketca list\n  pocketca list --expiring 30\n  pocketca list --all --json\n${EXIT_CODES}`)
+    .action(async (opts, command: Command) => {
+      const { ctx, out } = runtimeFor(command);
+      const { listCerts } = await import('../../app/inspect');
+      const rows = listCerts(ctx, { status: opts.all ? 'all' : opts.revoked ? 'revoked' : 'valid', expiringDays: opts.expiring });
+      out.result(rows, () =>
+        rows.length === 0
+          ? 'no certificates'
+          : formatTable(
+              ['SERIAL', 'NAME', 'PROFILE', 'STATUS', 'EXPIRES', 'SUBJECT'],
+              rows.map((r) => [r.serial, r.name, r.profile, r.status === 'revoked' ? `revoked (${r.reason})` : r.status, r.notAfter.slice(0, 10), r.subject]),
+            ),
+      );
+    });
+}

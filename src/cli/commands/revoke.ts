@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { USER_REASONS } from '../../formats/crl';
+import { isInteractive } from '../secrets';
+import { EXIT_CODES, choice, runtimeFor } from '../runtime';
+
+export function registerRevoke(program: Command): void {
+  program
+    .command('revoke')
+    .description('revoke a certificate and re-sign the CRL')
+    .argument('<serial|name>', 'a serial (hex, any case, colons allowed) or a record name')
+    .option('--reason <reason>', USER_REASONS.join('|'), choice('--reason', USER_REASONS), 'unspecified')
+    .option('--all', 'revoke every valid certificate the NAME matches')
+    .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt)')
+    .addHelpText(
+      'after',
+      `
+After revoking, copy crl.pem to the proxy and reload it (nginx -s reload,
+apachectl graceful): neither re-reads a CRL by itself.
+
+Examples:
+  pocketca revoke alice-iphone --reason keyCompromise
+  pocketca revoke 4F:2A:...:9C
+${EXIT_CODES}`,
+    )
+    .action(async (ref: string, opts, command: Command) => {
+      const { ctx, out, globals } = runtimeFor(command, opts);
+      const { revoke } = await import('../../app/revoke');
+      const result = await revoke(ctx, {
+        ref,
+        reason: opts.reason,
+        all: Boolean(opts.all || globals.yes),
+        confirmAll: isInteractive()
+          ? async (rows) => {
+              const { confirm } = await import('@inquirer/prompts');
+              process.stderr.write(rows.map((r) => `  ${r.serial}  ${r.name}  expires ${r.notAfter.slice(0, 10)}\n`).join(''));
+              return confirm({ message: `Revoke all ${rows.length} certificates named ${ref}?`, default: false }, { output: process.stderr });
+            }
+          : undefined,
+      });
+      out.result(result, () =>
+        [...result.revoked.map((r) => `revoked ${r.serial} (${r.name}), reason ${r.reason}`), `signed CRL number ${result.crlNumber}: ${result.crlPath}`].join('\n'),
+      );
+      out.note(`copy ${result.crlPath} to the proxy and reload it (nginx -s reload / apachectl graceful), or re-run \`pocketca proxy ... --out-dir\``);
+    });
+}

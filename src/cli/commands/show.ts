@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { EXIT_CODES, runtimeFor } from '../runtime';
+
+export function registerShow(program: Command): void {
+  program
+    .command('show')
+    .description('details of one certificate (the newest, for a name)')
+    .argument('<serial|name>', 'a serial or a record name')
+    .option('--pem', 'print the certificate PEM')
+    .addHelpText('after', `\nExamples:\n  pocketca show alice-iphone\n  pocketca show alice-iphone --pem | openssl x509 -noout -text\n${EXIT_CODES}`)
+    .action(async (ref: string, opts, command: Command) => {
+      const { ctx, out } = runtimeFor(command);
+      const { showCert } = await import('../../app/inspect');
+      const cert = showCert(ctx, ref);
+      if (opts.pem && !out.json) return out.data(cert.pem);
+      const { pem, ...rest } = cert;
+      out.result(opts.pem ? cert : rest, () =>
+        [
+          ['serial', cert.serial],
+          ['name', cert.name],
+          ['profile', cert.profile],
+          ['status', cert.status + (cert.revokedAt ? ` at ${cert.revokedAt} (${cert.reason})` : '')],
+          ['subject', cert.subject],
+          ['issuer', cert.issuer],
+          ['SANs', cert.subjectAltName ?? '-'],
+          ['not before', cert.notBefore],
+          ['not after', cert.notAfter],
+          ['issued', `${cert.issuedAt} by ${cert.source}`],
+          ['SHA-256', cert.fingerprintSha256],
+        ]
+          .map(([k, v]) => `${k!.padEnd(11)} ${v}`)
+          .join('\n'),
+      );
+      void pem;
+    });
+}

@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InputTooLargeError, UnreadableInputError } from '../../errors';
+import { EXIT_CODES, choice, collect, intOption, runtimeFor } from '../runtime';
+
+const MAX_CSR_BYTES = 64 * 1024;
+
+/** Read a bounded input: a file or '-' for stdin; megabytes are refused before parsing. */
+async function readBounded(path: string, max: number, what: string): Promise<Buffer> {
+  if (path === '-') {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of process.stdin) {
+      size += (chunk as Buffer).length;
+      if (size > max) throw new InputTooLargeError(`${what} on stdin is larger than ${max} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new UnreadableInputError(`${path} is not a file`);
+    size = st.size;
+  } catch (error) {
+    if (error instanceof UnreadableInputError) throw error;
+    throw new UnreadableInputError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (size > max) throw new InputTooLargeError(`${what} ${path} is ${size} bytes; a CSR is a few kilobytes (limit ${max})`);
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UnreadableInputError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+export function registerSign(program: Command): void {
+  program
+    .command('sign')
+    .description('sign a CSR a device made itself (its key never leaves it)')
+    .argument('<csr>', 'the CSR file, PEM or DER, or - for stdin')
+    .option('--profile <kind>', 'client or server', choice('--profile', ['client', 'server']), 'client')
+    .option('--name <name>', "record name (default: the CSR's CN, sanitised)")
+    .option('--days <n>', 'validity in days (default 365 client, 398 server)', intOption('--days', 1, 36500))
+    .option('--email <addr>', 'rfc822Name SAN (repeatable)', collect, [])
+    .option('--dns <name>', 'DNS SAN (repeatable)', collect, [])
+    .option('--ip <addr>', 'IP address SAN (repeatable)', collect, [])
+    .option('--out <file>', 'write the certificate PEM to FILE (default: stdout)')
+    .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt)')
+    .addHelpText(
+      'after',
+      `
+The CSR's signature must verify. Its requested extensions are never copied:
+the certificate is CA:FALSE with the profile's key usages; SANs come from the
+CSR only with --profile server, else from --dns/--ip/--email.
+
+Examples:
+  openssl req -new -newkey rsa:2048 -nodes -keyout dev.key -subj /CN=sensor-1 -out dev.csr
+  pocketca sign dev.csr --out sensor-1.pem
+  pocketca sign web.csr --profile server --json
+${EXIT_CODES}`,
+    )
+    .action(async (csrPath: string, opts, command: Command) => {
+      const { ctx, out } = runtimeFor(command, opts);
+      const csr = await readBounded(csrPath, MAX_CSR_BYTES, 'CSR');
+      const { signCsr } = await import('../../app/sign-csr');
+      const result = await signCsr(ctx, { csr, profile: opts.profile, name: opts.name, days: opts.days, email: opts.email, dns: opts.dns, ip: opts.ip });
+      for (const what of result.ignored) ctx.warn(`the CSR asked for ${what}; ignored`);
+      if (opts.out) {
+        const { writeFileAtomic, PUBLIC } = await import('../../app/files');
+        writeFileAtomic(resolve(opts.out), result.pem, PUBLIC);
+      }
+      const { ignored: _ignored, ...json } = result;
+      if (out.json) out.result(json, () => '');
+      else if (opts.out) out.result(json, () => `signed ${result.profile} certificate ${result.serial} for ${result.name} -> ${resolve(opts.out)}`);
+      else out.data(result.pem);
+    });
+}

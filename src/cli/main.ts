@@ -1,0 +1,71 @@
+/**
+ * The commander program and the only catch: a domain error becomes
+ * `error: <cause>` (+ `hint: <fix>`) on stderr and an exit code. Commands are
+ * loaded on demand so `pocketca --version` pays for none of them.
+ */
+import { Command, CommanderError } from 'commander';
+import { PocketcaError } from '../errors';
+import { COMMANDS } from './commands';
+import { openHomes } from './runtime';
+
+export function buildProgram(): Command {
+  const program = new Command('pocketca')
+    .description('A private certificate authority for TLS client certificates (mTLS) on your own services.')
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    .version((require('../../../package.json') as { version: string }).version, '-V, --version')
+    .option('--home <dir>', 'the CA home (default: $POCKETCA_HOME, else ~/.pocketca)')
+    .option('--json', 'print the result as one JSON document')
+    .option('-q, --quiet', 'print only results and errors')
+    .option('--no-color', 'no colours in output')
+    .option('-y, --yes', 'answer yes to confirmations')
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const register of COMMANDS) register(program);
+  program.commands.forEach((c) => c.exitOverride());
+  return program;
+}
+
+function report(error: unknown): number {
+  const debug = process.env.POCKETCA_DEBUG === '1';
+  if (error instanceof CommanderError) {
+    // Help and --version "errors" are successes; every other commander error is bad usage.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    return 2;
+  }
+  if (error instanceof PocketcaError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+    if (debug) process.stderr.write(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  process.stderr.write(`error: internal error: ${message}\n`);
+  if (debug) process.stderr.write(`${(error as Error)?.stack}\n`);
+  else process.stderr.write('hint: re-run with POCKETCA_DEBUG=1 and report the output\n');
+  return 70;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    return report(error);
+  } finally {
+    for (const home of openHomes.splice(0)) home.close();
+  }
+}
+
+/** The entry point of bin/pocketca; the only place that sets the exit code. */
+export function run(argv: string[]): void {
+  main(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error) => {
+      process.exitCode = report(error);
+    },
+  );
+}

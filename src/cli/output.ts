@@ -1,0 +1,55 @@
+/**
+ * Where things are printed: results on stdout (PEM, JSON, tables), progress,
+ * prompts and warnings on stderr (SPEC "Commands").
+ */
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  color: boolean;
+}
+
+export class Output {
+  constructor(readonly options: OutputOptions) {}
+
+  get json(): boolean {
+    return this.options.json;
+  }
+
+  /** The command's result: one JSON document with --json, else the human text (omitted with --quiet). */
+  result(json: unknown, human: () => string): void {
+    if (this.options.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+    else if (!this.options.quiet) {
+      const text = human();
+      if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    }
+  }
+
+  /** Raw data the user asked for on stdout (PEM); printed even with --quiet. */
+  data(text: string): void {
+    process.stdout.write(text);
+  }
+
+  /** Progress and next steps, on stderr; silent with --quiet or --json. */
+  note(message: string): void {
+    if (!this.options.quiet && !this.options.json) process.stderr.write(message.endsWith('\n') ? message : message + '\n');
+  }
+
+  warn(message: string): void {
+    process.stderr.write(`${this.paint('warning:', '33')} ${message}\n`);
+  }
+
+  paint(text: string, code: string, stream: NodeJS.WriteStream = process.stderr): string {
+    return this.options.color && stream.isTTY && !process.env.NO_COLOR ? `\u001b[${code}m${text}\u001b[0m` : text;
+  }
+
+  bold(text: string): string {
+    return this.paint(text, '1', process.stdout);
+  }
+}
+
+/** A plain text table: header, then rows, columns padded to the widest cell. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,72 @@
+/** Turning commander's options into what a use case needs. */
+import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { AppContext } from '../app/context';
+import { CaHome } from '../app/home';
+import { Output } from './output';
+import { passphraseSource, type PassphraseOptions } from './secrets';
+
+export interface GlobalOptions {
+  home?: string;
+  json?: boolean;
+  quiet?: boolean;
+  color?: boolean;
+  yes?: boolean;
+}
+
+export function resolveHome(option: string | undefined): string {
+  return resolve(option ?? process.env.POCKETCA_HOME ?? join(homedir(), '.pocketca'));
+}
+
+export interface Runtime {
+  ctx: AppContext;
+  out: Output;
+  globals: GlobalOptions;
+}
+
+/** Build the context for a command; the home is closed by main after the action. */
+export function runtimeFor(command: Command, secrets: PassphraseOptions = {}, mode: 'unlock' | 'create' = 'unlock'): Runtime {
+  const globals = command.optsWithGlobals<GlobalOptions>();
+  const out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet), color: globals.color !== false });
+  const warn = (m: string) => out.warn(m);
+  const home = new CaHome(resolveHome(globals.home));
+  openHomes.push(home);
+  const ctx: AppContext = {
+    home,
+    now: () => new Date(),
+    randomBytes,
+    passphrase: passphraseSource(secrets, mode, warn),
+    warn,
+  };
+  return { ctx, out, globals };
+}
+
+/** Homes opened by this process, closed by main when the command ends. */
+export const openHomes: CaHome[] = [];
+
+export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be from ${min} to ${max}`);
+    return n;
+  };
+}
+
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function choice<T extends string>(name: string, values: readonly T[]) {
+  return (value: string): T => {
+    if (!values.includes(value as T)) throw new InvalidArgumentError(`${name} must be one of: ${values.join(', ')}`);
+    return value as T;
+  };
+}
+
+/** The EXIT CODES section every command's help ends with. */
+export const EXIT_CODES = `
+Exit codes:
+  0  success
+  1  the operation failed (wrong passphrase, unknown serial, CA exists, check failed)
+  2  bad usage or bad input (unknown flag, invalid name, malformed CSR, unreadable file)`;

@@ -1,0 +1,50 @@
+/**
+ * Just enough of a DER reader to slice a structure's exact bytes out of its
+ * parent (a CSR's certificationRequestInfo must be verified as received, not
+ * as re-encoded). Bounds are checked on every step: input is hostile.
+ */
+export interface Tlv {
+  tag: number;
+  /** Offset of the tag byte. */
+  start: number;
+  /** Offset of the first content byte. */
+  contentStart: number;
+  /** Offset just past the content. */
+  end: number;
+}
+
+export class DerError extends Error {}
+
+export function readTlv(buf: Buffer, offset: number, limit: number = buf.length): Tlv {
+  if (offset + 2 > limit) throw new DerError('truncated DER');
+  const tag = buf[offset]!;
+  if ((tag & 0x1f) === 0x1f) throw new DerError('high tag numbers are not supported');
+  let pos = offset + 1;
+  const first = buf[pos++]!;
+  let length = first;
+  if (first & 0x80) {
+    const count = first & 0x7f;
+    if (count === 0 || count > 4) throw new DerError('unsupported DER length');
+    if (pos + count > limit) throw new DerError('truncated DER');
+    length = 0;
+    for (let i = 0; i < count; i++) length = length * 256 + buf[pos++]!;
+    if (length < 0x80) throw new DerError('non-minimal DER length');
+  }
+  const end = pos + length;
+  if (end > limit) throw new DerError('truncated DER');
+  return { tag, start: offset, contentStart: pos, end };
+}
+
+/** The children of a constructed value. */
+export function readChildren(buf: Buffer, parent: Tlv): Tlv[] {
+  const children: Tlv[] = [];
+  for (let pos = parent.contentStart; pos < parent.end; ) {
+    const child = readTlv(buf, pos, parent.end);
+    children.push(child);
+    pos = child.end;
+  }
+  return children;
+}
+
+export const slice = (buf: Buffer, tlv: Tlv): Buffer => buf.subarray(tlv.start, tlv.end);
+export const content = (buf: Buffer, tlv: Tlv): Buffer => buf.subarray(tlv.contentStart, tlv.end);
