@@ -1,0 +1,228 @@
+/**
+ * iOS/macOS configuration profiles (.mobileconfig) that install a device's
+ * identity and the CA that issued it, and their optional CMS signature.
+ *
+ * Keys follow Apple's schema in github.com/apple/device-management:
+ * mdm/profiles/TopLevel.yaml, CommonPayloadKeys.yaml,
+ * com.apple.security.pkcs12.yaml and com.apple.security.root.yaml.
+ *
+ * Keys left out on purpose:
+ * - PayloadRemovalDisallowed: its default is false, and it only has an effect
+ *   on supervised devices, which a phone set up by hand is not.
+ * - PayloadScope: macOS only, with no documented default; choosing System or
+ *   User would be a guess about where the user wants the identity.
+ * - TargetDeviceType: the same profile works on an iPhone, an iPad and a Mac.
+ */
+import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import forge from 'node-forge';
+import { sanitizeName, validateName } from '../ca/names';
+import { forgeNativeSigner } from '../ca/signing';
+import { encodePlist, type PlistDict } from './plist';
+
+export interface MobileconfigParams {
+  /** Device NAME (pocketca's validated record name). */
+  deviceName: string;
+  /** The PKCS#12 (DER) holding the identity. */
+  p12Der: Buffer;
+  /** Put the PKCS#12 password in the profile (--profile-password); default undefined = phone asks. */
+  p12Password?: string;
+  /** The CA certificate, DER (com.apple.security.root payload). */
+  caCertDer: Buffer;
+  /** The CA's display name (its CN), used in PayloadDisplayName/Description. */
+  caName: string;
+  /** SHA-256 fingerprint of the CA certificate (hex, any format) — the namespace for stable identifiers. */
+  caFingerprint: string;
+  /** PayloadOrganization; default 'pocketca'. */
+  organization?: string;
+}
+
+/**
+ * The root of pocketca's name-based UUIDs (a random v4 UUID, fixed forever:
+ * changing it would change every identifier, and a reissued profile would be
+ * installed next to the old one instead of replacing it). RFC 9562 §6.6
+ * recommends an application-specific namespace for application names.
+ */
+const POCKETCA_UUID_NAMESPACE = '23483866-9111-4279-96BD-A17C092879D5';
+
+/** 64 lowercase hex digits from `AB:CD:…`, `abcd…` or `AB CD …`. */
+function normalizeFingerprint(fingerprint: string): string {
+  const hex = fingerprint.replace(/[\s:]/g, '').toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new RangeError(`not a SHA-256 fingerprint: ${JSON.stringify(fingerprint)}`);
+  return hex;
+}
+
+/** RFC 9562 §5.5 (was RFC 4122 §4.3): SHA-1 of namespace || name, version 5, variant 10. */
+function uuidV5(namespace: string, name: string): string {
+  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
+  const hash = createHash('sha1').update(ns).update(name, 'utf8').digest().subarray(0, 16);
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.toString('hex').toUpperCase();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * Stable UUID (RFC 4122 v5, SHA-1 name-based, uppercase as Apple writes them) from the CA fingerprint and a name.
+ *
+ * Two levels: the CA's namespace is v5(pocketca namespace, lowercase hex
+ * fingerprint), and the result is v5(CA namespace, name). The same name under
+ * the same CA always gives the same UUID; another CA gives another one.
+ */
+export function stableUuid(caFingerprint: string, name: string): string {
+  return uuidV5(uuidV5(POCKETCA_UUID_NAMESPACE, normalizeFingerprint(caFingerprint)), name);
+}
+
+/**
+ * Identifiers of one device's profile under one CA.
+ *
+ * Apple replaces an installed profile by one with the same top-level
+ * PayloadIdentifier, and updates the payloads whose PayloadIdentifier and
+ * PayloadUUID both match (CommonPayloadKeys.yaml), so every value here is a
+ * function of (CA, device, role) only: never of the key, serial or time.
+ * The UUID names put the role first with a `:`, which a NAME cannot contain,
+ * so no (device, role) pair can produce another pair's name. Payload
+ * identifiers need only be unique within the profile.
+ */
+function profileIdentifiers(caFingerprint: string, deviceName: string) {
+  const base = `ca.pocketca.${normalizeFingerprint(caFingerprint).slice(0, 16)}.${deviceName}`;
+  return {
+    profile: { id: base, uuid: stableUuid(caFingerprint, `profile:${deviceName}`) },
+    pkcs12: { id: `${base}.pkcs12`, uuid: stableUuid(caFingerprint, `pkcs12:${deviceName}`) },
+    root: { id: `${base}.root`, uuid: stableUuid(caFingerprint, `root:${deviceName}`) },
+  };
+}
+
+/** XML plist text of a profile with the device's identity and its CA. */
+export function buildMobileconfig(p: MobileconfigParams): string {
+  const device = validateName(p.deviceName);
+  const ids = profileIdentifiers(p.caFingerprint, device);
+  const ca = p.caName;
+
+  const identityPayload: PlistDict = {
+    PayloadType: 'com.apple.security.pkcs12',
+    PayloadVersion: 1,
+    PayloadIdentifier: ids.pkcs12.id,
+    PayloadUUID: ids.pkcs12.uuid,
+    PayloadDisplayName: `${device} identity`,
+    PayloadDescription: `Client certificate and private key for ${device}, issued by ${ca}.`,
+    PayloadCertificateFileName: `${device}.p12`,
+    PayloadContent: p.p12Der,
+    // Apple's note on this key: the profile is obfuscated, not encrypted, so
+    // anyone holding it holds the identity. Hence opt-in (SPEC: --profile-password).
+    Password: p.p12Password,
+  };
+  const rootPayload: PlistDict = {
+    PayloadType: 'com.apple.security.root',
+    PayloadVersion: 1,
+    PayloadIdentifier: ids.root.id,
+    PayloadUUID: ids.root.uuid,
+    PayloadDisplayName: ca,
+    PayloadDescription: `The certificate authority ${ca}, which issued the identity of ${device}.`,
+    PayloadCertificateFileName: `${sanitizeName(ca) || 'ca'}.cer`,
+    PayloadContent: p.caCertDer,
+  };
+  return encodePlist({
+    PayloadType: 'Configuration',
+    PayloadVersion: 1,
+    PayloadIdentifier: ids.profile.id,
+    PayloadUUID: ids.profile.uuid,
+    PayloadDisplayName: `${device} (${ca})`,
+    PayloadOrganization: p.organization ?? 'pocketca',
+    PayloadDescription: describeProfile(device, ca, p.p12Password !== undefined),
+    PayloadContent: [identityPayload, rootPayload],
+  });
+}
+
+/**
+ * What installing does, shown on the phone before the user agrees. A root
+ * installed from a profile by hand is not trusted for TLS servers until the
+ * user turns it on (Apple support HT204477, "Trust manually installed
+ * certificate profiles in iOS and iPadOS"); presenting the client
+ * certificate does not need that step, servers of this CA do.
+ */
+function describeProfile(device: string, ca: string, hasPassword: boolean): string {
+  return (
+    `Installs the identity (client certificate and private key) for ${device} and the certificate authority ${ca} ` +
+    `that issued it, so that this device can sign in to servers that require a certificate from ${ca}. ` +
+    (hasPassword ? '' : 'You will be asked for the password of the identity. ') +
+    `To also trust servers whose certificates ${ca} issued, turn it on afterwards in ` +
+    'Settings > General > About > Certificate Trust Settings.'
+  );
+}
+
+function forgeCertificate(der: Buffer): forge.pki.Certificate {
+  return forge.pki.certificateFromAsn1(forge.asn1.fromDer(der.toString('binary')));
+}
+
+/**
+ * IssuerAndSerialNumber (RFC 5652 §10.2.4) with the issuer Name and serial
+ * INTEGER exactly as they are in the certificate. forge rebuilds the issuer
+ * from its parsed attributes and UTF-8-encodes UTF8String values a second
+ * time, so a CA named "Café" would produce a sid that matches no
+ * certificate ("signer certificate not found").
+ */
+function issuerAndSerialNumber(certDer: Buffer): forge.asn1.Asn1 {
+  const { asn1 } = forge;
+  const cert = asn1.fromDer(certDer.toString('binary'));
+  const tbs = (cert.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[];
+  const offset = tbs[0]!.tagClass === asn1.Class.CONTEXT_SPECIFIC ? 1 : 0; // [0] version
+  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [tbs[offset + 2]!, tbs[offset]!]);
+}
+
+/**
+ * CMS SignedData (attached content, DER) over the profile bytes, signed with a certificate chained to the CA.
+ *
+ * RFC 5652 §5.3–5.4 with SHA-256 and signed attributes contentType,
+ * signingTime and messageDigest, given in that order because it is their DER
+ * SET OF order (§5.4 signs the DER encoding; forge keeps the order given).
+ * The signature itself is native (forgeNativeSigner); forge builds the
+ * structure. certificates = the signer, then `chainDer`.
+ *
+ * The signer's certificate needs keyUsage digitalSignature (or
+ * nonRepudiation) and, if it has an extendedKeyUsage, emailProtection:
+ * `openssl cms -verify` checks the S/MIME signing purpose by default, and so
+ * does the chain up to the CA (whose EKU, if any, must allow it too). Apple
+ * documents no EKU for profile signers.
+ */
+export function signMobileconfig(
+  profile: Buffer,
+  signer: { certDer: Buffer; key: KeyObject; chainDer: Buffer[] },
+  signingTime: Date,
+): Buffer {
+  if (signer.key.type !== 'private' || signer.key.asymmetricKeyType !== 'rsa') {
+    throw new RangeError('the profile signer key must be an RSA private key');
+  }
+  const certKey = new X509Certificate(signer.certDer).publicKey.export({ type: 'spki', format: 'der' });
+  if (!createPublicKey(signer.key).export({ type: 'spki', format: 'der' }).equals(certKey)) {
+    throw new RangeError('the profile signer key does not match its certificate');
+  }
+
+  const p7 = forge.pkcs7.createSignedData();
+  p7.content = forge.util.createBuffer(profile.toString('binary'));
+  const certificate = forgeCertificate(signer.certDer);
+  p7.addCertificate(certificate);
+  for (const der of signer.chainDer) p7.addCertificate(forgeCertificate(der));
+  p7.addSigner({
+    // forge's pkcs7 only calls key.sign(md, scheme), which this provides.
+    key: forgeNativeSigner(signer.key) as unknown as forge.pki.rsa.PrivateKey,
+    certificate,
+    digestAlgorithm: forge.pki.oids.sha256,
+    authenticatedAttributes: [
+      { type: forge.pki.oids.contentType, value: forge.pki.oids.data },
+      // forge encodes it as UTCTime through 2049, GeneralizedTime after (RFC 5652 §11.3).
+      { type: forge.pki.oids.signingTime, value: signingTime.toISOString() },
+      // forge fills in the digest of the content.
+      { type: forge.pki.oids.messageDigest },
+    ],
+  });
+  p7.sign({ detached: false });
+
+  // ContentInfo { contentType, [0] SignedData { ..., signerInfos } }: put the
+  // certificate's own issuer and serial in the one SignerInfo's sid. The
+  // signature covers the signed attributes only (RFC 5652 §5.4), not the sid.
+  const contentInfo = p7.toAsn1();
+  const signedData = ((contentInfo.value as forge.asn1.Asn1[])[1]!.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[];
+  const signerInfo = (signedData[signedData.length - 1]!.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[];
+  signerInfo[1] = issuerAndSerialNumber(signer.certDer);
+  return Buffer.from(forge.asn1.toDer(contentInfo).getBytes(), 'binary');
+}
