@@ -1,0 +1,41 @@
+/**
+ * External tools that tests use as independent implementations. A missing
+ * tool skips the test on a developer machine, with the package to install,
+ * but fails it in CI, where a silent skip would hide an unchecked artefact.
+ */
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { TestContext } from 'node:test';
+
+/** Debian/Ubuntu packages that provide each command. */
+const PACKAGES: Record<string, string> = {
+  openssl: 'openssl',
+  certtool: 'gnutls-bin',
+  pk12util: 'libnss3-tools',
+  certutil: 'libnss3-tools',
+  keytool: 'openjdk-17-jre-headless',
+};
+
+export function isOnPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    if (!dir) return false;
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * True when `command` is on PATH. Otherwise skips the test and returns false
+ * (the caller returns), or throws when CI=true.
+ */
+export function requireTool(t: TestContext, command: string): boolean {
+  if (isOnPath(command)) return true;
+  const reason = `${command} not installed: apt-get install ${PACKAGES[command] ?? command}`;
+  if (process.env.CI === 'true') throw new Error(`${reason} (CI must run every independent check)`);
+  t.skip(reason);
+  return false;
+}
