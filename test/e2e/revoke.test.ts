@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTestCa, openssl, type TestCa } from '../helpers/cli';
+
+function crlText(ca: TestCa): string {
+  const r = openssl(['crl', '-in', join(ca.home, 'crl.pem'), '-CAfile', join(ca.home, 'ca.pem'), '-noout', '-text']);
+  // OpenSSL 3.0 exits 0 even when the signature is bad: the words are what count.
+  assert.match(r.stderr + r.stdout, /verify OK/);
+  return r.stdout;
+}
+
+const crlNumber = (text: string) => Number(/CRL Number:\s+(\d+)/.exec(text)![1]);
+
+test('revoke: the CRL is re-signed in the same run, and openssl -crl_check refuses the certificate', (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const alice = JSON.parse(ca.ok(['issue', 'alice', '--json']).stdout);
+  const bob = JSON.parse(ca.ok(['issue', 'bob', '--json']).stdout);
+  const verify = (cert: string) =>
+    openssl(['verify', '-crl_check', '-CAfile', join(ca.home, 'ca.pem'), '-CRLfile', join(ca.home, 'crl.pem'), cert]);
+  assert.equal(verify(alice.files.cert).code, 0);
+
+  const r = ca.ok(['revoke', 'alice', '--reason', 'keyCompromise']);
+  assert.match(r.stdout, new RegExp(`revoked ${alice.serial} \\(alice\\), reason keyCompromise`));
+  assert.match(r.stderr, /copy .*crl\.pem to the proxy and reload it/);
+  const refused = verify(alice.files.cert);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stdout + refused.stderr, /certificate revoked/);
+  assert.equal(verify(bob.files.cert).code, 0, 'the others stay valid');
+
+  const text = crlText(ca);
+  assert.equal(crlNumber(text), 2);
+  assert.match(text, new RegExp(`Serial Number: ${alice.serial.toUpperCase()}\\s+Revocation Date: .*\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+Key Compromise`));
+  assert.match(text, /Authority Key Identifier/);
+
+  // Revoked by serial in openssl's notation, with reason unspecified: no reasonCode entry extension.
+  const colons = bob.serial.toUpperCase().match(/../g).join(':');
+  ca.ok(['revoke', colons]);
+  const text2 = crlText(ca);
+  assert.equal(crlNumber(text2), 3);
+  const bobEntry = new RegExp(`Serial Number: ${bob.serial.toUpperCase()}\\s+Revocation Date: [^\\n]+\\n(?!\\s+CRL entry extensions)`);
+  assert.match(text2, bobEntry);
+
+  const revoked = JSON.parse(ca.ok(['list', '--revoked', '--json']).stdout);
+  assert.deepEqual(revoked.map((c: { name: string }) => c.name).sort(), ['alice', 'bob']);
+  assert.equal(revoked.find((c: { name: string }) => c.name === 'alice').reason, 'keyCompromise');
+  assert.equal(JSON.parse(ca.ok(['list', '--json']).stdout).length, 0);
+});
+
+test('revoke twice or an unknown serial: exit 1, nothing changed', (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  ca.ok(['issue', 'phone']);
+  ca.ok(['revoke', 'phone']);
+  const crl = readFileSync(join(ca.home, 'crl.pem'));
+  const again = ca.run(['revoke', 'phone']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /error: certificate [0-9a-f]+ \(phone\) is already revoked/);
+  assert.deepEqual(readFileSync(join(ca.home, 'crl.pem')), crl);
+  const unknown = ca.run(['revoke', 'deadbeef']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /error: no certificate with serial or name "deadbeef"/);
+  assert.match(unknown.stderr, /hint: see `pocketca list --all`/);
+  assert.deepEqual(readFileSync(join(ca.home, 'crl.pem')), crl);
+  const badReason = ca.run(['revoke', 'phone', '--reason', 'because']);
+  assert.equal(badReason.code, 2);
+});
+
+test('a NAME that matches several valid certificates needs --all', (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const first = JSON.parse(ca.ok(['issue', 'tablet', '--json']).stdout);
+  const second = JSON.parse(ca.ok(['issue', 'tablet', '--force', '--json']).stdout);
+  const r = ca.run(['revoke', 'tablet']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, new RegExp(`matches 2 valid certificates: .*${first.serial}.*${second.serial}`));
+  assert.match(r.stderr, /hint: .*--all/);
+  assert.equal(crlNumber(crlText(ca)), 1);
+  ca.ok(['revoke', 'tablet', '--all']);
+  const text = crlText(ca);
+  assert.equal(crlNumber(text), 2);
+  for (const s of [first.serial, second.serial]) assert.match(text, new RegExp(s.toUpperCase()));
+});
+
+test('crl: numbers increase, --days sets nextUpdate, --out --der writes a DER copy', (t) => {
+  const ca = createTestCa(['--crl-days', '30']);
+  t.after(() => ca.cleanup());
+  const first = JSON.parse(ca.ok(['crl', '--json']).stdout);
+  assert.equal(first.number, 2);
+  assert.ok(Math.abs(new Date(first.nextUpdate).getTime() - new Date(first.thisUpdate).getTime() - 30 * 86400e3) < 2000);
+  const out = join(ca.dir, 'copy.crl');
+  const second = JSON.parse(ca.ok(['crl', '--days', '7', '--out', out, '--der', '--json']).stdout);
+  assert.equal(second.number, 3);
+  assert.ok(Math.abs(new Date(second.nextUpdate).getTime() - Date.now() - 7 * 86400e3) < 60_000);
+  const der = openssl(['crl', '-inform', 'DER', '-in', out, '-CAfile', join(ca.home, 'ca.pem'), '-noout', '-crlnumber']);
+  assert.match(der.stderr + der.stdout, /verify OK/);
+  assert.match(der.stdout, /crlNumber=0x03|crlNumber=03|crlNumber=3/);
+  assert.equal(crlNumber(crlText(ca)), 3);
+});
