@@ -13,7 +13,7 @@ import { OutputExistsError, UsageError } from '../errors';
 import { toPem } from '../formats/pem';
 import { encodePkcs12, type Pkcs12Format } from '../formats/pkcs12';
 import { buildMobileconfig, signMobileconfig } from '../formats/mobileconfig';
-import { encodeName } from '../formats/x500-name';
+import { commonNameFromDer, encodeName } from '../formats/x500-name';
 import type { AppContext } from './context';
 import { PRIVATE, PUBLIC, writeFileAtomic } from './files';
 import { generateRsaKey } from './init-ca';
@@ -162,7 +162,7 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
     contents.set('p12', p12);
     if (p.keepKey) contents.set('key', keyPem);
     if (p.mobileconfig) {
-      const caName = /^CN=(.*)$/m.exec(ca.x509.subject)?.[1] ?? 'pocketca';
+      const caName = commonNameFromDer(ca.subjectDer) ?? 'pocketca';
       const profile = Buffer.from(
         buildMobileconfig({
           deviceName: name,

@@ -70,3 +70,8 @@ export function formatName(attributes: readonly NameAttribute[]): string {
 export function commonNameOf(attributes: readonly NameAttribute[]): string | undefined {
   return [...attributes].reverse().find((a) => a.type === 'CN')?.value;
 }
+
+/** The CN of an encoded Name, unescaped (Node's X509Certificate.subject escapes `<`, `+`...). */
+export function commonNameFromDer(nameDer: Buffer): string | undefined {
+  return commonNameOf(decodeName(forge.asn1.fromDer(nameDer.toString('binary'))));
+}
