@@ -54,10 +54,14 @@ export interface Validity {
   notAfter: Date;
 }
 
-/** Whole seconds: certificates carry no fractions (RFC 5280 §4.1.2.5.1), and the record must match them. */
+/**
+ * Whole seconds: certificates carry no fractions (RFC 5280 §4.1.2.5.1), and
+ * the record must match them. notAfter - notBefore is exactly `days`, so the
+ * backdating never pushes a server certificate past Apple's 825-day limit.
+ */
 export function validityFor(now: Date, days: number): Validity {
-  const second = Math.floor(now.getTime() / 1000) * 1000;
-  return { notBefore: new Date(second - BACKDATE_MS), notAfter: new Date(second + days * DAY_MS) };
+  const notBefore = Math.floor(now.getTime() / 1000) * 1000 - BACKDATE_MS;
+  return { notBefore: new Date(notBefore), notAfter: new Date(notBefore + days * DAY_MS) };
 }
 
 export function checkDays(days: number, profile: ProfileName): void {
