@@ -14,3 +14,11 @@ export function insertRevocation(db: Db, row: RevocationRow): void {
 export function allRevocations(db: Db): RevocationRow[] {
   return db.prepare('SELECT serial, revoked_at AS revokedAt, reason FROM revocations ORDER BY revoked_at, serial').raw(false).all() as RevocationRow[];
 }
+
+/** Serials revoked whose certificates were still valid at `since` (ISO): what a proxy must still refuse by itself. */
+export function revokedSerialsValidAfter(db: Db, since: string): string[] {
+  return db
+    .prepare('SELECT r.serial FROM revocations r JOIN certificates c ON c.serial = r.serial WHERE c.not_after > ? ORDER BY r.serial')
+    .pluck()
+    .all(since) as string[];
+}

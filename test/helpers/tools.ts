@@ -14,6 +14,12 @@ const PACKAGES: Record<string, string> = {
   pk12util: 'libnss3-tools',
   certutil: 'libnss3-tools',
   keytool: 'openjdk-17-jre-headless',
+  curl: 'curl',
+  nginx: 'nginx',
+  apache2: 'apache2',
+  mosquitto: 'mosquitto',
+  mosquitto_pub: 'mosquitto-clients',
+  mosquitto_sub: 'mosquitto-clients',
 };
 
 export function isOnPath(command: string): boolean {
@@ -38,4 +44,17 @@ export function requireTool(t: TestContext, command: string): boolean {
   if (process.env.CI === 'true') throw new Error(`${reason} (CI must run every independent check)`);
   t.skip(reason);
   return false;
+}
+
+/** Like requireTool, for a file a package installs (a server module). */
+export function requireFile(t: TestContext, path: string, debianPackage: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    const reason = `${path} not installed: apt-get install ${debianPackage}`;
+    if (process.env.CI === 'true') throw new Error(`${reason} (CI must run every independent check)`);
+    t.skip(reason);
+    return false;
+  }
 }

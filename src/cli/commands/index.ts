@@ -7,6 +7,8 @@ import { registerCrl } from './crl';
 import { registerBundle } from './bundle';
 import { registerList } from './list';
 import { registerShow } from './show';
+import { registerProxy } from './proxy';
+import { registerDoctor } from './doctor';
 
 /** Every command, in the order `pocketca --help` lists them. Each file is thin: options -> one app call -> output. */
 export const COMMANDS: ((program: Command) => void)[] = [
@@ -18,4 +20,6 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerBundle,
   registerList,
   registerShow,
+  registerProxy,
+  registerDoctor,
 ];

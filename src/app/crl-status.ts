@@ -1,0 +1,52 @@
+/**
+ * How long the published CRL keeps the proxies working. nginx, Apache and
+ * Mosquitto refuse every client certificate once crl.pem's nextUpdate has
+ * passed, so this is the number `doctor` puts first and `proxy` warns about.
+ */
+import { verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { CrlFormatError, readCrl } from '../formats/crl-reader';
+import { fromPem } from '../formats/pem';
+import type { ParsedCertificate } from '../formats/x509';
+
+/** Below this many days left, `doctor` fails and `proxy` warns (SPEC `doctor`). */
+export const CRL_WARNING_DAYS = 7;
+const DAY_MS = 86_400_000;
+
+export interface CrlStatus {
+  thisUpdate: string;
+  nextUpdate: string | null;
+  /** Whole days until nextUpdate, rounded down; negative once it has passed. */
+  daysLeft: number | null;
+  expired: boolean;
+  /** The signature verifies with the CA certificate's key. */
+  signedByCa: boolean;
+  entries: number;
+}
+
+/** The state of a CRL file, or a string saying why it cannot be read. */
+export function crlStatus(path: string, ca: ParsedCertificate, now: Date): CrlStatus | string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch (error) {
+    return `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+  }
+  const der = fromPem(text, ['X509 CRL']);
+  if (!der) return `${path} holds no PEM CRL`;
+  try {
+    const crl = readCrl(der);
+    const msLeft = crl.nextUpdate ? crl.nextUpdate.getTime() - now.getTime() : null;
+    return {
+      thisUpdate: crl.thisUpdate.toISOString(),
+      nextUpdate: crl.nextUpdate?.toISOString() ?? null,
+      daysLeft: msLeft === null ? null : Math.floor(msLeft / DAY_MS),
+      expired: msLeft !== null && msLeft <= 0,
+      signedByCa: verify('sha256', crl.tbsDer, ca.publicKey, crl.signature),
+      entries: crl.entries,
+    };
+  } catch (error) {
+    if (error instanceof CrlFormatError) return `${path}: ${error.message}`;
+    throw error;
+  }
+}

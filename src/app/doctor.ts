@@ -1,0 +1,203 @@
+/**
+ * `pocketca doctor`: is this home healthy, and how long until something
+ * expires (SPEC `doctor`). The CRL comes first: once it expires, every proxy
+ * refuses every client. Read-only: nothing is migrated, signed or rewritten.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { CaNotFoundError, PocketcaError } from '../errors';
+import { fromPemAll } from '../formats/pem';
+import type { ParsedCertificate } from '../formats/x509';
+import { listCertificates } from '../store/certificates';
+import { latestCrl } from '../store/crls';
+import type { Db } from '../store/database';
+import { inspectDatabase } from '../store/health';
+import { sha256Hex } from '../formats/crl';
+import type { AppContext } from './context';
+import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+export interface Check {
+  name: 'crl' | 'database' | 'ca-key' | 'ca-certificate' | 'bundle' | 'certificates' | 'file-modes';
+  status: CheckStatus;
+  message: string;
+  /** Days left before what the check is about expires (crl, ca-certificate). */
+  daysLeft?: number | null;
+  /** ISO time it expires. */
+  expires?: string | null;
+  /** certificates: the ones expiring soon. */
+  expiring?: { serial: string; name: string; notAfter: string }[];
+}
+
+export interface DoctorReport {
+  home: string;
+  ok: boolean;
+  checks: Check[];
+}
+
+export interface DoctorParams {
+  /** Decrypt the CA key to check it matches ca.pem (needs the passphrase). */
+  verifyKey: boolean;
+}
+
+/** Certificates expiring within this many days are named (SPEC `doctor`). */
+export const CERT_WARNING_DAYS = 30;
+/** A new root has to reach every phone: start well ahead. */
+export const CA_WARNING_DAYS = 180;
+const DAY_MS = 86_400_000;
+
+const daysUntil = (iso: string, now: Date): number => Math.floor((Date.parse(iso) - now.getTime()) / DAY_MS);
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+function checkCrl(ctx: AppContext, ca: ParsedCertificate, db: Db | undefined, now: Date): Check {
+  const s = crlStatus(ctx.home.crlPath, ca, now);
+  const fix = 'run `pocketca crl`, copy crl.pem to the proxies and reload them';
+  if (typeof s === 'string') return { name: 'crl', status: 'fail', message: `${s}; ${fix}` };
+  const base = { name: 'crl' as const, daysLeft: s.daysLeft, expires: s.nextUpdate };
+  if (!s.signedByCa) return { ...base, status: 'fail', message: `crl.pem is not signed by this CA; ${fix}` };
+  if (s.nextUpdate === null) return { ...base, status: 'ok', message: 'the CRL has no expiry' };
+  if (s.expired) return { ...base, status: 'fail', message: `the CRL expired ${s.nextUpdate}: the proxies refuse every client; ${fix}` };
+  const left = `the CRL expires ${s.nextUpdate}: ${s.daysLeft} days before the proxies refuse every client`;
+  if (s.daysLeft! < CRL_WARNING_DAYS) return { ...base, status: 'fail', message: `${left}; ${fix}` };
+  const latest = db ? latestCrl(db) : undefined;
+  const der = fromPemAll(readFileSync(ctx.home.crlPath, 'latin1')).find((b) => b.label === 'X509 CRL')?.der;
+  if (latest && der && sha256Hex(der) !== latest.sha256) {
+    return { ...base, status: 'warn', message: `${left}, but crl.pem is not CRL number ${latest.number}, the last one signed; run \`pocketca crl\`` };
+  }
+  return { ...base, status: 'ok', message: left };
+}
+
+function checkDatabase(path: string): { check: Check; db?: Db } {
+  if (!existsSync(path)) return { check: { name: 'database', status: 'fail', message: `${path} is missing; restore it with \`pocketca restore\`` } };
+  try {
+    const h = inspectDatabase(path);
+    if (h.integrity.length !== 1 || h.integrity[0] !== 'ok') {
+      return { db: h.db, check: { name: 'database', status: 'fail', message: `integrity check failed: ${h.integrity.slice(0, 3).join('; ')}; restore from a backup` } };
+    }
+    const schema = `schema ${h.schemaVersion} of ${h.latestVersion}`;
+    if (h.schemaVersion > h.latestVersion) return { db: h.db, check: { name: 'database', status: 'fail', message: `${schema}: newer than this pocketca; upgrade pocketca` } };
+    if (h.schemaVersion < h.latestVersion) {
+      return { db: h.db, check: { name: 'database', status: 'warn', message: `${schema}: the next command that writes migrates it` } };
+    }
+    return { db: h.db, check: { name: 'database', status: 'ok', message: `integrity ok, ${schema}` } };
+  } catch (error) {
+    return { check: { name: 'database', status: 'fail', message: `cannot read ${path}: ${describe(error)}; restore it with \`pocketca restore\`` } };
+  }
+}
+
+async function checkKey(ctx: AppContext, p: DoctorParams): Promise<Check> {
+  const path = ctx.home.keyPath;
+  let text: string;
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch {
+    return { name: 'ca-key', status: 'fail', message: `${path} is missing; restore the home with \`pocketca restore\`` };
+  }
+  if (!/^-----BEGIN ENCRYPTED PRIVATE KEY-----$/m.test(text)) {
+    return { name: 'ca-key', status: 'fail', message: `${path} is not an encrypted PKCS#8 key` };
+  }
+  if (!p.verifyKey) {
+    return { name: 'ca-key', status: 'skip', message: 'encrypted; not opened (give --passphrase-file or POCKETCA_PASSPHRASE to check it matches ca.pem)' };
+  }
+  try {
+    ctx.home.unlockKey(await ctx.passphrase());
+    return { name: 'ca-key', status: 'ok', message: 'encrypted, opens with the passphrase and matches ca.pem' };
+  } catch (error) {
+    if (error instanceof PocketcaError && error.exitCode === 2) throw error;
+    return { name: 'ca-key', status: 'fail', message: describe(error) };
+  }
+}
+
+function checkCaCertificate(ca: ParsedCertificate, now: Date): Check {
+  const notAfter = new Date(ca.x509.validTo).toISOString();
+  const days = daysUntil(notAfter, now);
+  const base = { name: 'ca-certificate' as const, daysLeft: days, expires: notAfter };
+  if (days < 0) return { ...base, status: 'fail', message: `the CA certificate expired ${notAfter}: nothing it signed is trusted` };
+  const message = `${ca.x509.subject.replace(/\n/g, ', ')}, valid until ${notAfter} (${days} days)`;
+  if (days < CA_WARNING_DAYS) return { ...base, status: 'warn', message: `${message}: plan a new CA and its rollout to every device` };
+  return { ...base, status: 'ok', message };
+}
+
+function checkBundle(ctx: AppContext, ca: ParsedCertificate): Check {
+  let text: string;
+  try {
+    text = readFileSync(ctx.home.bundlePath, 'latin1');
+  } catch {
+    return { name: 'bundle', status: 'fail', message: `${ctx.home.bundlePath} is missing; write it with \`pocketca bundle --out ${ctx.home.bundlePath}\`` };
+  }
+  if (!fromPemAll(text).some((b) => b.label === 'CERTIFICATE' && b.der.equals(ca.der))) {
+    return { name: 'bundle', status: 'fail', message: 'bundle.pem does not hold the CA certificate: the proxies would refuse every client' };
+  }
+  return { name: 'bundle', status: 'ok', message: 'holds the CA certificate' };
+}
+
+function checkCertificates(db: Db, now: Date): Check {
+  const nowIso = now.toISOString();
+  const valid = listCertificates(db, { status: 'valid', now: nowIso });
+  const soon = listCertificates(db, { status: 'valid', now: nowIso, expiringBefore: new Date(now.getTime() + CERT_WARNING_DAYS * DAY_MS).toISOString() });
+  if (soon.length === 0) return { name: 'certificates', status: 'ok', message: `${valid.length} valid, none expiring within ${CERT_WARNING_DAYS} days`, expiring: [] };
+  const expiring = soon.map((r) => ({ serial: r.serial, name: r.name, notAfter: r.notAfter }));
+  const names = expiring.map((r) => `${r.name} (${r.notAfter.slice(0, 10)})`).join(', ');
+  return { name: 'certificates', status: 'warn', message: `${soon.length} of ${valid.length} expire within ${CERT_WARNING_DAYS} days: ${names}; renew them`, expiring };
+}
+
+function checkModes(ctx: AppContext): Check {
+  const h = ctx.home;
+  const mode = (p: string) => {
+    try {
+      return statSync(p).mode & 0o777;
+    } catch {
+      return undefined;
+    }
+  };
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const privateOnes: [string, number][] = [
+    [h.dir, 0o700],
+    [h.keyPath, 0o600],
+    [h.dbPath, 0o600],
+    [`${h.dbPath}-wal`, 0o600],
+    [`${h.dbPath}-shm`, 0o600],
+  ];
+  for (const [path, want] of privateOnes) {
+    const m = mode(path);
+    if (m !== undefined && (m & 0o077) !== 0) problems.push(`${path} is ${m.toString(8).padStart(4, '0')} (chmod ${want.toString(8)} it)`);
+  }
+  for (const path of [h.certPath, h.bundlePath, h.crlPath]) {
+    const m = mode(path);
+    if (m !== undefined && (m & 0o022) !== 0) warnings.push(`${path} is writable by others (${m.toString(8).padStart(4, '0')}; chmod 644 it)`);
+  }
+  if (problems.length) return { name: 'file-modes', status: 'fail', message: [...problems, ...warnings].join('; ') };
+  if (warnings.length) return { name: 'file-modes', status: 'warn', message: warnings.join('; ') };
+  return { name: 'file-modes', status: 'ok', message: 'home 0700, key and database 0600' };
+}
+
+export async function runDoctor(ctx: AppContext, p: DoctorParams): Promise<DoctorReport> {
+  if (!ctx.home.hasAnyCaFile()) {
+    throw new CaNotFoundError(`no CA in ${ctx.home.dir}`, 'point --home or POCKETCA_HOME at the CA home, or create one with `pocketca init`');
+  }
+  const now = ctx.now();
+  const { check: database, db } = checkDatabase(ctx.home.dbPath);
+  try {
+    let ca: ParsedCertificate | undefined;
+    let caProblem = '';
+    try {
+      ca = ctx.home.caCertificate();
+    } catch (error) {
+      caProblem = describe(error);
+    }
+    const needsCa = (name: Check['name']): Check => ({ name, status: 'fail', message: `cannot check without the CA certificate: ${caProblem}` });
+    const checks: Check[] = [
+      ca ? checkCrl(ctx, ca, db, now) : needsCa('crl'),
+      database,
+      await checkKey(ctx, p),
+      ca ? checkCaCertificate(ca, now) : needsCa('ca-certificate'),
+      ca ? checkBundle(ctx, ca) : needsCa('bundle'),
+      db ? checkCertificates(db, now) : { name: 'certificates', status: 'skip', message: 'no readable database' },
+      checkModes(ctx),
+    ];
+    return { home: ctx.home.dir, ok: checks.every((c) => c.status !== 'fail'), checks };
+  } finally {
+    db?.close();
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * `pocketca proxy nginx|apache|mosquitto`: read the bundle, the CRL and the
+ * given certificate and key, decide the names, generate the config (and the
+ * WebSocket token's script), and with --out-dir write all of it, ready to copy
+ * to the proxy's --install-dir. The WebSocket token's HMAC key is made once
+ * per home and kept in the settings table; `--rotate-secret` replaces it.
+ */
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join, posix, resolve } from 'node:path';
+import { UnreadableInputError, UsageError } from '../errors';
+import { apacheVhostConfig, apacheWebsocketTokenScript } from '../formats/proxy-apache';
+import { mosquittoListenerConfig } from '../formats/proxy-mosquitto';
+import { nginxInjectConfig, nginxServerConfig, nginxWebsocketTokenScript } from '../formats/proxy-nginx';
+import {
+  DEFAULT_WEBSOCKET_TOKEN_TTL,
+  formatListen,
+  isLoopback,
+  parseListen,
+  parseUpstream,
+  type ListenAddress,
+  type ProxyFiles,
+  type Upstream,
+} from '../formats/proxy-params';
+import { recordEvent } from '../store/events';
+import { revokedSerialsValidAfter } from '../store/revocations';
+import { getSetting, setSetting } from '../store/settings';
+import type { AppContext } from './context';
+import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
+import { PRIVATE, PUBLIC, writeFileAtomic } from './files';
+
+export type ProxyKind = 'nginx' | 'apache' | 'mosquitto';
+
+export interface ProxyConfigParams {
+  kind: ProxyKind;
+  /** server_name / ServerName; default the first DNS name of the certificate (inject: the upstream's host). */
+  serverName?: string;
+  /** PORT or ADDRESS:PORT; default 443 (nginx, apache), 8883 (mosquitto), 127.0.0.1:8080 (inject). */
+  listen?: string;
+  /** Where requests go (nginx, apache); https for the inject side. */
+  upstream?: string;
+  /** The proxy's own certificate (PEM, may carry the chain) and unencrypted key. */
+  cert?: string;
+  key?: string;
+  /** nginx only: the client identity the local proxy presents instead of serving TLS. */
+  injectCert?: string;
+  injectKey?: string;
+  /** Write the config and the files it names here; undefined: print the config. */
+  outDir?: string;
+  /** Where the files live on the proxy; default /etc/pocketca. */
+  installDir?: string;
+  /** Add the Safari WebSocket exception (nginx, apache). */
+  websocketToken?: boolean;
+  /** The token's lifetime in seconds; default DEFAULT_WEBSOCKET_TOKEN_TTL. */
+  websocketTokenTtl?: number;
+  /** Make a new HMAC key first: every token issued so far stops working. */
+  rotateSecret?: boolean;
+}
+
+export interface ProxyConfigResult {
+  kind: ProxyKind;
+  mode: 'server' | 'inject';
+  serverName: string;
+  listen: string;
+  upstream: string | null;
+  installDir: string;
+  websocketToken: { ttlSeconds: number; secret: 'created' | 'rotated' | 'kept' } | null;
+  crl: { nextUpdate: string | null; daysLeft: number | null };
+  /** Paths written, by role (with outDir). */
+  files: Record<string, string>;
+  /** The config text when it was not written to a directory. */
+  config?: string;
+}
+
+export const DEFAULT_INSTALL_DIR = '/etc/pocketca';
+const SECRET_SETTING = 'websocket_token_secret';
+const MIN_TTL = 60;
+const MAX_TTL = 24 * 60 * 60;
+const MAX_PEM_BYTES = 1024 * 1024;
+
+/** Characters safe to put unquoted in nginx, Apache and Mosquitto configs. */
+const SAFE_PATH = /^\/[A-Za-z0-9._/@+-]*$/;
+const SAFE_NAME = /^[A-Za-z0-9*][A-Za-z0-9.*-]{0,252}$/;
+
+function readPemFile(path: string, what: string): string {
+  try {
+    if (statSync(path).size > MAX_PEM_BYTES) throw new UsageError(`${what} ${path} is larger than ${MAX_PEM_BYTES} bytes; a PEM file is a few kilobytes`);
+    return readFileSync(path, 'latin1');
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UnreadableInputError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+interface Identity {
+  certPem: string;
+  keyPem: string;
+  cert: X509Certificate;
+}
+
+/** A certificate and its unencrypted key, checked to belong together. */
+function readIdentity(certPath: string, keyPath: string, flags: [string, string]): Identity {
+  const certPem = readPemFile(certPath, flags[0]);
+  const keyPem = readPemFile(keyPath, flags[1]);
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    throw new UnreadableInputError(`${flags[0]} ${certPath} holds no PEM certificate`);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_MISSING_PASSPHRASE') {
+      throw new UsageError(`${flags[1]} ${keyPath} is encrypted; the proxy needs to read it unattended`, `decrypt a copy: openssl pkey -in ${keyPath} -out proxy.key.pem`);
+    }
+    throw new UnreadableInputError(`${flags[1]} ${keyPath} holds no PEM private key`);
+  }
+  const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+  if (!spki(createPublicKey(key)).equals(spki(cert.publicKey))) {
+    throw new UsageError(`${flags[1]} ${keyPath} is not the key of ${flags[0]} ${certPath}`);
+  }
+  return { certPem, keyPem, cert };
+}
+
+const firstDnsName = (cert: X509Certificate): string | undefined => /(?:^|, )DNS:([^,\s]+)/.exec(cert.subjectAltName ?? '')?.[1];
+
+/** For file names: `*.home.arpa` -> `wildcard.home.arpa`. */
+const fileStemOf = (name: string): string => name.replace(/^\*/, 'wildcard').replace(/[^A-Za-z0-9._-]/g, '_');
+
+function checkName(name: string): string {
+  if (!SAFE_NAME.test(name)) {
+    throw new UsageError(`--server-name ${JSON.stringify(name)} is not a host name`, 'for example --server-name cloud.home.arpa');
+  }
+  return name;
+}
+
+function checkTtl(ttl: number): number {
+  if (!Number.isInteger(ttl) || ttl < MIN_TTL || ttl > MAX_TTL) {
+    throw new UsageError(`--websocket-token-ttl must be from ${MIN_TTL / 60}m to ${MAX_TTL / 3600}h`);
+  }
+  return ttl;
+}
+
+function need<T>(value: T | undefined, flag: string, hint: string): T {
+  if (value === undefined) throw new UsageError(`${flag} is required`, hint);
+  return value;
+}
+
+/** The HMAC key of the WebSocket token, made on first use; rotated on request. */
+function websocketSecret(ctx: AppContext, rotate: boolean): { secret: string; state: 'created' | 'rotated' | 'kept' } {
+  const db = ctx.home.database();
+  return db
+    .transaction(() => {
+      const existing = getSetting(db, SECRET_SETTING);
+      if (existing && !rotate) return { secret: existing, state: 'kept' as const };
+      const secret = ctx.randomBytes(32).toString('hex');
+      setSetting(db, SECRET_SETTING, secret);
+      const state = existing ? ('rotated' as const) : ('created' as const);
+      recordEvent(db, { at: ctx.now().toISOString(), command: 'proxy', outcome: 'ok', detail: `websocket token secret ${state}` });
+      return { secret, state };
+    })
+    .immediate();
+}
+
+interface Plan {
+  mode: 'server' | 'inject';
+  serverName: string;
+  listen: ListenAddress;
+  upstream?: Upstream;
+  identity: Identity;
+  /** Where the identity's files go, by name in the install dir. */
+  certFile: string;
+  keyFile: string;
+  configFile: string;
+}
+
+function plan(ctx: AppContext, p: ProxyConfigParams): Plan {
+  const inject = p.injectCert !== undefined || p.injectKey !== undefined;
+  if (inject) {
+    if (p.kind !== 'nginx') throw new UsageError('--inject-cert and --inject-key are for `proxy nginx` only');
+    if (p.cert || p.key || p.websocketToken) throw new UsageError('--inject-cert/--inject-key make a client-side proxy: it takes no --cert, --key or --websocket-token');
+    const hint = 'the inject side needs a client identity: pocketca issue NAME --keep-key, then --inject-cert NAME.pem --inject-key NAME.key.pem';
+    const identity = readIdentity(need(p.injectCert, '--inject-cert', hint), need(p.injectKey, '--inject-key', hint), ['--inject-cert', '--inject-key']);
+    const upstream = parseUpstream(need(p.upstream, '--upstream', 'the https URL of the service protected by this CA, e.g. --upstream https://cloud.home.arpa'));
+    if (upstream.scheme !== 'https') throw new UsageError('--upstream must be https:// for --inject-cert: the identity is presented over TLS');
+    const ca = ctx.home.caCertificate();
+    if (!identity.cert.checkIssued(ca.x509) || !identity.cert.verify(ca.publicKey)) {
+      ctx.warn(`${p.injectCert} was not issued by this CA; an upstream that trusts only this CA will refuse it`);
+    }
+    const serverName = checkName(p.serverName ?? upstream.hostname);
+    const listen = parseListen(p.listen ?? '127.0.0.1:8080');
+    if (!isLoopback(listen)) ctx.warn(`--listen ${formatListen(listen)} is not a loopback address: anyone who can reach it acts with this identity`);
+    const stem = `inject-${fileStemOf(serverName)}`;
+    return { mode: 'inject', serverName, listen, upstream, identity, certFile: `${stem}.pem`, keyFile: `${stem}.key.pem`, configFile: `nginx-${stem}.conf` };
+  }
+  const hint = 'the proxy needs its own server certificate: pocketca issue proxy --profile server --dns NAME, then --cert proxy.pem --key proxy.key.pem';
+  const identity = readIdentity(need(p.cert, '--cert', hint), need(p.key, '--key', hint), ['--cert', '--key']);
+  let upstream: Upstream | undefined;
+  if (p.kind === 'mosquitto') {
+    if (p.upstream) throw new UsageError('`proxy mosquitto` takes no --upstream: the broker itself serves the clients');
+    if (p.websocketToken) throw new UsageError('--websocket-token is for nginx and apache');
+  } else {
+    upstream = parseUpstream(need(p.upstream, '--upstream', 'the service behind the proxy, e.g. --upstream http://127.0.0.1:8123'));
+  }
+  const named = p.serverName ?? firstDnsName(identity.cert);
+  const serverName = checkName(need(named, '--server-name', `${p.cert} has no DNS name to take it from`));
+  const listen = parseListen(p.listen ?? (p.kind === 'mosquitto' ? '8883' : '443'));
+  const stem = fileStemOf(serverName);
+  return { mode: 'server', serverName, listen, upstream, identity, certFile: `${stem}.pem`, keyFile: `${stem}.key.pem`, configFile: `${p.kind}-${stem}.conf` };
+}
+
+export function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams): ProxyConfigResult {
+  const installDir = p.installDir ?? DEFAULT_INSTALL_DIR;
+  if (!SAFE_PATH.test(installDir)) {
+    throw new UsageError(`--install-dir ${JSON.stringify(installDir)} must be an absolute path of letters, digits and . _ / @ + -`);
+  }
+  if (p.rotateSecret && !p.websocketToken) throw new UsageError('--rotate-secret goes with --websocket-token');
+  if (p.websocketToken && !p.outDir) {
+    throw new UsageError('--websocket-token needs --out-dir', 'the token needs a second file and the config holds a secret: both are written to a directory, 0600 where secret');
+  }
+  const ttl = checkTtl(p.websocketTokenTtl ?? DEFAULT_WEBSOCKET_TOKEN_TTL);
+  const x = plan(ctx, p);
+
+  const now = ctx.now();
+  const ca = ctx.home.caCertificate();
+  const crl = crlStatus(ctx.home.crlPath, ca, now);
+  if (typeof crl === 'string') throw new UnreadableInputError(crl, 'sign a new CRL with `pocketca crl`');
+  if (!crl.signedByCa) throw new UsageError(`${ctx.home.crlPath} is not signed by this CA`, 'sign a new CRL with `pocketca crl`');
+  if (crl.expired) ctx.warn(`the CRL expired ${crl.nextUpdate}: the proxy will refuse every client until you run \`pocketca crl\` and publish again`);
+  else if (crl.daysLeft !== null && crl.daysLeft < CRL_WARNING_DAYS) {
+    ctx.warn(`the CRL expires in ${crl.daysLeft} days (${crl.nextUpdate}): run \`pocketca crl\` and publish again before then`);
+  }
+
+  const at = (name: string) => posix.join(installDir, name);
+  const files: ProxyFiles = { bundle: at('bundle.pem'), crl: at('crl.pem'), cert: at(x.certFile), key: at(x.keyFile) };
+  const crlNextUpdate = crl.nextUpdate ?? 'never';
+  const outputs: { role: string; name: string; data: string; mode: number }[] = [];
+  let token: ProxyConfigResult['websocketToken'] = null;
+  let config: string;
+  if (x.mode === 'inject') {
+    config = nginxInjectConfig({ listen: x.listen, upstream: x.upstream!, serverName: x.serverName, files, crlNextUpdate });
+  } else if (p.kind === 'mosquitto') {
+    config = mosquittoListenerConfig({ listen: x.listen, files, crlNextUpdate });
+  } else {
+    let tokenParams: { script: string; secret: string } | undefined;
+    if (p.websocketToken) {
+      const { secret, state } = websocketSecret(ctx, Boolean(p.rotateSecret));
+      token = { ttlSeconds: ttl, secret: state };
+      const revokedSerials = revokedSerialsValidAfter(ctx.home.database(), new Date(now.getTime() - ttl * 1000).toISOString()).map((s) =>
+        s.replace(/^0+(?=.)/, ''),
+      );
+      const script = `${x.configFile.replace(/\.conf$/, '')}-websocket-token.${p.kind === 'nginx' ? 'js' : 'lua'}`;
+      tokenParams = { script: at(script), secret };
+      // nginx reads the njs module as root at start, so it may hold the key (0600); Apache's
+      // children load the Lua file as www-data, so it holds none and the key stays in the config.
+      outputs.push(
+        p.kind === 'nginx'
+          ? { role: 'script', name: script, data: nginxWebsocketTokenScript({ secret, ttlSeconds: ttl, revokedSerials }), mode: PRIVATE }
+          : { role: 'script', name: script, data: apacheWebsocketTokenScript({ ttlSeconds: ttl, revokedSerials }), mode: PUBLIC },
+      );
+    }
+    const common = { serverName: x.serverName, listen: x.listen, upstream: x.upstream!, files, crlNextUpdate };
+    config =
+      p.kind === 'nginx'
+        ? nginxServerConfig({ ...common, websocketTokenScript: tokenParams?.script })
+        : apacheVhostConfig({ ...common, websocketToken: tokenParams });
+  }
+  const configHoldsSecret = p.kind === 'apache' && token !== null;
+  outputs.unshift(
+    { role: 'config', name: x.configFile, data: config, mode: configHoldsSecret ? PRIVATE : PUBLIC },
+    { role: 'bundle', name: 'bundle.pem', data: readFileSync(ctx.home.bundlePath, 'latin1'), mode: PUBLIC },
+    { role: 'crl', name: 'crl.pem', data: readFileSync(ctx.home.crlPath, 'latin1'), mode: PUBLIC },
+    { role: 'cert', name: x.certFile, data: x.identity.certPem, mode: PUBLIC },
+    { role: 'key', name: x.keyFile, data: x.identity.keyPem, mode: PRIVATE },
+  );
+
+  const written: Record<string, string> = {};
+  if (p.outDir) {
+    const dir = resolve(p.outDir);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    for (const o of outputs) {
+      written[o.role] = join(dir, o.name);
+      writeFileAtomic(written[o.role]!, o.data, o.mode);
+    }
+  }
+  return {
+    kind: p.kind,
+    mode: x.mode,
+    serverName: x.serverName,
+    listen: formatListen(x.listen),
+    upstream: x.upstream ? `${x.upstream.origin}${x.upstream.path}` : null,
+    installDir,
+    websocketToken: token,
+    crl: { nextUpdate: crl.nextUpdate, daysLeft: crl.daysLeft },
+    files: written,
+    ...(p.outDir ? {} : { config }),
+  };
+}

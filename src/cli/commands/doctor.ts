@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { EXIT_CODES, runtimeFor } from '../runtime';
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('check the home: CRL expiry first, database, CA key and certificate, bundle, expiring certificates, file modes')
+    .option('--passphrase-file <file>', 'also open the CA key to check it matches ca.pem (or set $POCKETCA_PASSPHRASE)')
+    .addHelpText(
+      'after',
+      `
+Each check is ok, warn, fail or skip. It fails when the CRL has expired or
+expires within 7 days (after that nginx, Apache and Mosquitto refuse every
+client), when the database is damaged or newer than this pocketca, when the
+key or certificate is missing, expired or mismatched, or when the home, key
+or database can be read by others. Certificates expiring within 30 days are
+a warning. --json prints {"home","ok","checks":[{"name","status","message",...}]}
+for monitoring; the exit code is 1 when any check failed.
+
+Examples:
+  pocketca doctor
+  pocketca doctor --json --passphrase-file ~/.pocketca-pass
+${EXIT_CODES}`,
+    )
+    .action(async (opts, command: Command) => {
+      const { ctx, out } = runtimeFor(command, opts);
+      const { runDoctor } = await import('../../app/doctor');
+      const report = await runDoctor(ctx, { verifyKey: Boolean(opts.passphraseFile || process.env.POCKETCA_PASSPHRASE) });
+      out.result(report, () =>
+        report.checks.map((c) => `${out.paint(c.status.padEnd(4), { ok: '32', warn: '33', fail: '31', skip: '2' }[c.status], process.stdout)}  ${c.name.padEnd(14)} ${c.message}`).join('\n'),
+      );
+      const failed = report.checks.filter((c) => c.status === 'fail');
+      if (failed.length) {
+        const { CheckFailedError } = await import('../../errors');
+        throw new CheckFailedError(`${failed.length} check${failed.length > 1 ? 's' : ''} failed: ${failed.map((c) => c.name).join(', ')}`);
+      }
+    });
+}

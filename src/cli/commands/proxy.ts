@@ -1,0 +1,74 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { EXIT_CODES, choice, runtimeFor } from '../runtime';
+
+const RELOAD = { nginx: 'nginx -t && nginx -s reload', apache: 'apachectl configtest && apachectl graceful', mosquitto: 'systemctl reload mosquitto   (SIGHUP: it re-reads certificates and the CRL)' };
+/** `30m`, `12h` -> milliseconds, the way share's --ttl reads a duration. */
+function duration(value: string): number {
+  const m = /^(\d{1,6})(s|m|h)$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('--websocket-token-ttl must be a number with s, m or h (30m, 12h)');
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+}
+const CONF_DIR = { nginx: '/etc/nginx/conf.d/', apache: '/etc/apache2/sites-available/ (then a2ensite it)', mosquitto: '/etc/mosquitto/conf.d/' };
+
+export function registerProxy(program: Command): void {
+  program
+    .command('proxy')
+    .description('configuration for nginx, Apache or Mosquitto that requires a client certificate from this CA')
+    .argument('<server>', 'nginx, apache or mosquitto', choice('<server>', ['nginx', 'apache', 'mosquitto'] as const))
+    .option('--server-name <name>', "server_name / ServerName (default: the first DNS name of --cert; inject: the upstream's host)")
+    .option('--listen <addr:port>', 'where the proxy listens (default 443; mosquitto 8883; inject 127.0.0.1:8080)')
+    .option('--upstream <url>', 'where requests go, e.g. http://127.0.0.1:8123 (nginx, apache)')
+    .option('--cert <file>', "the proxy's own server certificate (PEM)")
+    .option('--key <file>', 'its private key (PEM, unencrypted)')
+    .option('--out-dir <dir>', 'write the config, bundle.pem, crl.pem, the certificate and key there (else print the config)')
+    .option('--install-dir <dir>', 'where those files live on the proxy, as the config names them', '/etc/pocketca')
+    .option('--websocket-token', "the Safari WebSocket exception: a signed cookie lets a certificate-less WebSocket upgrade through")
+    .option('--websocket-token-ttl <duration>', 'how long a token lives: 30m, 12h (default 12h, at most 24h)', duration)
+    .option('--rotate-secret', "make a new HMAC key for the token first (every token issued so far stops working)")
+    .option('--inject-cert <file>', 'nginx: instead, a local plain-HTTP proxy presenting this client certificate to an https --upstream')
+    .option('--inject-key <file>', 'the key of --inject-cert (PEM, unencrypted)')
+    .addHelpText(
+      'after',
+      `
+The config names every file under --install-dir. After a new CRL (revoke, crl),
+run the same command again and copy crl.pem over: nginx, Apache and Mosquitto
+read the CRL only when they load their configuration, and refuse every client
+once it has expired.
+
+Examples:
+  pocketca proxy nginx --upstream http://127.0.0.1:8123 --cert cloud.pem --key cloud.key.pem --out-dir to-proxy
+  pocketca proxy apache --upstream http://127.0.0.1:8123 --cert cloud.pem --key cloud.key.pem --websocket-token --out-dir to-proxy
+  pocketca proxy mosquitto --cert broker.pem --key broker.key.pem --out-dir to-broker
+  pocketca proxy nginx --inject-cert printer.pem --inject-key printer.key.pem --upstream https://cloud.home.arpa --listen 127.0.0.1:8080
+${EXIT_CODES}`,
+    )
+    .action(async (kind: 'nginx' | 'apache' | 'mosquitto', opts, command: Command) => {
+      const { ctx, out } = runtimeFor(command);
+      const { generateProxyConfig } = await import('../../app/proxy-config');
+      const result = generateProxyConfig(ctx, {
+        kind,
+        serverName: opts.serverName,
+        listen: opts.listen,
+        upstream: opts.upstream,
+        cert: opts.cert,
+        key: opts.key,
+        injectCert: opts.injectCert,
+        injectKey: opts.injectKey,
+        outDir: opts.outDir,
+        installDir: opts.installDir,
+        websocketToken: Boolean(opts.websocketToken),
+        websocketTokenTtl: opts.websocketTokenTtl === undefined ? undefined : Math.round(opts.websocketTokenTtl / 1000),
+        rotateSecret: Boolean(opts.rotateSecret),
+      });
+      if (result.config !== undefined && !out.json) {
+        out.data(result.config);
+        out.note(`\nthe config expects bundle.pem, crl.pem and the certificate and key in ${result.installDir}; --out-dir writes them all`);
+        return;
+      }
+      out.result(result, () =>
+        [`${kind} config for ${result.serverName} (${result.mode}), files for ${result.installDir}:`, ...Object.entries(result.files).map(([role, path]) => `  ${role.padEnd(7)} ${path}`)].join('\n'),
+      );
+      if (result.websocketToken?.secret === 'rotated') out.note('new WebSocket token key: tokens issued before stop working once the proxy reloads');
+      out.note(`next: copy those files to ${result.installDir} on the proxy, the .conf into ${CONF_DIR[kind]}, then: ${RELOAD[kind]}`);
+    });
+}

@@ -1,0 +1,60 @@
+/**
+ * Reading back a CRL (RFC 5280 §5.1): its dates, its signed bytes and its
+ * signature, enough to tell how long a proxy will keep accepting clients and
+ * whether the file is really this CA's. Input may be hostile or truncated:
+ * every step goes through the bounds-checked DER reader.
+ */
+import { DER_TAGS } from './der';
+import { DerError, content, readChildren, readTlv, slice, type Tlv } from './der-reader';
+
+export interface ReadCrl {
+  /** The tbsCertList bytes exactly as signed. */
+  tbsDer: Buffer;
+  signature: Buffer;
+  thisUpdate: Date;
+  /** Absent in a CRL that promises no next one (pocketca always sets it). */
+  nextUpdate?: Date;
+  /** How many certificates it lists. */
+  entries: number;
+}
+
+export class CrlFormatError extends Error {}
+
+function readTime(buf: Buffer, tlv: Tlv): Date {
+  const text = content(buf, tlv).toString('latin1');
+  let m: RegExpExecArray | null;
+  if (tlv.tag === DER_TAGS.UTC_TIME && (m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
+    // §4.1.2.5.1: YY >= 50 is 19YY, else 20YY.
+    const yy = Number(m[1]);
+    return new Date(Date.UTC(yy >= 50 ? 1900 + yy : 2000 + yy, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+  }
+  if (tlv.tag === DER_TAGS.GENERALIZED_TIME && (m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
+    return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+  }
+  throw new CrlFormatError(`bad time in CRL: ${JSON.stringify(text)}`);
+}
+
+const isTime = (t: Tlv | undefined): t is Tlv => t !== undefined && (t.tag === DER_TAGS.UTC_TIME || t.tag === DER_TAGS.GENERALIZED_TIME);
+
+export function readCrl(der: Buffer): ReadCrl {
+  try {
+    const outer = readTlv(der, 0);
+    const [tbs, , signatureValue] = readChildren(der, outer);
+    if (!tbs || !signatureValue || signatureValue.tag !== 0x03) throw new CrlFormatError('not a CertificateList');
+    const fields = readChildren(der, tbs);
+    // version (optional INTEGER), signature, issuer, thisUpdate, nextUpdate?, revokedCertificates?, [0] extensions
+    const start = fields[0]?.tag === 0x02 ? 1 : 0;
+    const thisUpdate = fields[start + 2];
+    if (!isTime(thisUpdate)) throw new CrlFormatError('CRL has no thisUpdate');
+    const maybeNext = fields[start + 3];
+    const nextUpdate = isTime(maybeNext) ? readTime(der, maybeNext) : undefined;
+    const list = fields[start + (nextUpdate ? 4 : 3)];
+    const entries = list && list.tag === 0x30 ? readChildren(der, list).length : 0;
+    // BIT STRING: the first content byte counts unused bits (0 for a signature).
+    const signature = content(der, signatureValue).subarray(1);
+    return { tbsDer: slice(der, tbs), signature, thisUpdate: readTime(der, thisUpdate), nextUpdate, entries };
+  } catch (error) {
+    if (error instanceof DerError) throw new CrlFormatError(`malformed CRL: ${error.message}`);
+    throw error;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * `pocketca doctor`: the CRL first, then the database, key, certificate,
+ * bundle, expiring certificates and file modes; exit 1 when a check fails.
+ * The expired CRL is made by openssl (pocketca refuses to sign one); that
+ * nginx and Apache really refuse everyone with it is in the proxy tests.
+ * Run: npx tsc -p . && node --test dist/test/e2e/doctor.test.js
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTestCa, pocketca, secretFile, type TestCa } from '../helpers/cli';
+import { writeExpiredCrl } from '../helpers/proxy-fixture';
+
+interface Report {
+  home: string;
+  ok: boolean;
+  checks: { name: string; status: string; message: string; daysLeft?: number; expiring?: { name: string }[] }[];
+}
+
+function doctor(ca: TestCa, args: string[] = []): { code: number; report: Report; stderr: string } {
+  const r = ca.run(['doctor', '--json', ...args]);
+  return { code: r.code, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+}
+
+const check = (report: Report, name: string) => report.checks.find((c) => c.name === name)!;
+
+function withCa(t: import('node:test').TestContext): TestCa {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  return ca;
+}
+
+test('doctor: a fresh home passes, the CRL check first with the days left; the key is opened only with a passphrase', (t) => {
+  const ca = withCa(t);
+  const plain = doctor(ca);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(plain.report.ok, true);
+  assert.deepEqual(
+    plain.report.checks.map((c) => c.name),
+    ['crl', 'database', 'ca-key', 'ca-certificate', 'bundle', 'certificates', 'file-modes'],
+  );
+  const crl = check(plain.report, 'crl');
+  assert.equal(crl.status, 'ok');
+  assert.ok(crl.daysLeft! >= 363 && crl.daysLeft! <= 365, `default CRL validity is 365 days, got ${crl.daysLeft}`);
+  assert.equal(check(plain.report, 'ca-key').status, 'skip');
+  assert.match(check(plain.report, 'ca-key').message, /--passphrase-file/);
+
+  const withKey = doctor(ca, ['--passphrase-file', ca.passFile]);
+  assert.equal(withKey.code, 0);
+  assert.equal(check(withKey.report, 'ca-key').status, 'ok');
+  assert.ok(withKey.report.checks.every((c) => c.status === 'ok'), JSON.stringify(withKey.report.checks));
+
+  const human = ca.run(['doctor']);
+  assert.equal(human.code, 0);
+  assert.match(human.stdout.split('\n')[0]!, /^ok\s+crl\s+the CRL expires \S+: \d+ days before the proxies refuse every client$/);
+});
+
+test('doctor: a CRL that expired, or expires within 7 days, fails and says how long the proxies have', (t) => {
+  const ca = withCa(t);
+  ca.ok(['crl', '--days', '3']);
+  const soon = doctor(ca);
+  assert.equal(soon.code, 1);
+  assert.equal(soon.report.ok, false);
+  const crl = check(soon.report, 'crl');
+  assert.equal(crl.status, 'fail');
+  assert.ok(crl.daysLeft === 2 || crl.daysLeft === 3, String(crl.daysLeft));
+  assert.match(crl.message, /days before the proxies refuse every client; run `pocketca crl`/);
+  assert.match(soon.stderr, /^error: 1 check failed: crl$/m);
+
+  writeExpiredCrl(ca);
+  const expired = doctor(ca);
+  assert.equal(expired.code, 1);
+  assert.equal(check(expired.report, 'crl').status, 'fail');
+  assert.match(check(expired.report, 'crl').message, /the CRL expired .*: the proxies refuse every client/);
+
+  ca.ok(['crl']);
+  assert.equal(doctor(ca).code, 0, 'a new CRL fixes it');
+});
+
+test('doctor: a CRL of another CA, a bundle without the CA, a wrong passphrase fail', (t) => {
+  const ca = withCa(t);
+  const other = createTestCa(['--name', 'Other CA']);
+  t.after(() => other.cleanup());
+  copyFileSync(join(other.home, 'crl.pem'), join(ca.home, 'crl.pem'));
+  copyFileSync(join(other.home, 'bundle.pem'), join(ca.home, 'bundle.pem'));
+  const wrong = secretFile(ca.dir, 'wrong', 'not the passphrase');
+  const r = doctor(ca, ['--passphrase-file', wrong]);
+  assert.equal(r.code, 1);
+  assert.match(check(r.report, 'crl').message, /not signed by this CA/);
+  assert.equal(check(r.report, 'bundle').status, 'fail');
+  assert.equal(check(r.report, 'ca-key').status, 'fail');
+  assert.match(check(r.report, 'ca-key').message, /wrong CA passphrase/);
+  assert.match(r.stderr, /error: 3 checks failed: crl, ca-key, bundle/);
+});
+
+test('doctor: certificates expiring within 30 days are a warning, not a failure', (t) => {
+  const ca = withCa(t);
+  ca.ok(['issue', 'short-lived', '--days', '10', '--no-mobileconfig']);
+  ca.ok(['issue', 'long-lived', '--no-mobileconfig']);
+  const r = doctor(ca);
+  assert.equal(r.code, 0, r.stderr);
+  const certs = check(r.report, 'certificates');
+  assert.equal(certs.status, 'warn');
+  assert.deepEqual(certs.expiring!.map((c) => c.name), ['short-lived']);
+  assert.match(certs.message, /1 of 2 expire within 30 days: short-lived/);
+});
+
+test('doctor: a home, key or database others can read fails', (t) => {
+  const ca = withCa(t);
+  chmodSync(ca.home, 0o755);
+  chmodSync(join(ca.home, 'ca.key.pem'), 0o644);
+  const r = doctor(ca);
+  assert.equal(r.code, 1);
+  const modes = check(r.report, 'file-modes');
+  assert.equal(modes.status, 'fail');
+  assert.match(modes.message, /home is 0755 \(chmod 700 it\)/);
+  assert.match(modes.message, /ca\.key\.pem is 0644 \(chmod 600 it\)/);
+});
+
+test('doctor: a damaged database fails its check and the others still run; no CA at all is exit 1 with a hint', (t) => {
+  const ca = withCa(t);
+  for (const suffix of ['', '-wal', '-shm']) rmSync(join(ca.home, `pocketca.db${suffix}`), { force: true });
+  writeFileSync(join(ca.home, 'pocketca.db'), Buffer.alloc(4096, 0x41), { mode: 0o600 });
+  const r = doctor(ca);
+  assert.equal(r.code, 1);
+  assert.equal(check(r.report, 'database').status, 'fail');
+  assert.equal(check(r.report, 'certificates').status, 'skip');
+  assert.equal(check(r.report, 'crl').status, 'ok', 'the CRL file is still good');
+
+  const none = pocketca(['doctor', '--home', join(ca.dir, 'nothing-here')]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /^error: no CA in .*nothing-here\nhint: .*pocketca init/);
+});

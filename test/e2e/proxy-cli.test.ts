@@ -1,0 +1,137 @@
+/**
+ * `pocketca proxy` without a server: what it writes and with which modes,
+ * where the WebSocket secret goes (and where it must not), and every
+ * bad-usage path (exit 2 with the words that say why). The configs
+ * themselves are proven in the servers by proxy-{nginx,apache,mosquitto}.test.ts.
+ * Run: npx tsc -p . && node --test dist/test/e2e/proxy-cli.test.js
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTestCa, type TestCa } from '../helpers/cli';
+import { issueClient } from '../helpers/proxy-fixture';
+
+function caWithServer(t: import('node:test').TestContext): TestCa {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  ca.ok(['issue', 'cloud', '--profile', 'server', '--dns', 'cloud.home.arpa', '--ip', '192.168.1.10']);
+  return ca;
+}
+
+const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+const server = (ca: TestCa) => ['--cert', join(ca.out, 'cloud.pem'), '--key', join(ca.out, 'cloud.key.pem')];
+const UPSTREAM = ['--upstream', 'http://127.0.0.1:8123'];
+
+test('proxy nginx without --out-dir prints the server block for the default install dir, named after the certificate', (t) => {
+  const ca = caWithServer(t);
+  const r = ca.ok(['proxy', 'nginx', ...UPSTREAM, ...server(ca)]);
+  assert.match(r.stdout, /^# nginx: mutual TLS for cloud\.home\.arpa/);
+  assert.match(r.stdout, /^\s+listen 443 ssl;$/m);
+  assert.match(r.stdout, /^\s+server_name cloud\.home\.arpa;$/m);
+  assert.match(r.stdout, /^\s+ssl_client_certificate \/etc\/pocketca\/bundle\.pem;$/m);
+  assert.match(r.stdout, /^\s+ssl_crl\s+\/etc\/pocketca\/crl\.pem;$/m);
+  assert.match(r.stdout, /^\s+ssl_verify_client\s+on;$/m);
+  assert.match(r.stdout, /^\s+ssl_certificate\s+\/etc\/pocketca\/cloud\.home\.arpa\.pem;$/m);
+  assert.match(r.stdout, /nginx -s reload/);
+  assert.match(r.stderr, /expects bundle\.pem, crl\.pem and the certificate and key in \/etc\/pocketca/);
+
+  const json = JSON.parse(ca.ok(['proxy', 'apache', ...UPSTREAM, ...server(ca), '--json']).stdout);
+  assert.equal(json.serverName, 'cloud.home.arpa');
+  assert.equal(json.listen, '443');
+  assert.doesNotMatch(json.config, /^Listen/m, 'port 443 needs no Listen: Debian ports.conf has it');
+  assert.match(json.config, /<VirtualHost \*:443>/);
+  assert.match(json.config, /SSLCARevocationCheck chain/);
+  assert.match(json.config, /a2enmod ssl proxy proxy_http headers/);
+});
+
+test('proxy --out-dir writes every file, private ones 0600; the WebSocket secret is only in the 0600 file and made once', (t) => {
+  const ca = caWithServer(t);
+  const nginxDir = join(ca.dir, 'nginx');
+  const first = JSON.parse(ca.ok(['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', '--out-dir', nginxDir, '--json']).stdout);
+  assert.deepEqual(readdirSync(nginxDir).sort(), ['bundle.pem', 'cloud.home.arpa.key.pem', 'cloud.home.arpa.pem', 'crl.pem', 'nginx-cloud.home.arpa-websocket-token.js', 'nginx-cloud.home.arpa.conf']);
+  assert.equal(first.websocketToken.secret, 'created');
+  assert.equal(first.config, undefined, 'the config is not echoed when it was written');
+  assert.equal(mode(first.files.key), '600');
+  assert.equal(mode(first.files.script), '600');
+  assert.equal(mode(first.files.config), '644');
+  assert.equal(mode(first.files.bundle), '644');
+  assert.equal(readFileSync(first.files.crl, 'utf8'), readFileSync(join(ca.home, 'crl.pem'), 'utf8'));
+  assert.equal(readFileSync(first.files.bundle, 'utf8'), readFileSync(join(ca.home, 'bundle.pem'), 'utf8'));
+  const secret = /var SECRET = "([0-9a-f]{64})";/.exec(readFileSync(first.files.script, 'utf8'))![1]!;
+  assert.doesNotMatch(readFileSync(first.files.config, 'utf8'), new RegExp(secret));
+
+  const apacheDir = join(ca.dir, 'apache');
+  const apache = ca.ok(['proxy', 'apache', ...UPSTREAM, ...server(ca), '--websocket-token', '--out-dir', apacheDir, '--listen', '8443']);
+  const files = readdirSync(apacheDir);
+  assert.ok(files.includes('apache-cloud.home.arpa-websocket-token.lua'));
+  const conf = readFileSync(join(apacheDir, 'apache-cloud.home.arpa.conf'), 'utf8');
+  assert.equal(mode(join(apacheDir, 'apache-cloud.home.arpa.conf')), '600');
+  assert.equal(mode(join(apacheDir, 'apache-cloud.home.arpa-websocket-token.lua')), '644', "Apache's children read it as www-data");
+  assert.match(conf, new RegExp(`Require pocketca_ws_cloud_home_arpa_8443 ${secret}`), 'one secret per home, kept between runs');
+  assert.match(conf, /^Listen 8443 https$/m);
+  assert.doesNotMatch(readFileSync(join(apacheDir, 'apache-cloud.home.arpa-websocket-token.lua'), 'utf8'), new RegExp(secret));
+  assert.doesNotMatch(apache.stdout + apache.stderr, new RegExp(secret), 'never printed');
+
+  const rotated = JSON.parse(ca.ok(['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', '--rotate-secret', '--out-dir', nginxDir, '--json']).stdout);
+  assert.equal(rotated.websocketToken.secret, 'rotated');
+  assert.doesNotMatch(readFileSync(rotated.files.script, 'utf8'), new RegExp(secret));
+  assert.match(readFileSync(rotated.files.script, 'utf8'), /var TTL = 43200;/);
+  const short = JSON.parse(ca.ok(['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', '--websocket-token-ttl', '30m', '--out-dir', nginxDir, '--json']).stdout);
+  assert.equal(short.websocketToken.ttlSeconds, 1800);
+  assert.match(readFileSync(short.files.script, 'utf8'), /var TTL = 1800;/);
+});
+
+test('proxy: bad usage is exit 2 with the reason', (t) => {
+  const ca = caWithServer(t);
+  const client = issueClient(ca, 'printer');
+  const other = createTestCa();
+  t.after(() => other.cleanup());
+  other.ok(['issue', 'elsewhere', '--profile', 'server', '--dns', 'x.example']);
+  const out = ['--out-dir', join(ca.dir, 'o')];
+  const cases: [string[], RegExp][] = [
+    [['proxy', 'nginx', ...server(ca)], /error: --upstream is required/],
+    [['proxy', 'nginx', ...UPSTREAM], /error: --cert is required\nhint: .*pocketca issue proxy --profile server/],
+    [['proxy', 'haproxy', ...UPSTREAM, ...server(ca)], /<server> must be one of: nginx, apache, mosquitto/],
+    [['proxy', 'nginx', ...UPSTREAM, '--cert', join(ca.out, 'cloud.pem'), '--key', join(other.out, 'elsewhere.key.pem')], /is not the key of --cert/],
+    [['proxy', 'nginx', ...UPSTREAM, '--cert', join(ca.out, 'missing.pem'), '--key', join(ca.out, 'cloud.key.pem')], /error: cannot read --cert .*missing\.pem: ENOENT/],
+    [['proxy', 'nginx', ...UPSTREAM, '--cert', join(ca.home, 'crl.pem'), '--key', join(ca.out, 'cloud.key.pem')], /holds no PEM certificate/],
+    [['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token'], /error: --websocket-token needs --out-dir/],
+    [['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--rotate-secret', ...out], /--rotate-secret goes with --websocket-token/],
+    [['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', '--websocket-token-ttl', '10s', ...out], /--websocket-token-ttl must be from 1m to 24h/],
+    [['proxy', 'mosquitto', ...server(ca), '--websocket-token', ...out], /--websocket-token is for nginx and apache/],
+    [['proxy', 'mosquitto', ...UPSTREAM, ...server(ca)], /takes no --upstream/],
+    [['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--listen', '0.0.0.0:99999'], /--listen "0.0.0.0:99999" is not PORT or ADDRESS:PORT/],
+    [['proxy', 'nginx', '--upstream', 'ftp://x', ...server(ca)], /must be an http:\/\/ or https:\/\/ URL/],
+    [['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--install-dir', '/etc/pocket ca;'], /--install-dir .* must be an absolute path/],
+    [['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--server-name', 'evil; include /etc/passwd'], /--server-name .* is not a host name/],
+    [['proxy', 'apache', '--inject-cert', client.cert, '--inject-key', client.key, '--upstream', 'https://x'], /for `proxy nginx` only/],
+    [['proxy', 'nginx', '--inject-cert', client.cert, '--inject-key', client.key, ...UPSTREAM], /--upstream must be https:\/\/ for --inject-cert/],
+    [['proxy', 'nginx', '--inject-cert', client.cert, '--upstream', 'https://x'], /error: --inject-key is required/],
+  ];
+  for (const [args, expected] of cases) {
+    const r = ca.run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, expected, args.join(' '));
+  }
+});
+
+test('proxy nginx --inject-cert: listens on loopback by default, verifies the upstream by name, warns about a foreign identity', (t) => {
+  const ca = caWithServer(t);
+  const client = issueClient(ca, 'printer');
+  const r = ca.ok(['proxy', 'nginx', '--inject-cert', client.cert, '--inject-key', client.key, '--upstream', 'https://cloud.home.arpa:8443/app']);
+  assert.match(r.stdout, /^\s+listen 127\.0\.0\.1:8080;$/m);
+  assert.match(r.stdout, /^\s+proxy_pass https:\/\/cloud\.home\.arpa:8443\/app\/;$/m);
+  assert.match(r.stdout, /^\s+proxy_ssl_verify\s+on;$/m);
+  assert.match(r.stdout, /^\s+proxy_ssl_name\s+cloud\.home\.arpa;$/m);
+  assert.match(r.stdout, /^\s+proxy_set_header Host cloud\.home\.arpa:8443;$/m);
+  assert.match(r.stdout, /^\s+proxy_ssl_certificate\s+\/etc\/pocketca\/inject-cloud\.home\.arpa\.pem;$/m);
+  assert.doesNotMatch(r.stderr, /warning/);
+
+  const other = createTestCa();
+  t.after(() => other.cleanup());
+  const foreign = issueClient(other, 'foreign');
+  const w = ca.ok(['proxy', 'nginx', '--inject-cert', foreign.cert, '--inject-key', foreign.key, '--upstream', 'https://cloud.home.arpa', '--listen', '0.0.0.0:8080']);
+  assert.match(w.stderr, /warning: .*foreign\.pem was not issued by this CA/);
+  assert.match(w.stderr, /warning: --listen 0\.0\.0\.0:8080 is not a loopback address/);
+});

@@ -1,0 +1,322 @@
+/**
+ * Real servers for the proxy tests, on 127.0.0.1 high ports: Debian's nginx,
+ * apache2 and mosquitto with the configs pocketca generates, a tiny upstream
+ * that reports what it received, and curl as the client. Every server is
+ * stopped in t.after, also when the test fails; its log is attached to the
+ * error when it does not start.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { connect, createServer as createTcpServer } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { isOnPath, requireFile, requireTool } from './tools';
+
+const APACHE_MODULES = '/usr/lib/apache2/modules';
+export const NJS_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so';
+const isRoot = () => process.getuid?.() === 0;
+
+/** The server's path: on PATH, or in /usr/sbin (not on a normal user's PATH); undefined after skipping. */
+export function serverCommand(t: TestContext, command: string): string | undefined {
+  if (isOnPath(command)) return command;
+  try {
+    accessSync(join('/usr/sbin', command), constants.X_OK);
+    return join('/usr/sbin', command);
+  } catch {
+    return requireTool(t, command) ? command : undefined;
+  }
+}
+
+/** Every tool a proxy test needs, skipping (or failing in CI) with the package to install. */
+export function requireServer(t: TestContext, server: 'nginx' | 'apache2' | 'mosquitto'): string | undefined {
+  const clients = server === 'mosquitto' ? ['mosquitto_pub', 'mosquitto_sub'] : ['curl'];
+  if (!clients.every((c) => requireTool(t, c))) return undefined;
+  if (server === 'nginx' && !requireFile(t, NJS_MODULE, 'libnginx-mod-http-js')) return undefined;
+  if (server === 'apache2' && !requireFile(t, join(APACHE_MODULES, 'mod_lua.so'), 'apache2')) return undefined;
+  return serverCommand(t, server);
+}
+
+/** A port nothing listens on right now (the kernel's choice, released at once). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createTcpServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll until `check` is true, else throw with `describe()` after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean>, what: string, describe: () => string = () => '', timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}\n${describe()}`);
+}
+
+const readLog = (path: string): string => {
+  try {
+    return readFileSync(path, 'utf8').slice(-4000);
+  } catch {
+    return '(no log)';
+  }
+};
+
+export interface RunningServer {
+  dir: string;
+  log: string;
+  /** Reload the configuration (re-reads certificates and the CRL), as the generated comments say. */
+  reload(): Promise<void>;
+}
+
+/** Start `command args`, wait until `ports` accept connections, stop it in t.after. */
+async function startDaemon(t: TestContext, command: string, args: string[], ports: number[], log: string): Promise<ChildProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+  });
+  const describe = () => `${command} ${args.join(' ')}\n${output}\n${readLog(log)}`;
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${command} exited ${child.exitCode}\n${describe()}`);
+      return (await Promise.all(ports.map(canConnect))).every(Boolean);
+    },
+    `${command} to listen on ${ports.join(', ')}`,
+    describe,
+  );
+  return child;
+}
+
+export function runCommand(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: 30_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** Check the config, start the server in the foreground, reload it on demand: each with `base` (the config) first. */
+async function startChecked(
+  t: TestContext,
+  command: string,
+  base: string[],
+  args: { check: string[]; run: string[]; reload: string[] },
+  ports: number[],
+  dir: string,
+  log: string,
+): Promise<RunningServer> {
+  const checked = await runCommand(command, [...base, ...args.check]);
+  if (checked.code !== 0) throw new Error(`${command} ${args.check.join(' ')} refused the config:\n${checked.stderr}`);
+  await startDaemon(t, command, [...base, ...args.run], ports, log);
+  return {
+    dir,
+    log,
+    reload: async () => {
+      const r = await runCommand(command, [...base, ...args.reload]);
+      if (r.code !== 0) throw new Error(`${command} ${args.reload.join(' ')} failed:\n${r.stderr}\n${readLog(log)}`);
+    },
+  };
+}
+
+/**
+ * nginx with the generated files included inside http {}, as Debian's
+ * conf.d does; the njs module loaded as Debian's modules-enabled does.
+ */
+export async function startNginx(t: TestContext, nginx: string, dir: string, includes: string[], ports: number[]): Promise<RunningServer> {
+  const prefix = join(dir, 'nginx');
+  mkdirSync(join(prefix, 'temp'), { recursive: true });
+  const conf = join(prefix, 'nginx.conf');
+  const log = join(prefix, 'error.log');
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `  ${k}_temp_path ${join(prefix, 'temp', k)};`).join('\n');
+  writeFileSync(
+    conf,
+    `load_module ${NJS_MODULE};
+worker_processes 1;
+error_log ${log} info;
+pid ${join(prefix, 'nginx.pid')};
+events { worker_connections 64; }
+http {
+  access_log off;
+${temp}
+${includes.map((i) => `  include ${i};`).join('\n')}
+}
+`,
+  );
+  const args = { check: ['-t'], run: ['-g', 'daemon off;'], reload: ['-s', 'reload'] };
+  return startChecked(t, nginx, ['-p', prefix, '-c', conf], args, ports, prefix, log);
+}
+
+/**
+ * apache2 from a self-contained config: the modules Debian's a2enmod would
+ * enable, logs in the test directory, the generated VirtualHost included.
+ * As root, children run as nobody: what they read (the Lua file) must be
+ * world-readable, as on a real server where they run as www-data.
+ */
+export async function startApache(t: TestContext, apache2: string, dir: string, includes: string[], ports: number[]): Promise<RunningServer> {
+  const root = join(dir, 'apache');
+  mkdirSync(root, { recursive: true });
+  const conf = join(root, 'httpd.conf');
+  const log = join(root, 'error.log');
+  const modules = ['mpm_event', 'authz_core', 'socache_shmcb', 'ssl', 'proxy', 'proxy_http', 'headers', 'lua'];
+  writeFileSync(
+    conf,
+    `ServerRoot ${root}
+ServerName localhost
+DefaultRuntimeDir ${root}
+PidFile ${join(root, 'httpd.pid')}
+ErrorLog ${log}
+LogLevel warn ssl:info
+Mutex file:${root} default
+${isRoot() ? 'User nobody\nGroup nogroup\n' : ''}StartServers 1
+ServerLimit 2
+ThreadsPerChild 16
+MaxRequestWorkers 32
+${modules.map((m) => `LoadModule ${m}_module ${APACHE_MODULES}/mod_${m}.so`).join('\n')}
+SSLSessionCache shmcb:${join(root, 'ssl_scache')}(512000)
+${includes.map((i) => `Include ${i}`).join('\n')}
+`,
+  );
+  return startChecked(t, apache2, ['-f', conf], { check: ['-t'], run: ['-DFOREGROUND'], reload: ['-k', 'graceful'] }, ports, root, log);
+}
+
+/** mosquitto with the generated listener block after a minimal main config that logs every connection. */
+export async function startMosquitto(t: TestContext, mosquitto: string, dir: string, listenerConf: string, port: number): Promise<RunningServer> {
+  const root = join(dir, 'mosquitto');
+  mkdirSync(root, { recursive: true });
+  const conf = join(root, 'mosquitto.conf');
+  const log = join(root, 'mosquitto.log');
+  writeFileSync(
+    conf,
+    `persistence false
+log_dest file ${log}
+log_type all
+connection_messages true
+pid_file ${join(root, 'mosquitto.pid')}
+${isRoot() ? `user ${userInfo().username}\n` : ''}
+${readFileSync(listenerConf, 'utf8')}`,
+  );
+  const child = await startDaemon(t, mosquitto, ['-c', conf], [port], log);
+  return {
+    dir: root,
+    log,
+    reload: async () => {
+      child.kill('SIGHUP');
+    },
+  };
+}
+
+export interface SeenRequest {
+  path: string;
+  headers: IncomingHttpHeaders;
+  upgrade: boolean;
+}
+
+export interface Upstream {
+  port: number;
+  seen: SeenRequest[];
+  /** The request the upstream received for this path, if any. */
+  find(path: string): SeenRequest | undefined;
+}
+
+/**
+ * The service behind the proxy: answers every request with the headers it
+ * received (JSON), and every upgrade with 101 and the identity headers echoed
+ * back, then closes. Records all of them.
+ */
+export async function startUpstream(t: TestContext): Promise<Upstream> {
+  const seen: SeenRequest[] = [];
+  const server = createServer((req, res) => {
+    seen.push({ path: req.url ?? '', headers: req.headers, upgrade: false });
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ path: req.url, headers: req.headers }));
+  });
+  server.on('upgrade', (req, socket) => {
+    seen.push({ path: req.url ?? '', headers: req.headers, upgrade: true });
+    const echo = ['x-ssl-client-serial', 'x-ssl-client-verify', 'x-ssl-client-s-dn']
+      .filter((h) => req.headers[h] !== undefined)
+      .map((h) => `Upstream-Saw-${h}: ${req.headers[h]}\r\n`)
+      .join('');
+    socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${echo}\r\n`);
+  });
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { port: (server.address() as { port: number }).port, seen, find: (path) => seen.find((r) => r.path === path) };
+}
+
+export interface CurlResult {
+  /** curl's exit code: 0, or why the transfer failed (35/56: TLS refused, 52: empty reply...). */
+  code: number;
+  /** HTTP status of the last response, 0 when there was none. */
+  status: number;
+  /** Lowercased header name -> values. */
+  headers: Record<string, string[]>;
+  body: string;
+  stderr: string;
+}
+
+/** curl, asynchronously: the upstream lives in this process and must keep answering. */
+export async function curl(args: string[]): Promise<CurlResult> {
+  const r = await runCommand('curl', ['-s', '-S', '-i', '--max-time', '10', ...args]);
+  const blocks = r.stdout.split(/\r\n\r\n/);
+  // With -i the output is header block(s) then the body; take the last block that starts with HTTP/.
+  let headerBlock = '';
+  let bodyStart = 0;
+  for (let i = 0; i < blocks.length; i++) {
+    if (/^HTTP\/[\d.]+ \d{3}/.test(blocks[i]!)) {
+      headerBlock = blocks[i]!;
+      bodyStart = i + 1;
+    } else break;
+  }
+  const [statusLine, ...lines] = headerBlock.split('\r\n');
+  const headers: Record<string, string[]> = {};
+  for (const line of lines) {
+    const at = line.indexOf(':');
+    if (at > 0) (headers[line.slice(0, at).trim().toLowerCase()] ??= []).push(line.slice(at + 1).trim());
+  }
+  return { code: r.code, status: Number(/^HTTP\/[\d.]+ (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0), headers, body: blocks.slice(bodyStart).join('\r\n\r\n'), stderr: r.stderr };
+}
+
+/** The curl arguments of a WebSocket upgrade request (RFC 6455 §4.1). */
+export const WEBSOCKET_UPGRADE = [
+  '-H', 'Connection: Upgrade',
+  '-H', 'Upgrade: websocket',
+  '-H', 'Sec-WebSocket-Version: 13',
+  '-H', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+];

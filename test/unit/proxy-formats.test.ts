@@ -1,0 +1,111 @@
+/**
+ * The pure parts of `proxy` and `doctor`: listen and upstream parsing, what
+ * each generated file says at its top and which directives depend on which
+ * option, and reading a CRL's dates back. Fixed inputs, no servers (those are
+ * in test/e2e/proxy-*.test.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { UsageError } from '../../src/errors';
+import { assembleSigned } from '../../src/formats/x509';
+import { encodeTbsCrl } from '../../src/formats/crl';
+import { CrlFormatError, readCrl } from '../../src/formats/crl-reader';
+import { apacheVhostConfig, apacheWebsocketTokenScript } from '../../src/formats/proxy-apache';
+import { mosquittoListenerConfig } from '../../src/formats/proxy-mosquitto';
+import { nginxServerConfig, nginxWebsocketTokenScript } from '../../src/formats/proxy-nginx';
+import { parseListen, parseUpstream, type ProxyFiles } from '../../src/formats/proxy-params';
+
+const FILES: ProxyFiles = { bundle: '/etc/pocketca/bundle.pem', crl: '/etc/pocketca/crl.pem', cert: '/etc/pocketca/c.pem', key: '/etc/pocketca/c.key.pem' };
+const NEXT = '2027-01-01T00:00:00.000Z';
+
+test('parseListen: a port, an address and a port, IPv6 in brackets; anything else is bad usage', () => {
+  assert.deepEqual(parseListen('443'), { port: 443 });
+  assert.deepEqual(parseListen('127.0.0.1:8443'), { host: '127.0.0.1', port: 8443 });
+  assert.deepEqual(parseListen('[::1]:8443'), { host: '[::1]', port: 8443 });
+  for (const bad of ['', '0', '65536', 'localhost', '1.2.3.4:', ':443', '1.2.3.4:80; include x', '::1:443']) {
+    assert.throws(() => parseListen(bad), UsageError, bad);
+  }
+});
+
+test('parseUpstream: the origin, a path always ending in /, the default ports; no credentials, query or other scheme', () => {
+  assert.deepEqual(parseUpstream('http://127.0.0.1:8123'), { scheme: 'http', host: '127.0.0.1', hostname: '127.0.0.1', port: 8123, origin: 'http://127.0.0.1:8123', path: '/' });
+  const u = parseUpstream('https://[::1]/app');
+  assert.equal(u.origin, 'https://[::1]:443');
+  assert.equal(u.hostname, '::1');
+  assert.equal(u.path, '/app/');
+  for (const bad of ['127.0.0.1:8123', 'ftp://x', 'http://u:p@x', 'http://x/?a=1', 'http://x/#f']) assert.throws(() => parseUpstream(bad), UsageError, bad);
+});
+
+test('nginx: certificate required without the token, optional with it and the js module named; the header says what it needs', () => {
+  const base = { serverName: 'cloud.home.arpa', listen: { port: 443 }, upstream: parseUpstream('http://127.0.0.1:8123'), files: FILES, crlNextUpdate: NEXT };
+  const plain = nginxServerConfig(base);
+  assert.match(plain, /ssl_verify_client\s+on;/);
+  assert.match(plain, /proxy_pass http:\/\/127\.0\.0\.1:8123;/, 'no URI part: nginx passes the request URI unchanged');
+  assert.match(plain, /map \$http_upgrade \$pocketca_connection_cloud_home_arpa_443 \{/);
+  assert.match(plain, /This CRL expires 2027-01-01T00:00:00\.000Z/);
+  assert.doesNotMatch(plain, /js_import|libnginx-mod-http-js/);
+  const token = nginxServerConfig({ ...base, websocketTokenScript: '/etc/pocketca/t.js' });
+  assert.match(token, /ssl_verify_client\s+optional;/);
+  assert.match(token, /libnginx-mod-http-js/);
+  assert.match(token, /js_import pocketca_ws_cloud_home_arpa_443 from \/etc\/pocketca\/t\.js;/);
+  assert.match(token, /if \(\$pocketca_ws_verify_cloud_home_arpa_443 = ""\) \{ return 403; \}/);
+});
+
+test('the token scripts: the key only in the njs module, the revoked serials and lifetime in both', () => {
+  const js = nginxWebsocketTokenScript({ secret: 'ab'.repeat(32), ttlSeconds: 600, revokedSerials: ['4f2a', '7c'] });
+  assert.match(js, /var SECRET = "(ab){32}";/);
+  assert.match(js, /var TTL = 600;/);
+  assert.match(js, /"4f2a": true,\n {2}"7c": true/);
+  assert.match(js, /SameSite=Strict/);
+  const lua = apacheWebsocketTokenScript({ ttlSeconds: 600, revokedSerials: ['4f2a'] });
+  assert.match(lua, /local TTL = 600/);
+  assert.match(lua, /\["4f2a"\] = true,/);
+  assert.doesNotMatch(lua, /abab/);
+});
+
+test('apache: Listen only for a port other than 443; the Require line carries the key; identity headers from mod_ssl or the token', () => {
+  const base = { serverName: 'cloud.home.arpa', upstream: parseUpstream('https://10.0.0.2:8443'), files: FILES, crlNextUpdate: NEXT };
+  const plain = apacheVhostConfig({ ...base, listen: { port: 443 } });
+  assert.doesNotMatch(plain, /^Listen/m);
+  assert.match(plain, /<VirtualHost \*:443>/);
+  assert.match(plain, /SSLVerifyClient\s+require/);
+  assert.match(plain, /SSLProxyEngine on/, 'an https upstream needs it');
+  assert.match(plain, /RequestHeader set X-SSL-Client-Serial "%\{SSL_CLIENT_M_SERIAL\}s"/);
+  assert.match(plain, /RequestHeader unset X_SSL_Client_Serial/);
+  const token = apacheVhostConfig({ ...base, listen: { host: '127.0.0.1', port: 8443 }, websocketToken: { script: '/etc/pocketca/t.lua', secret: 'cd'.repeat(32) } });
+  assert.match(token, /^Listen 127\.0\.0\.1:8443 https$/m);
+  assert.match(token, /^LuaAuthzProvider pocketca_ws_cloud_home_arpa_8443 \/etc\/pocketca\/t\.lua authorize$/m);
+  assert.match(token, /Require pocketca_ws_cloud_home_arpa_8443 (cd){32}/);
+  assert.match(token, /SSLVerifyClient\s+optional/);
+  assert.match(token, /RequestHeader set X-SSL-Client-Serial "%\{POCKETCA_CLIENT_SERIAL\}e" env=POCKETCA_CLIENT_SERIAL/);
+  assert.match(token, /a2enmod ssl proxy proxy_http headers lua/);
+});
+
+test('mosquitto: the listener requires a certificate, checks the CRL and takes the identity as username', () => {
+  const conf = mosquittoListenerConfig({ listen: { host: '[::1]', port: 8883 }, files: FILES, crlNextUpdate: NEXT });
+  assert.match(conf, /^listener 8883 ::1$/m);
+  for (const line of ['require_certificate true', 'use_identity_as_username true', 'crlfile /etc/pocketca/crl.pem', 'cafile /etc/pocketca/bundle.pem']) {
+    assert.match(conf, new RegExp(`^${line.replace(/\./g, '\\.')}$`, 'm'));
+  }
+});
+
+test('readCrl: dates (UTCTime and GeneralizedTime), entries, the signed bytes; garbage is a CrlFormatError', () => {
+  const issuerDer = Buffer.from('300f310d300b06035504030c0474657374', 'hex'); // CN=test
+  const tbs = encodeTbsCrl({
+    issuerDer,
+    authorityKeyId: Buffer.alloc(20, 1),
+    crlNumber: 7,
+    thisUpdate: new Date('2026-11-23T10:00:00Z'),
+    nextUpdate: new Date('2051-01-02T03:04:05Z'),
+    entries: [{ serial: '4f2a', revokedAt: new Date('2026-11-22T00:00:00Z'), reason: 'keyCompromise' }],
+  });
+  const der = assembleSigned(tbs, Buffer.alloc(256, 7));
+  const crl = readCrl(der);
+  assert.equal(crl.thisUpdate.toISOString(), '2026-11-23T10:00:00.000Z');
+  assert.equal(crl.nextUpdate!.toISOString(), '2051-01-02T03:04:05.000Z');
+  assert.equal(crl.entries, 1);
+  assert.ok(crl.tbsDer.equals(tbs));
+  assert.ok(crl.signature.equals(Buffer.alloc(256, 7)));
+  assert.throws(() => readCrl(Buffer.from('3003020101', 'hex')), CrlFormatError);
+  assert.throws(() => readCrl(der.subarray(0, der.length - 10)), CrlFormatError);
+});
