@@ -55,3 +55,7 @@ export class DatabaseTooNewError extends PocketcaError {}
 export class OutputExistsError extends PocketcaError {}
 export class CheckFailedError extends PocketcaError {}
 export class OperationFailedError extends PocketcaError {}
+/** A file of the CA home (ca.pem, ca.key.pem) is unreadable or not what it should be (exit 1). */
+export class CaFileDamagedError extends PocketcaError {}
+/** `restore`: the file is not a pocketca backup, or it is damaged (exit 2). */
+export class InvalidBackupError extends UsageError {}

@@ -4,9 +4,10 @@
  * of one (SPEC "Guarantees"). The mode is set on the open descriptor, so a
  * private file is never readable by others, whatever the umask.
  */
-import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { InputTooLargeError, UnreadableInputError } from '../errors';
 
 export const PRIVATE = 0o600;
 export const PUBLIC = 0o644;
@@ -42,4 +43,66 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode: numbe
     rmSync(temp, { force: true });
     throw error;
   }
+}
+
+/** Why a file cannot be read, in words rather than errno codes. */
+export function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    case 'EIO':
+      return 'input/output error (a failing disk or a removed stick?)';
+    default:
+      return code ?? String((error as Error | undefined)?.message ?? error);
+  }
+}
+
+export interface BoundedRead {
+  /** The most bytes accepted; a larger file is InputTooLargeError (exit 2) before it is read. */
+  max: number;
+  /** What the file is, for messages: "CSR", "backup". */
+  what: string;
+  /** What size the file should have, for the too-large message: "a CSR is a few kilobytes". */
+  expected: string;
+}
+
+/**
+ * Read a whole input file of bounded size. Only regular files: a FIFO or a
+ * device has no size to check and might never end. Every way it can fail is
+ * UnreadableInputError or InputTooLargeError (exit 2), with the reason in words.
+ */
+export function readFileBounded(path: string, limit: BoundedRead): Buffer {
+  const unreadable = (reason: string) => new UnreadableInputError(`cannot read ${limit.what} ${path}: ${reason}`);
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw unreadable('it is a directory');
+    if (!st.isFile()) throw unreadable('not a regular file');
+    size = st.size;
+  } catch (error) {
+    if (error instanceof UnreadableInputError) throw error;
+    throw unreadable(describeFsError(error));
+  }
+  const tooLarge = (n: number) => new InputTooLargeError(`${limit.what} ${path} is ${n} bytes; ${limit.expected} (limit ${limit.max})`);
+  if (size > limit.max) throw tooLarge(size);
+  if (size === 0) throw unreadable('the file is empty');
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (error) {
+    throw unreadable(describeFsError(error));
+  }
+  // It may have grown between stat and read.
+  if (data.length > limit.max) throw tooLarge(data.length);
+  return data;
 }

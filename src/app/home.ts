@@ -5,11 +5,38 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { CaNotFoundError, PocketcaError } from '../errors';
+import { CaFileDamagedError, CaNotFoundError, UsageError, WrongPassphraseError } from '../errors';
+import { readChildren, readTlv } from '../formats/der-reader';
 import { decryptPrivateKey } from '../formats/encrypted-key';
 import { fromPem } from '../formats/pem';
 import { parseCertificate, type ParsedCertificate } from '../formats/x509';
 import { openDatabase, type Db } from '../store/database';
+import { readFileBounded } from './files';
+import { MAX_HOME_FILE_BYTES } from './limits';
+
+const RESTORE_HINT = 'restore the home from a backup with `pocketca restore`';
+
+/** Read a file of the home; missing is CaNotFoundError, anything else wrong is CaFileDamagedError (exit 1). */
+export function readHomeFile(path: string, what: string): Buffer {
+  if (!existsSync(path)) throw new CaNotFoundError(`the ${what} ${path} is missing`, RESTORE_HINT);
+  try {
+    return readFileBounded(path, { max: MAX_HOME_FILE_BYTES, what: `the ${what}`, expected: `that is not a ${what}` });
+  } catch (error) {
+    if (error instanceof UsageError) throw new CaFileDamagedError(error.message, RESTORE_HINT);
+    throw error;
+  }
+}
+
+/** An EncryptedPrivateKeyInfo is SEQUENCE { AlgorithmIdentifier, OCTET STRING } (RFC 5958 §3). */
+function isEncryptedKeyInfo(der: Buffer): boolean {
+  try {
+    const outer = readTlv(der, 0);
+    const [alg, data, ...rest] = readChildren(der, outer);
+    return outer.tag === 0x30 && outer.end === der.length && alg?.tag === 0x30 && data?.tag === 0x04 && rest.length === 0;
+  } catch {
+    return false;
+  }
+}
 
 export class CaHome {
   readonly dbPath: string;
@@ -55,15 +82,14 @@ export class CaHome {
   caCertificate(): ParsedCertificate {
     if (!this.ca) {
       this.requireCa();
-      let text: string;
-      try {
-        text = readFileSync(this.certPath, 'latin1');
-      } catch {
-        throw new CaNotFoundError(`the CA certificate ${this.certPath} is missing`, 'restore the home from a backup with `pocketca restore`');
-      }
+      const text = readHomeFile(this.certPath, 'CA certificate').toString('latin1');
       const der = fromPem(text, ['CERTIFICATE']);
-      if (!der) throw new PocketcaError(`${this.certPath} holds no certificate`, 'restore the home from a backup with `pocketca restore`');
-      this.ca = parseCertificate(der);
+      if (!der) throw new CaFileDamagedError(`${this.certPath} holds no certificate`, RESTORE_HINT);
+      try {
+        this.ca = parseCertificate(der);
+      } catch {
+        throw new CaFileDamagedError(`the CA certificate ${this.certPath} is damaged`, RESTORE_HINT);
+      }
     }
     return this.ca;
   }
@@ -74,21 +100,7 @@ export class CaHome {
 
   /** Decrypt the CA key; checks it belongs to the CA certificate. */
   unlockKey(passphrase: string): KeyObject {
-    let pem: Buffer;
-    try {
-      pem = readFileSync(this.keyPath);
-    } catch {
-      throw new CaNotFoundError(`the CA key ${this.keyPath} is missing`, 'restore the home from a backup with `pocketca restore`');
-    }
-    if (!pem.toString('latin1').includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
-      throw new PocketcaError(`${this.keyPath} is not an encrypted private key`, 'restore the home from a backup with `pocketca restore`');
-    }
-    const key = decryptPrivateKey(pem, passphrase);
-    const ca = this.caCertificate();
-    if (!createPublicKey(key).export({ type: 'spki', format: 'der' }).equals(ca.spkiDer)) {
-      throw new PocketcaError(`${this.keyPath} does not belong to the CA certificate ${this.certPath}`, 'restore the home from a backup with `pocketca restore`');
-    }
-    return key;
+    return unlockCaKeyPem(readHomeFile(this.keyPath, 'CA key'), passphrase, this.caCertificate(), this.keyPath);
   }
 
   keyFileMode(): number | undefined {
@@ -103,4 +115,30 @@ export class CaHome {
     this.db?.close();
     this.db = undefined;
   }
+}
+
+/**
+ * Decrypt a CA key PEM and check it belongs to `ca`. A file that is not an
+ * EncryptedPrivateKeyInfo at all is damaged, not a wrong passphrase; once it
+ * parses, a failed decryption is the passphrase (CBC without a MAC cannot tell
+ * a flipped ciphertext bit from a wrong key).
+ */
+export function unlockCaKeyPem(pem: Buffer, passphrase: string, ca: ParsedCertificate, where: string): KeyObject {
+  const der = fromPem(pem.toString('latin1'), ['ENCRYPTED PRIVATE KEY']);
+  if (!der) {
+    const plain = /-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(pem.toString('latin1'));
+    throw new CaFileDamagedError(plain ? `${where} is an unencrypted private key` : `${where} is not an encrypted private key`, RESTORE_HINT);
+  }
+  if (!isEncryptedKeyInfo(der)) throw new CaFileDamagedError(`${where} is damaged: not a readable encrypted private key`, RESTORE_HINT);
+  let key: KeyObject;
+  try {
+    key = decryptPrivateKey(pem, passphrase);
+  } catch (error) {
+    if (error instanceof WrongPassphraseError) throw error;
+    throw new CaFileDamagedError(`${where} is damaged: it cannot be decrypted`, RESTORE_HINT);
+  }
+  if (!createPublicKey(key).export({ type: 'spki', format: 'der' }).equals(ca.spkiDer)) {
+    throw new CaFileDamagedError(`${where} does not belong to the CA certificate`, RESTORE_HINT);
+  }
+  return key;
 }

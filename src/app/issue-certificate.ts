@@ -61,6 +61,7 @@ export function recordCertificate(db: Db, signed: SignedCertificate, command: st
   db.transaction(() => {
     insertCertificate(db, signed.record, signed.der);
     recordEvent(db, { at: signed.record.issuedAt, command, outcome: 'ok', serial: signed.record.serial, name: signed.record.name, detail: signed.record.profile });
+    checkpoint(`${command}:recording`);
   }).immediate();
   checkpoint(`${command}:recorded`);
 }

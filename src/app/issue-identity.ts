@@ -85,7 +85,7 @@ function plan(p: IssueParams, outDir: string): PlannedFile[] {
   return files;
 }
 
-function checkOutDir(outDir: string): void {
+export function checkOutDir(outDir: string): void {
   let isDir = false;
   try {
     isDir = statSync(outDir).isDirectory();

@@ -5,9 +5,10 @@
  * two processes can never publish CRLs out of order (SPEC "Guarantees").
  */
 import type { KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { signTbs } from '../ca/signing';
-import { encodeTbsCrl, sha256Hex, type RevocationReason } from '../formats/crl';
-import { toPem } from '../formats/pem';
+import { encodeTbsCrl, sha256Hex, signedCrlNumber, type RevocationReason } from '../formats/crl';
+import { fromPem, toPem } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
 import { insertCrl, nextCrlNumber, type CrlRecord } from '../store/crls';
 import type { Db } from '../store/database';
@@ -34,8 +35,20 @@ export interface PublishedCrl extends CrlRecord {
   der: Buffer;
 }
 
+/**
+ * The number crl.pem carries, if it is a CRL of this CA. It can be one ahead
+ * of the database: the file is renamed into place just before the transaction
+ * that records it commits, and a process killed in between leaves it so.
+ */
+function numberOnDisk(crlPath: string, ca: ParsedCertificate): number {
+  if (!existsSync(crlPath)) return 0;
+  const der = fromPem(readFileSync(crlPath, 'latin1'), ['X509 CRL']);
+  return (der && signedCrlNumber(der, ca.publicKey)) || 0;
+}
+
 export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, key: KeyObject, now: Date, days: number): PublishedCrl {
-  const number = nextCrlNumber(db);
+  // RFC 5280 §5.2.3: CRL numbers increase; never reissue one a proxy may already have.
+  const number = Math.max(nextCrlNumber(db), numberOnDisk(crlPath, ca) + 1);
   const entries = allRevocations(db).map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason as RevocationReason }));
   const nextUpdate = new Date(now.getTime() + days * DAY_MS);
   const der = signTbs(
@@ -52,5 +65,6 @@ export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, 
   insertCrl(db, record);
   checkpoint('crl:recorded');
   writeFileAtomic(crlPath, toPem('X509 CRL', der), PUBLIC);
+  checkpoint('crl:written');
   return { ...record, der };
 }

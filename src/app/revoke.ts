@@ -51,26 +51,47 @@ export async function revoke(ctx: AppContext, p: RevokeParams): Promise<RevokeRe
     if (targets.length > 1 && !p.all && !(p.confirmAll && (await p.confirmAll(targets)))) throw ambiguous(p.ref, targets, '--all');
   }
 
+  const done = await revokeCertificates(ctx, targets, p.reason, command, { skipRevoked: false });
+  return { revoked: done.revoked, crlNumber: done.crlNumber!, crlPath: ctx.home.crlPath };
+}
+
+/**
+ * Record the revocation of `targets` and re-sign the CRL in one IMMEDIATE
+ * transaction (also `renew`'s second half). Each target is re-read under the
+ * write lock: another process may have revoked it meanwhile; that is an
+ * error, or with `skipRevoked` one fewer to do. With nothing left to revoke no
+ * CRL is signed (crlNumber undefined).
+ */
+export async function revokeCertificates(
+  ctx: AppContext,
+  targets: CertificateRow[],
+  reason: RevocationReason,
+  command: string,
+  options: { skipRevoked: boolean },
+): Promise<{ revoked: RevokeResult['revoked']; crlNumber: number | undefined }> {
+  const db = ctx.home.database();
   const caKey = await unlockCaKey(ctx, command);
   const ca = ctx.home.caCertificate();
-  const now = ctx.now();
-  const crl = db
+  return db
     .transaction(() => {
+      // The time is read under the write lock: a process that waited for it
+      // must not sign a CRL with a higher number and an earlier thisUpdate.
+      const now = ctx.now();
+      const at = now.toISOString();
+      const revoked: RevokeResult['revoked'] = [];
       for (const target of targets) {
-        // Re-read under the write lock: another process may have revoked it meanwhile.
         if (findBySerial(db, target.serial)?.revokedAt) {
+          if (options.skipRevoked) continue;
           throw new CertificateAlreadyRevokedError(`certificate ${target.serial} (${target.name}) is already revoked`, 'nothing changed');
         }
-        insertRevocation(db, { serial: target.serial, revokedAt: now.toISOString(), reason: p.reason });
-        recordEvent(db, { at: now.toISOString(), command, outcome: 'ok', serial: target.serial, name: target.name, detail: p.reason });
+        insertRevocation(db, { serial: target.serial, revokedAt: at, reason });
+        recordEvent(db, { at, command, outcome: 'ok', serial: target.serial, name: target.name, detail: reason });
+        revoked.push({ serial: target.serial, name: target.name, reason, revokedAt: at });
       }
+      if (revoked.length === 0) return { revoked, crlNumber: undefined };
       checkpoint(`${command}:revocation-recorded`);
-      return signAndWriteCrl(db, ctx.home.crlPath, ca, caKey, now, crlDaysOf(db));
+      const crl = signAndWriteCrl(db, ctx.home.crlPath, ca, caKey, now, crlDaysOf(db));
+      return { revoked, crlNumber: crl.number };
     })
     .immediate();
-  return {
-    revoked: targets.map((t) => ({ serial: t.serial, name: t.name, reason: p.reason, revokedAt: now.toISOString() })),
-    crlNumber: crl.number,
-    crlPath: ctx.home.crlPath,
-  };
 }

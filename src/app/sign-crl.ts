@@ -17,9 +17,10 @@ export async function signCrl(ctx: AppContext, p: CrlParams): Promise<PublishedC
   const db = ctx.home.database();
   const ca = ctx.home.caCertificate();
   const key = await unlockCaKey(ctx, 'crl');
-  const now = ctx.now();
   const crl = db
     .transaction(() => {
+      // Read under the write lock, so a higher CRL number never has an earlier thisUpdate.
+      const now = ctx.now();
       const published = signAndWriteCrl(db, ctx.home.crlPath, ca, key, now, p.days ?? crlDaysOf(db));
       recordEvent(db, { at: now.toISOString(), command: 'crl', outcome: 'ok', detail: `number ${published.number}, ${published.entries} entries` });
       return published;

@@ -11,11 +11,11 @@ import { parseCsr, type ParsedCsr } from '../formats/csr';
 import { toPem } from '../formats/pem';
 import { recordEvent } from '../store/events';
 import type { AppContext } from './context';
+import { MAX_CSR_BYTES } from './limits';
 import { recordCertificate, signCertificate } from './issue-certificate';
 import { unlockCaKey } from './unlock';
 
-/** A CSR is a few kilobytes; anything this large is refused before parsing. */
-export const MAX_CSR_BYTES = 64 * 1024;
+export { MAX_CSR_BYTES };
 
 export interface SignParams {
   csr: Buffer;
@@ -26,6 +26,10 @@ export interface SignParams {
   email: string[];
   dns: string[];
   ip: string[];
+  /** The command recorded in the audit log; default 'sign'. */
+  command?: 'sign' | 'renew';
+  /** `renew --csr`: the subject (as `list` shows it) the CSR must carry; default any. */
+  subject?: string;
 }
 
 export interface SignResult {
@@ -41,6 +45,7 @@ export interface SignResult {
 }
 
 export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResult> {
+  const command = p.command ?? 'sign';
   const db = ctx.home.database();
   const ca = ctx.home.caCertificate();
   let csr: ParsedCsr;
@@ -50,9 +55,15 @@ export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResul
     if (!csr.commonName) throw new InvalidCsrError('the CSR has no common name (CN) in its subject', 'make the CSR with a subject like /CN=device-name');
   } catch (error) {
     if (error instanceof InvalidCsrError || error instanceof CsrSignatureError) {
-      recordEvent(db, { at: ctx.now().toISOString(), command: 'sign', outcome: 'refused', detail: error.message });
+      recordEvent(db, { at: ctx.now().toISOString(), command, outcome: 'refused', detail: error.message });
     }
     throw error;
+  }
+  if (p.subject !== undefined && csr.subjectText !== p.subject) {
+    throw new UsageError(
+      `the CSR's subject ${JSON.stringify(csr.subjectText)} differs from the certificate's ${JSON.stringify(p.subject)}`,
+      'renew keeps the subject; for another subject use `pocketca sign`',
+    );
   }
   const name = validateName(p.name ?? (sanitizeName(csr.commonName) || 'device'));
   const explicit = validateSans({ dns: p.dns, ip: p.ip, email: p.email });
@@ -66,7 +77,7 @@ export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResul
     throw new UsageError('a server certificate needs at least one subject alternative name', 'put SANs in the CSR or add --dns NAME / --ip ADDRESS');
   }
 
-  const caKey = await unlockCaKey(ctx, 'sign');
+  const caKey = await unlockCaKey(ctx, command);
   const signed = signCertificate(
     ca,
     caKey,
@@ -74,7 +85,7 @@ export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResul
     ctx.now(),
     ctx.randomBytes,
   );
-  recordCertificate(db, signed, 'sign');
+  recordCertificate(db, signed, command);
   return {
     serial: signed.record.serial,
     name,

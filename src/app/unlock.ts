@@ -2,9 +2,21 @@ import type { KeyObject } from 'node:crypto';
 import { WrongPassphraseError } from '../errors';
 import { recordEvent } from '../store/events';
 import type { AppContext } from './context';
+import type { CaHome } from './home';
 
-/** Unlock the CA key; a wrong passphrase is recorded as a refused operation. */
+const warned = new WeakSet<CaHome>();
+
+/**
+ * Unlock the CA key; a wrong passphrase is recorded as a refused operation.
+ * A key file others can read is a warning, not a refusal: the key is
+ * encrypted, and a FAT-formatted USB stick shows every file as 0755.
+ */
 export async function unlockCaKey(ctx: AppContext, command: string): Promise<KeyObject> {
+  const mode = ctx.home.keyFileMode();
+  if (mode !== undefined && (mode & 0o077) !== 0 && !warned.has(ctx.home)) {
+    warned.add(ctx.home);
+    ctx.warn(`${ctx.home.keyPath} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`);
+  }
   const passphrase = await ctx.passphrase();
   try {
     return ctx.home.unlockKey(passphrase);

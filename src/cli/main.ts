@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { PocketcaError } from '../errors';
+import { asDatabaseError } from '../store/sqlite-errors';
 import { COMMANDS } from './commands';
 import { openHomes } from './runtime';
 
@@ -26,8 +27,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-function report(error: unknown): number {
+function report(thrown: unknown): number {
   const debug = process.env.POCKETCA_DEBUG === '1';
+  // A damaged or locked database surfaces on whichever query meets it.
+  const error = asDatabaseError(thrown, openHomes[0]?.dbPath) ?? thrown;
   if (error instanceof CommanderError) {
     // Help and --version "errors" are successes; every other commander error is bad usage.
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
@@ -36,7 +39,7 @@ function report(error: unknown): number {
   if (error instanceof PocketcaError) {
     process.stderr.write(`error: ${error.message}\n`);
     if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
-    if (debug) process.stderr.write(`${error.stack}\n`);
+    if (debug) process.stderr.write(`${(thrown as Error).stack ?? error.stack}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message.split('\n')[0] : String(error);

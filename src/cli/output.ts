@@ -47,8 +47,18 @@ export class Output {
   }
 }
 
-/** A plain text table: header, then rows, columns padded to the widest cell. */
-export function formatTable(header: string[], rows: string[][]): string {
+/**
+ * Text from a certificate or the record made safe for a terminal: control
+ * characters (a CSR's CN may carry ESC sequences that rewrite the screen)
+ * are shown escaped, as \u001b.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A plain text table: header, then rows, columns padded to the widest cell; cells are made printable. */
+export function formatTable(header: string[], cells: string[][]): string {
+  const rows = cells.map((row) => row.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');

@@ -9,7 +9,7 @@ import { CsrSignatureError, InvalidCsrError } from '../errors';
 import { content, DerError, readChildren, readTlv, slice } from './der-reader';
 import { fromPem, looksLikePem } from './pem';
 import { commonNameOf, decodeName, formatName, type NameAttribute } from './x500-name';
-import type { SubjectAltNames } from './x509';
+import { parseGeneralNames, type SubjectAltNames } from './x509';
 
 /** Signature algorithms accepted on a CSR, to Node's digest names (null: Ed25519). */
 const SIGNATURE_ALGORITHMS: Record<string, { digest: string | null; keyType: string }> = {
@@ -54,21 +54,6 @@ export function csrDerFromBytes(bytes: Buffer): Buffer {
 
 function oidOf(buf: Buffer, node: { contentStart: number; end: number }): string {
   return forge.asn1.derToOid(buf.subarray(node.contentStart, node.end).toString('binary'));
-}
-
-function parseGeneralNames(der: Buffer): SubjectAltNames {
-  const names: SubjectAltNames = { dns: [], ip: [], email: [] };
-  const seq = readTlv(der, 0);
-  for (const gn of readChildren(der, seq)) {
-    const value = content(der, gn);
-    if (gn.tag === 0x81) names.email.push(value.toString('latin1'));
-    else if (gn.tag === 0x82) names.dns.push(value.toString('latin1'));
-    else if (gn.tag === 0x87) {
-      if (value.length === 4) names.ip.push([...value].join('.'));
-      else if (value.length === 16) names.ip.push((value.toString('hex').match(/.{4}/g) ?? []).map((g) => g.replace(/^0+(?=.)/, '')).join(':'));
-    }
-  }
-  return names;
 }
 
 export function parseCsr(bytes: Buffer): ParsedCsr {

@@ -22,7 +22,7 @@ import {
   unsignedInteger,
   nullValue,
 } from './der';
-import { readChildren, readTlv } from './der-reader';
+import { content, readChildren, readTlv, slice } from './der-reader';
 
 export const OID = {
   sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
@@ -211,4 +211,34 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
 /** Colon-separated uppercase SHA-256, as `openssl x509 -fingerprint -sha256` prints. */
 export function fingerprintOf(der: Buffer): string {
   return createHash('sha256').update(der).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+}
+
+/** GeneralNames (RFC 5280 §4.2.1.6) as the three kinds pocketca issues; other kinds are skipped. */
+export function parseGeneralNames(der: Buffer): SubjectAltNames {
+  const names: SubjectAltNames = { dns: [], ip: [], email: [] };
+  const seq = readTlv(der, 0);
+  for (const gn of readChildren(der, seq)) {
+    const value = content(der, gn);
+    if (gn.tag === 0x81) names.email.push(value.toString('latin1'));
+    else if (gn.tag === 0x82) names.dns.push(value.toString('latin1'));
+    else if (gn.tag === 0x87) {
+      if (value.length === 4) names.ip.push([...value].join('.'));
+      else if (value.length === 16) names.ip.push((value.toString('hex').match(/.{4}/g) ?? []).map((g) => g.replace(/^0+(?=.)/, '')).join(':'));
+    }
+  }
+  return names;
+}
+
+/** The subjectAltName of a certificate (empty lists when it has none), for `renew`. */
+export function subjectAltNamesOf(certDer: Buffer): SubjectAltNames {
+  const tbs = readChildren(certDer, readTlv(certDer, 0))[0]!;
+  const extensions = readChildren(certDer, tbs).find((child) => child.tag === 0xa3);
+  if (extensions) {
+    const sanOid = oid(OID.subjectAltName);
+    for (const extension of readChildren(certDer, readChildren(certDer, extensions)[0]!)) {
+      const parts = readChildren(certDer, extension);
+      if (slice(certDer, parts[0]!).equals(sanOid)) return parseGeneralNames(Buffer.from(content(certDer, parts[parts.length - 1]!)));
+    }
+  }
+  return { dns: [], ip: [], email: [] };
 }

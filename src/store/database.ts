@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseError, DatabaseTooNewError } from '../errors';
+import { asDatabaseError } from './sqlite-errors';
 
 export type Db = Database.Database;
 
@@ -63,14 +64,7 @@ export function openDatabase(path: string, options: { create: boolean; readonly?
   } catch (error) {
     db.close();
     if (error instanceof DatabaseTooNewError || error instanceof DatabaseError) throw error;
-    const code = (error as { code?: string }).code ?? '';
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-      throw new DatabaseError(`database ${path} is corrupt or not a pocketca database`, 'restore it from a backup with `pocketca restore`');
-    }
-    if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM') {
-      throw new DatabaseError(`database ${path} cannot be written (${describe(error)})`, 'check the permissions of the CA home and its files');
-    }
-    throw new DatabaseError(`database ${path}: ${describe(error)}`);
+    throw asDatabaseError(error, path) ?? new DatabaseError(`database ${path}: ${describe(error)}`);
   }
 }
 

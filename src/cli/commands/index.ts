@@ -7,6 +7,10 @@ import { registerCrl } from './crl';
 import { registerBundle } from './bundle';
 import { registerList } from './list';
 import { registerShow } from './show';
+import { registerRenew } from './renew';
+import { registerLog } from './log';
+import { registerBackup } from './backup';
+import { registerRestore } from './restore';
 import { registerProxy } from './proxy';
 import { registerDoctor } from './doctor';
 
@@ -16,10 +20,14 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerIssue,
   registerSign,
   registerRevoke,
+  registerRenew,
   registerCrl,
   registerBundle,
   registerList,
   registerShow,
+  registerLog,
+  registerBackup,
+  registerRestore,
   registerProxy,
   registerDoctor,
 ];

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { printable } from '../output';
 import { EXIT_CODES, runtimeFor } from '../runtime';
 
 export function registerShow(program: Command): void {
@@ -28,7 +29,7 @@ export function registerShow(program: Command): void {
           ['issued', `${cert.issuedAt} by ${cert.source}`],
           ['SHA-256', cert.fingerprintSha256],
         ]
-          .map(([k, v]) => `${k!.padEnd(11)} ${v}`)
+          .map(([k, v]) => `${k!.padEnd(11)} ${printable(v!)}`)
           .join('\n'),
       );
       void pem;

@@ -1,39 +1,7 @@
 import type { Command } from 'commander';
-import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InputTooLargeError, UnreadableInputError } from '../../errors';
+import { CSR_INPUT, readInput } from '../input';
 import { EXIT_CODES, choice, collect, intOption, runtimeFor } from '../runtime';
-
-const MAX_CSR_BYTES = 64 * 1024;
-
-/** Read a bounded input: a file or '-' for stdin; megabytes are refused before parsing. */
-async function readBounded(path: string, max: number, what: string): Promise<Buffer> {
-  if (path === '-') {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of process.stdin) {
-      size += (chunk as Buffer).length;
-      if (size > max) throw new InputTooLargeError(`${what} on stdin is larger than ${max} bytes`);
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks);
-  }
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new UnreadableInputError(`${path} is not a file`);
-    size = st.size;
-  } catch (error) {
-    if (error instanceof UnreadableInputError) throw error;
-    throw new UnreadableInputError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  if (size > max) throw new InputTooLargeError(`${what} ${path} is ${size} bytes; a CSR is a few kilobytes (limit ${max})`);
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new UnreadableInputError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-}
 
 export function registerSign(program: Command): void {
   program
@@ -63,7 +31,7 @@ ${EXIT_CODES}`,
     )
     .action(async (csrPath: string, opts, command: Command) => {
       const { ctx, out } = runtimeFor(command, opts);
-      const csr = await readBounded(csrPath, MAX_CSR_BYTES, 'CSR');
+      const csr = await readInput(csrPath, CSR_INPUT);
       const { signCsr } = await import('../../app/sign-csr');
       const result = await signCsr(ctx, { csr, profile: opts.profile, name: opts.name, days: opts.days, email: opts.email, dns: opts.dns, ip: opts.ip });
       for (const what of result.ignored) ctx.warn(`the CSR asked for ${what}; ignored`);

@@ -1,0 +1,152 @@
+/**
+ * `pocketca backup FILE`: one file (0600) with a consistent snapshot of the
+ * database (SQLite's online backup, not a file copy of a live database), the
+ * CA key exactly as it is on disk (encrypted), the CA certificate, the bundle
+ * and the current CRL, under a manifest with a SHA-256 per member
+ * (src/formats/backup-archive.ts).
+ *
+ * A backup that cannot be restored is worse than none, so before writing it
+ * checks what `restore` will check: the key opens with the passphrase and
+ * matches the certificate, the snapshot passes integrity_check, and crl.pem
+ * is the CRL the snapshot records last.
+ */
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { DatabaseError, OperationFailedError, OutputExistsError, UsageError } from '../errors';
+import { encodeBackup, type BackupMember } from '../formats/backup-archive';
+import { sha256Hex } from '../formats/crl';
+import { fromPem } from '../formats/pem';
+import { openDatabase } from '../store/database';
+import { recordEvent } from '../store/events';
+import { describeDatabase, snapshotDatabase, type DatabaseFacts } from '../store/snapshot';
+import type { AppContext } from './context';
+import { checkpoint, PRIVATE, PUBLIC, tempPathFor, writeFileAtomic } from './files';
+import { readHomeFile } from './home';
+import { unlockCaKey } from './unlock';
+
+/** The files of a home a backup holds, and the modes `restore` gives them. */
+export const HOME_FILES: readonly { name: string; mode: number; required: boolean }[] = [
+  { name: 'pocketca.db', mode: PRIVATE, required: true },
+  { name: 'ca.key.pem', mode: PRIVATE, required: true },
+  { name: 'ca.pem', mode: PUBLIC, required: true },
+  { name: 'crl.pem', mode: PUBLIC, required: true },
+  { name: 'bundle.pem', mode: PUBLIC, required: false },
+  { name: 'profile-signer.key.pem', mode: PRIVATE, required: false },
+];
+
+/** Another process may publish a CRL between the snapshot and reading crl.pem; then snapshot again. */
+const SNAPSHOT_ATTEMPTS = 3;
+
+export interface BackupParams {
+  /** Where to write the backup (mode 0600). */
+  path: string;
+  /** Replace the file if it exists; default false. */
+  force: boolean;
+  /** The pocketca version, recorded in the manifest. */
+  writer: string;
+}
+
+export interface BackupResult {
+  path: string;
+  createdAt: string;
+  caFingerprintSha256: string;
+  certificates: number;
+  revocations: number;
+  crlNumber: number;
+  bytes: number;
+  members: { name: string; size: number }[];
+}
+
+function checkTarget(path: string, force: boolean): void {
+  let dirOk = false;
+  try {
+    dirOk = statSync(dirname(path)).isDirectory();
+  } catch {
+    /* reported below */
+  }
+  if (!dirOk) throw new UsageError(`cannot write ${path}: ${dirname(path)} is not a directory`, `create it first: mkdir -p ${dirname(path)}`);
+  if (existsSync(path) && !force) throw new OutputExistsError(`${path} already exists`, 'choose another file name, or pass --force to replace it');
+}
+
+/** Snapshot the database into `temp` until crl.pem matches the snapshot's latest CRL. */
+async function consistentSnapshot(ctx: AppContext, temp: string): Promise<{ facts: DatabaseFacts; crlPem: Buffer }> {
+  for (let attempt = 1; ; attempt++) {
+    rmSync(temp, { force: true });
+    // Created 0600 first: SQLite keeps the mode of an existing file (and gives it to its journals).
+    writeFileSync(temp, '', { mode: PRIVATE, flag: 'wx' });
+    await snapshotDatabase(ctx.home.database(), temp);
+    const crlPem = readHomeFile(ctx.home.crlPath, 'CRL');
+    const snapshot = openDatabase(temp, { create: false });
+    let facts: DatabaseFacts;
+    try {
+      facts = describeDatabase(snapshot);
+    } finally {
+      snapshot.close();
+    }
+    if (facts.integrity !== 'ok') {
+      throw new DatabaseError(`database ${ctx.home.dbPath} fails its integrity check: ${facts.integrity}`, 'run `pocketca doctor`; back up a damaged database with a file copy, not with `pocketca backup`');
+    }
+    const crlDer = fromPem(crlPem.toString('latin1'), ['X509 CRL']);
+    if (facts.latestCrl && crlDer && sha256Hex(crlDer) === facts.latestCrl.sha256) return { facts, crlPem };
+    if (attempt === SNAPSHOT_ATTEMPTS) {
+      throw new OperationFailedError(
+        `${ctx.home.crlPath} is not the latest CRL the database records`,
+        'run `pocketca crl` to re-sign it, then back up again',
+      );
+    }
+  }
+}
+
+export async function backupHome(ctx: AppContext, p: BackupParams): Promise<BackupResult> {
+  const home = ctx.home;
+  const path = resolve(p.path);
+  const ca = home.caCertificate();
+  home.database();
+  checkTarget(path, p.force);
+  await unlockCaKey(ctx, 'backup');
+
+  const temp = tempPathFor(home.dbPath);
+  try {
+    const { facts, crlPem } = await consistentSnapshot(ctx, temp);
+    checkpoint('backup:snapshot');
+    const members: BackupMember[] = [
+      { name: 'pocketca.db', data: readFileSync(temp) },
+      { name: 'ca.key.pem', data: readHomeFile(home.keyPath, 'CA key') },
+      { name: 'ca.pem', data: readHomeFile(home.certPath, 'CA certificate') },
+      { name: 'crl.pem', data: crlPem },
+    ];
+    for (const optional of ['bundle.pem', 'profile-signer.key.pem']) {
+      const file = join(home.dir, optional);
+      if (existsSync(file)) members.push({ name: optional, data: readHomeFile(file, optional) });
+    }
+    const createdAt = ctx.now().toISOString();
+    const archive = encodeBackup(
+      {
+        createdAt,
+        pocketcaVersion: p.writer,
+        ca: { subject: ca.x509.subject.split('\n').join(', '), fingerprintSha256: ca.fingerprintSha256 },
+        schemaVersion: facts.schemaVersion,
+      },
+      members,
+    );
+    writeFileAtomic(path, archive, PRIVATE);
+    recordEvent(home.database(), {
+      at: createdAt,
+      command: 'backup',
+      outcome: 'ok',
+      detail: `${path}: ${facts.certificates} certificates, CRL number ${facts.latestCrl!.number}`,
+    });
+    return {
+      path,
+      createdAt,
+      caFingerprintSha256: ca.fingerprintSha256,
+      certificates: facts.certificates,
+      revocations: facts.revocations,
+      crlNumber: facts.latestCrl!.number,
+      bytes: archive.length,
+      members: members.map((m) => ({ name: m.name, size: m.data.length })),
+    };
+  } finally {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * `pocketca renew SERIAL|NAME`: a new certificate for the same device and
+ * subject (same name, profile, CN, SANs, validity length and key size; for a
+ * client a new PKCS#12 and a profile with the same stable identifiers, so the
+ * phone replaces the old one), then the old certificate revoked as
+ * `superseded` and the CRL re-signed, in one run.
+ *
+ * The new certificate is recorded and written before the old one is revoked:
+ * a run killed half-way leaves the device with two valid certificates, never
+ * with none, and running the same `renew NAME` again finishes the job (it
+ * supersedes every valid certificate of the name).
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CertificateAlreadyRevokedError, UsageError } from '../errors';
+import type { Pkcs12Format } from '../formats/pkcs12';
+import { commonNameFromDer } from '../formats/x500-name';
+import { parseCertificate, subjectAltNamesOf } from '../formats/x509';
+import { certificateDer, findBySerial, statusOf, type CertificateRow, type Status } from '../store/certificates';
+import type { Db } from '../store/database';
+import type { AppContext } from './context';
+import { checkpoint, PUBLIC, writeFileAtomic } from './files';
+import { findValid } from './find-certificate';
+import { checkOutDir, issueIdentity, type IssueResult } from './issue-identity';
+import { revokeCertificates } from './revoke';
+import { signCsr } from './sign-csr';
+
+const DAY_MS = 86_400_000;
+
+export interface RenewParams {
+  /** SERIAL|NAME of the certificate to renew. */
+  ref: string;
+  /** Leave the old certificate valid until it expires; default false (revoked as superseded). */
+  keepOld: boolean;
+  /** Validity of the new certificate in days; default the old one's. */
+  days?: number;
+  /** The device's new CSR (PEM or DER), for a certificate that came from `sign`; default none. */
+  csr?: Buffer;
+  /** Where the new files go, replacing the old ones of the same name; default the current directory. */
+  outDir: string;
+  /** RSA modulus size of the new key; default the old key's. */
+  keySize?: number;
+  /** Client: also write NAME.key.pem; default true when the out dir holds one already. */
+  keepKey?: boolean;
+  /** Client: write NAME.mobileconfig; default true. */
+  mobileconfig: boolean;
+  /** PKCS#12 encryption; default legacy (what iOS imports). */
+  p12Format: Pkcs12Format;
+  /** Put the PKCS#12 password inside the profile; default false. */
+  profilePassword: boolean;
+  /** Sign the profile; default false. */
+  signProfile: boolean;
+  /** The PKCS#12 password the user chose, or undefined to generate one. */
+  p12Password?: string;
+}
+
+export interface RenewResult extends IssueResult {
+  /** The certificates this one replaces, and what became of them. */
+  replaced: { serial: string; status: Status; reason: string | null }[];
+  /** The CRL signed for the revocations (absent with keepOld). */
+  crlNumber?: number;
+  crlPath?: string;
+}
+
+/**
+ * What a SERIAL|NAME renews: the certificates in use, newest last (for a
+ * name, every valid one: a device has one certificate in use, and a renewal
+ * interrupted after its new certificate was recorded leaves two); if none is
+ * valid, the newest expired one. Never a revoked one.
+ */
+function certificatesToRenew(db: Db, ref: string, now: string): CertificateRow[] {
+  const live = findValid(db, ref, now);
+  if (live.length === 0) {
+    throw new CertificateAlreadyRevokedError(
+      `${JSON.stringify(ref)} is revoked: there is no certificate in use to renew`,
+      'issue a new one with `pocketca issue NAME --force` (or `pocketca sign` for a CSR)',
+    );
+  }
+  const valid = live.filter((r) => statusOf(r, now) === 'valid');
+  return valid.length > 0 ? valid : live.slice(-1);
+}
+
+export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResult> {
+  const db = ctx.home.database();
+  const olds = certificatesToRenew(db, p.ref, ctx.now().toISOString());
+  const old = olds[olds.length - 1]!;
+  if (old.source === 'internal') {
+    throw new UsageError('the profile-signing certificate is internal', '`pocketca issue --sign-profile` makes a new one when it nears expiry');
+  }
+  const der = certificateDer(db, old.serial)!;
+  const sans = subjectAltNamesOf(der);
+  const days = p.days ?? Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
+  const profile = old.profile as 'client' | 'server';
+  const outDir = resolve(p.outDir);
+
+  let issued: IssueResult;
+  if (old.source === 'sign' || p.csr) {
+    // Its key lives on the device: only the device can make the next one.
+    if (!p.csr) {
+      throw new UsageError(
+        `certificate ${old.serial} (${old.name}) was signed from a CSR: its key never left the device`,
+        `make a new CSR on the device, then run \`pocketca renew ${old.serial} --csr FILE\``,
+      );
+    }
+    checkOutDir(outDir);
+    const signed = await signCsr(ctx, { csr: p.csr, profile, name: old.name, days, ...sans, command: 'renew', subject: old.subject });
+    const certPath = join(outDir, `${old.name}.pem`);
+    writeFileAtomic(certPath, signed.pem, PUBLIC);
+    const { pem: _pem, ignored: _ignored, ...rest } = signed;
+    issued = { ...rest, files: { cert: certPath } };
+  } else {
+    const parsed = parseCertificate(der);
+    issued = await issueIdentity(ctx, {
+      name: old.name,
+      profile,
+      cn: commonNameFromDer(parsed.subjectDer) ?? old.name,
+      ...sans,
+      days,
+      keySize: p.keySize ?? parsed.publicKey.asymmetricKeyDetails?.modulusLength ?? 2048,
+      outDir,
+      keepKey: p.keepKey ?? existsSync(join(outDir, `${old.name}.key.pem`)),
+      mobileconfig: p.mobileconfig,
+      p12Format: p.p12Format,
+      profilePassword: p.profilePassword,
+      signProfile: p.signProfile,
+      p12Password: p.p12Password,
+      // Renewing means replacing the old files of this name.
+      force: true,
+      command: 'renew',
+    });
+  }
+  checkpoint('renew:issued');
+
+  const nowIso = ctx.now().toISOString();
+  if (p.keepOld) return { ...issued, replaced: olds.map((o) => ({ serial: o.serial, status: statusOf(o, nowIso), reason: null })) };
+  // One another process revoked meanwhile is skipped: what renew wanted is done.
+  const done = await revokeCertificates(ctx, olds, 'superseded', 'renew', { skipRevoked: true });
+  const replaced = olds.map((o) => ({ serial: o.serial, status: 'revoked' as const, reason: findBySerial(db, o.serial)?.reason ?? null }));
+  return done.crlNumber === undefined ? { ...issued, replaced } : { ...issued, replaced, crlNumber: done.crlNumber, crlPath: ctx.home.crlPath };
+}
