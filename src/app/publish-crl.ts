@@ -4,10 +4,11 @@
  * crl.pem is renamed into place while this process holds the write lock, so
  * two processes can never publish CRLs out of order (SPEC "Guarantees").
  */
-import type { KeyObject } from 'node:crypto';
+import { verify, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { signTbs } from '../ca/signing';
-import { encodeTbsCrl, sha256Hex, signedCrlNumber, type RevocationReason } from '../formats/crl';
+import { encodeTbsCrl, sha256Hex, type RevocationReason } from '../formats/crl';
+import { CrlFormatError, readCrl } from '../formats/crl-reader';
 import { fromPem, toPem } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
 import { insertCrl, nextCrlNumber, type CrlRecord } from '../store/crls';
@@ -43,7 +44,14 @@ export interface PublishedCrl extends CrlRecord {
 function numberOnDisk(crlPath: string, ca: ParsedCertificate): number {
   if (!existsSync(crlPath)) return 0;
   const der = fromPem(readFileSync(crlPath, 'latin1'), ['X509 CRL']);
-  return (der && signedCrlNumber(der, ca.publicKey)) || 0;
+  try {
+    const crl = der && readCrl(der);
+    return crl && crl.number && verify('sha256', crl.tbsDer, ca.publicKey, crl.signature) ? crl.number : 0;
+  } catch (error) {
+    // Not a CRL at all: it holds no number to respect.
+    if (error instanceof CrlFormatError) return 0;
+    throw error;
+  }
 }
 
 export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, key: KeyObject, now: Date, days: number): PublishedCrl {

@@ -16,6 +16,28 @@ export interface ReadCrl {
   nextUpdate?: Date;
   /** How many certificates it lists. */
   entries: number;
+  /** The cRLNumber extension (§5.2.3), when it has one that fits a JavaScript number. */
+  number?: number;
+}
+
+/** id-ce-cRLNumber, 2.5.29.20, as its DER content octets. */
+const CRL_NUMBER_OID = Buffer.from([0x55, 0x1d, 0x14]);
+
+/** The cRLNumber in crlExtensions ([0] EXPLICIT Extensions), or undefined. */
+function readCrlNumber(der: Buffer, extensionsTlv: Tlv | undefined): number | undefined {
+  if (!extensionsTlv || extensionsTlv.tag !== 0xa0) return undefined;
+  const list = readChildren(der, extensionsTlv)[0];
+  if (!list) return undefined;
+  for (const extension of readChildren(der, list)) {
+    const parts = readChildren(der, extension);
+    if (parts[0]?.tag !== 0x06 || !content(der, parts[0]).equals(CRL_NUMBER_OID)) continue;
+    const value = content(der, parts[parts.length - 1]!);
+    const integer = readTlv(value, 0);
+    const octets = content(value, integer);
+    // Six octets is 2^48: more CRLs than anyone signs; a larger one is not trusted as a number.
+    return integer.tag === 0x02 && octets.length > 0 && octets.length <= 6 && (octets[0]! & 0x80) === 0 ? octets.readUIntBE(0, octets.length) : undefined;
+  }
+  return undefined;
 }
 
 export class CrlFormatError extends Error {}
@@ -50,9 +72,10 @@ export function readCrl(der: Buffer): ReadCrl {
     const nextUpdate = isTime(maybeNext) ? readTime(der, maybeNext) : undefined;
     const list = fields[start + (nextUpdate ? 4 : 3)];
     const entries = list && list.tag === 0x30 ? readChildren(der, list).length : 0;
+    const number = readCrlNumber(der, fields[fields.length - 1]);
     // BIT STRING: the first content byte counts unused bits (0 for a signature).
     const signature = content(der, signatureValue).subarray(1);
-    return { tbsDer: slice(der, tbs), signature, thisUpdate: readTime(der, thisUpdate), nextUpdate, entries };
+    return { tbsDer: slice(der, tbs), signature, thisUpdate: readTime(der, thisUpdate), nextUpdate, entries, ...(number === undefined ? {} : { number }) };
   } catch (error) {
     if (error instanceof DerError) throw new CrlFormatError(`malformed CRL: ${error.message}`);
     throw error;
