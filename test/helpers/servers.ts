@@ -6,7 +6,7 @@
  * error when it does not start.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { connect, createServer as createTcpServer } from 'node:net';
 import { userInfo } from 'node:os';
@@ -84,7 +84,7 @@ const readLog = (path: string): string => {
 export interface RunningServer {
   dir: string;
   log: string;
-  /** Reload the configuration (re-reads certificates and the CRL), as the generated comments say. */
+  /** Reload the configuration (re-reads certificates and the CRL) as the generated comments say; resolves once it took effect. */
   reload(): Promise<void>;
 }
 
@@ -136,15 +136,43 @@ async function startChecked(
 ): Promise<RunningServer> {
   const checked = await runCommand(command, [...base, ...args.check]);
   if (checked.code !== 0) throw new Error(`${command} ${args.check.join(' ')} refused the config:\n${checked.stderr}`);
-  await startDaemon(t, command, [...base, ...args.run], ports, log);
+  const daemon = await startDaemon(t, command, [...base, ...args.run], ports, log);
   return {
     dir,
     log,
     reload: async () => {
+      // Both servers reload by starting new workers and retiring the old ones, which keep
+      // serving meanwhile: the reload is done when every old worker has exited.
+      const before = childrenOf(daemon.pid!);
       const r = await runCommand(command, [...base, ...args.reload]);
       if (r.code !== 0) throw new Error(`${command} ${args.reload.join(' ')} failed:\n${r.stderr}\n${readLog(log)}`);
+      await waitFor(
+        async () => {
+          const now = childrenOf(daemon.pid!);
+          return now.length > 0 && before.every((pid) => !now.includes(pid));
+        },
+        `${command}'s old workers to exit after the reload`,
+        () => readLog(log),
+      );
     },
   };
+}
+
+/** The live (not zombie) child processes of `pid`, from /proc (Linux). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      // pid (comm) state ppid ...: comm may hold spaces, so split after its closing parenthesis.
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === pid && state !== 'Z') children.push(Number(entry));
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return children;
 }
 
 /**
