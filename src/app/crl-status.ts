@@ -4,10 +4,12 @@
  * passed, so this is the number `doctor` puts first and `proxy` warns about.
  */
 import { verify } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { PocketcaError } from '../errors';
 import { CrlFormatError, readCrl } from '../formats/crl-reader';
 import { fromPem } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
+import { readFileBounded } from './files';
+import { MAX_HOME_FILE_BYTES } from './limits';
 
 /** Below this many days left, `doctor` fails and `proxy` warns (SPEC `doctor`). */
 export const CRL_WARNING_DAYS = 7;
@@ -28,9 +30,10 @@ export interface CrlStatus {
 export function crlStatus(path: string, ca: ParsedCertificate, now: Date): CrlStatus | string {
   let text: string;
   try {
-    text = readFileSync(path, 'latin1');
+    text = readFileBounded(path, { max: MAX_HOME_FILE_BYTES, what: 'the CRL', expected: 'that is not a CRL' }).toString('latin1');
   } catch (error) {
-    return `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+    if (error instanceof PocketcaError) return error.message;
+    throw error;
   }
   const der = fromPem(text, ['X509 CRL']);
   if (!der) return `${path} holds no PEM CRL`;

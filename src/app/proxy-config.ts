@@ -6,7 +6,7 @@
  * per home and kept in the settings table; `--rotate-secret` replaces it.
  */
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { UnreadableInputError, UsageError } from '../errors';
 import { apacheVhostConfig, apacheWebsocketTokenScript } from '../formats/proxy-apache';
@@ -27,7 +27,7 @@ import { revokedSerialsValidAfter } from '../store/revocations';
 import { getSetting, setSetting } from '../store/settings';
 import type { AppContext } from './context';
 import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
-import { PRIVATE, PUBLIC, writeFileAtomic } from './files';
+import { PRIVATE, PUBLIC, readFileBounded, writeFileAtomic } from './files';
 
 export type ProxyKind = 'nginx' | 'apache' | 'mosquitto';
 
@@ -83,13 +83,7 @@ const SAFE_PATH = /^\/[A-Za-z0-9._/@+-]*$/;
 const SAFE_NAME = /^[A-Za-z0-9*][A-Za-z0-9.*-]{0,252}$/;
 
 function readPemFile(path: string, what: string): string {
-  try {
-    if (statSync(path).size > MAX_PEM_BYTES) throw new UsageError(`${what} ${path} is larger than ${MAX_PEM_BYTES} bytes; a PEM file is a few kilobytes`);
-    return readFileSync(path, 'latin1');
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UnreadableInputError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
+  return readFileBounded(path, { max: MAX_PEM_BYTES, what, expected: 'a PEM certificate or key is a few kilobytes' }).toString('latin1');
 }
 
 interface Identity {

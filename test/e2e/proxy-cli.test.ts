@@ -94,7 +94,7 @@ test('proxy: bad usage is exit 2 with the reason', (t) => {
     [['proxy', 'nginx', ...UPSTREAM], /error: --cert is required\nhint: .*pocketca issue proxy --profile server/],
     [['proxy', 'haproxy', ...UPSTREAM, ...server(ca)], /<server> must be one of: nginx, apache, mosquitto/],
     [['proxy', 'nginx', ...UPSTREAM, '--cert', join(ca.out, 'cloud.pem'), '--key', join(other.out, 'elsewhere.key.pem')], /is not the key of --cert/],
-    [['proxy', 'nginx', ...UPSTREAM, '--cert', join(ca.out, 'missing.pem'), '--key', join(ca.out, 'cloud.key.pem')], /error: cannot read --cert .*missing\.pem: ENOENT/],
+    [['proxy', 'nginx', ...UPSTREAM, '--cert', join(ca.out, 'missing.pem'), '--key', join(ca.out, 'cloud.key.pem')], /error: cannot read --cert .*missing\.pem: no such file/],
     [['proxy', 'nginx', ...UPSTREAM, '--cert', join(ca.home, 'crl.pem'), '--key', join(ca.out, 'cloud.key.pem')], /holds no PEM certificate/],
     [['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token'], /error: --websocket-token needs --out-dir/],
     [['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--rotate-secret', ...out], /--rotate-secret goes with --websocket-token/],
