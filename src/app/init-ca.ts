@@ -3,9 +3,8 @@
  * and the bundle. Claims ca.key.pem with an exclusive link first, so two
  * `init`s on one home cannot both win; removes what it made if it fails.
  */
-import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { buildRootTbs } from '../ca/certificate-profiles';
 import { generateSerial } from '../ca/serial';
 import { signTbs } from '../ca/signing';
@@ -20,6 +19,7 @@ import { setSetting } from '../store/settings';
 import type { AppContext } from './context';
 import { PRIVATE, PUBLIC, tempPathFor, writeFileAtomic } from './files';
 import { signAndWriteCrl } from './publish-crl';
+import { generateRsaKey } from './rsa-keys';
 
 export const KEY_SIZES = [2048, 3072, 4096] as const;
 
@@ -46,8 +46,7 @@ export interface InitResult {
   home: string;
 }
 
-export const generateRsaKey = (bits: number): Promise<KeyObject> =>
-  promisify(generateKeyPair)('rsa', { modulusLength: bits, publicExponent: 0x10001 }).then((pair) => pair.privateKey);
+export { generateRsaKey };
 
 /** Write a file only if nothing is at `path` yet (link(2) fails with EEXIST). */
 function writeFileExclusive(path: string, data: string, mode: number): void {

@@ -11,13 +11,12 @@ import { generatePassword } from '../ca/passwords';
 import { validateSans } from '../ca/subject-alt-names';
 import { OutputExistsError, UsageError } from '../errors';
 import { toPem } from '../formats/pem';
-import { encodePkcs12, type Pkcs12Format } from '../formats/pkcs12';
-import { buildMobileconfig, signMobileconfig } from '../formats/mobileconfig';
+import type { Pkcs12Format } from '../formats/pkcs12';
 import { commonNameFromDer, encodeName } from '../formats/x500-name';
 import type { AppContext } from './context';
 import { PRIVATE, PUBLIC, writeFileAtomic } from './files';
-import { generateRsaKey } from './init-ca';
 import { recordCertificate, signCertificate } from './issue-certificate';
+import { takeRsaKey } from './rsa-keys';
 import { unlockCaKey } from './unlock';
 import { ensureProfileSigner } from './profile-signer';
 
@@ -121,9 +120,11 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   const ca = ctx.home.caCertificate();
   const db = ctx.home.database();
 
-  // Key generation runs on libuv's thread pool while the CA key is unlocked here.
-  const keyPromise = generateRsaKey(p.keySize);
+  // Key generation runs on libuv's thread pool (started by cli/start when it
+  // could) while this thread loads the encoders and unlocks the CA key.
+  const keyPromise = takeRsaKey(p.keySize);
   keyPromise.catch(() => undefined);
+  const [{ encodePkcs12 }, { buildMobileconfig, signMobileconfig }] = await Promise.all([import('../formats/pkcs12'), import('../formats/mobileconfig')]);
   const caKey = await unlockCaKey(ctx, command);
   const key = await keyPromise;
 

@@ -5,8 +5,17 @@
  * ~120 ms per signature with a 3072-bit key, against a few ms here.
  */
 import { constants, privateEncrypt, sign, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { nullValue, octetString, oid, sequence } from '../formats/der';
 import { assembleSigned } from '../formats/x509';
+
+/** Digest algorithm OIDs by forge's names, for DigestInfo (RFC 8017 §9.2 note 1). */
+const DIGEST_OIDS: Record<string, string> = {
+  sha1: '1.3.14.3.2.26',
+  sha256: '2.16.840.1.101.3.4.2.1',
+  sha384: '2.16.840.1.101.3.4.2.2',
+  sha512: '2.16.840.1.101.3.4.2.3',
+};
 
 export function signSha256Rsa(key: KeyObject, tbs: Buffer): Buffer {
   return sign('sha256', tbs, key);
@@ -25,19 +34,10 @@ export function signTbs(key: KeyObject, tbs: Buffer): Buffer {
 export function forgeNativeSigner(key: KeyObject): { sign(md: forge.md.MessageDigest): string } {
   return {
     sign(md: forge.md.MessageDigest): string {
-      const digestInfo = forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SEQUENCE, true, [
-        forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SEQUENCE, true, [
-          forge.asn1.create(
-            forge.asn1.Class.UNIVERSAL,
-            forge.asn1.Type.OID,
-            false,
-            forge.asn1.oidToDer((forge.pki.oids as Record<string, string>)[md.algorithm]!).getBytes(),
-          ),
-          forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.NULL, false, ''),
-        ]),
-        forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.OCTETSTRING, false, md.digest().getBytes()),
-      ]);
-      const der = Buffer.from(forge.asn1.toDer(digestInfo).getBytes(), 'binary');
+      // forge is only a type here: loading it would cost every command that signs ~50 ms (issue 6).
+      const digestOid = DIGEST_OIDS[md.algorithm];
+      if (!digestOid) throw new RangeError(`unsupported digest ${md.algorithm}`);
+      const der = sequence(sequence(oid(digestOid), nullValue()), octetString(Buffer.from(md.digest().getBytes(), 'binary')));
       return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, der).toString('binary');
     },
   };

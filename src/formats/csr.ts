@@ -4,9 +4,8 @@
  * extensions it asks for are reported, never trusted (SPEC `sign`).
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
 import { CsrSignatureError, InvalidCsrError } from '../errors';
-import { content, DerError, readChildren, readTlv, slice } from './der-reader';
+import { content, DerError, readChildren, readOid, readTlv, slice, type Tlv } from './der-reader';
 import { fromPem, looksLikePem } from './pem';
 import { commonNameOf, decodeName, formatName, type NameAttribute } from './x500-name';
 import { parseGeneralNames, type SubjectAltNames } from './x509';
@@ -52,9 +51,7 @@ export function csrDerFromBytes(bytes: Buffer): Buffer {
   return bytes;
 }
 
-function oidOf(buf: Buffer, node: { contentStart: number; end: number }): string {
-  return forge.asn1.derToOid(buf.subarray(node.contentStart, node.end).toString('binary'));
-}
+const oidOf = (buf: Buffer, node: Tlv): string => readOid(buf, node);
 
 export function parseCsr(bytes: Buffer): ParsedCsr {
   const der = csrDerFromBytes(bytes);
@@ -108,7 +105,7 @@ function parseCsrDer(der: Buffer): ParsedCsr {
   if (!ok) throw new CsrSignatureError();
 
   const subjectDer = Buffer.from(slice(der, subjectTlv));
-  const subject = decodeName(forge.asn1.fromDer(subjectDer.toString('binary'), true));
+  const subject = decodeName(subjectDer);
   let requestedSans: SubjectAltNames = { dns: [], ip: [], email: [] };
   let requestsCa = false;
   if (attrsTlv && attrsTlv.tag === 0xa0) {

@@ -48,3 +48,22 @@ export function readChildren(buf: Buffer, parent: Tlv): Tlv[] {
 
 export const slice = (buf: Buffer, tlv: Tlv): Buffer => buf.subarray(tlv.start, tlv.end);
 export const content = (buf: Buffer, tlv: Tlv): Buffer => buf.subarray(tlv.contentStart, tlv.end);
+
+/**
+ * An OBJECT IDENTIFIER's content as dotted text (X.690 §8.19): the first
+ * subidentifier holds two arcs, 40 * a + b (arc 2 takes all values from 80).
+ */
+export function readOid(buf: Buffer, tlv: Tlv): string {
+  const arcs: number[] = [];
+  let value = 0;
+  for (let pos = tlv.contentStart; pos < tlv.end; pos++) {
+    if (value > 0x3fffffffffff) throw new DerError('OID arc too large');
+    const b = buf[pos]!;
+    value = value * 128 + (b & 0x7f);
+    if (b & 0x80) continue;
+    if (arcs.length === 0) arcs.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
+    else arcs.push(value);
+    value = 0;
+  }
+  return arcs.join('.');
+}

@@ -14,9 +14,10 @@
  * - TargetDeviceType: the same profile works on an iPhone, an iPad and a Mac.
  */
 import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
 import { sanitizeName, validateName } from '../ca/names';
 import { forgeNativeSigner } from '../ca/signing';
+import { loadForge } from './forge';
 import { encodePlist, type PlistDict } from './plist';
 
 export interface MobileconfigParams {
@@ -150,7 +151,8 @@ function describeProfile(device: string, ca: string, hasPassword: boolean): stri
   );
 }
 
-function forgeCertificate(der: Buffer): forge.pki.Certificate {
+function forgeCertificate(der: Buffer): Forge.pki.Certificate {
+  const forge = loadForge();
   return forge.pki.certificateFromAsn1(forge.asn1.fromDer(der.toString('binary')));
 }
 
@@ -161,10 +163,10 @@ function forgeCertificate(der: Buffer): forge.pki.Certificate {
  * time, so a CA named "Café" would produce a sid that matches no
  * certificate ("signer certificate not found").
  */
-function issuerAndSerialNumber(certDer: Buffer): forge.asn1.Asn1 {
-  const { asn1 } = forge;
+function issuerAndSerialNumber(certDer: Buffer): Forge.asn1.Asn1 {
+  const { asn1 } = loadForge();
   const cert = asn1.fromDer(certDer.toString('binary'));
-  const tbs = (cert.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[];
+  const tbs = (cert.value as Forge.asn1.Asn1[])[0]!.value as Forge.asn1.Asn1[];
   const offset = tbs[0]!.tagClass === asn1.Class.CONTEXT_SPECIFIC ? 1 : 0; // [0] version
   return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [tbs[offset + 2]!, tbs[offset]!]);
 }
@@ -197,6 +199,7 @@ export function signMobileconfig(
     throw new RangeError('the profile signer key does not match its certificate');
   }
 
+  const forge = loadForge();
   const p7 = forge.pkcs7.createSignedData();
   p7.content = forge.util.createBuffer(profile.toString('binary'));
   const certificate = forgeCertificate(signer.certDer);
@@ -204,7 +207,7 @@ export function signMobileconfig(
   for (const der of signer.chainDer) p7.addCertificate(forgeCertificate(der));
   p7.addSigner({
     // forge's pkcs7 only calls key.sign(md, scheme), which this provides.
-    key: forgeNativeSigner(signer.key) as unknown as forge.pki.rsa.PrivateKey,
+    key: forgeNativeSigner(signer.key) as unknown as Forge.pki.rsa.PrivateKey,
     certificate,
     digestAlgorithm: forge.pki.oids.sha256,
     authenticatedAttributes: [
@@ -221,8 +224,8 @@ export function signMobileconfig(
   // certificate's own issuer and serial in the one SignerInfo's sid. The
   // signature covers the signed attributes only (RFC 5652 §5.4), not the sid.
   const contentInfo = p7.toAsn1();
-  const signedData = ((contentInfo.value as forge.asn1.Asn1[])[1]!.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[];
-  const signerInfo = (signedData[signedData.length - 1]!.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[];
+  const signedData = ((contentInfo.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[0]!.value as Forge.asn1.Asn1[];
+  const signerInfo = (signedData[signedData.length - 1]!.value as Forge.asn1.Asn1[])[0]!.value as Forge.asn1.Asn1[];
   signerInfo[1] = issuerAndSerialNumber(signer.certDer);
   return Buffer.from(forge.asn1.toDer(contentInfo).getBytes(), 'binary');
 }

@@ -2,11 +2,13 @@
  * PKCS#12 (RFC 7292) files holding one identity: an RSA key, its certificate
  * and optionally the CA chain, in one of two profiles.
  *
- * - legacy: what node-forge writes with `algorithm: '3des'`: the key in a
- *   pkcs8ShroudedKeyBag under pbeWithSHAAnd3-KeyTripleDES-CBC (RFC 7292
+ * - legacy: the layout node-forge writes with `algorithm: '3des'`: the key
+ *   in a pkcs8ShroudedKeyBag under pbeWithSHAAnd3-KeyTripleDES-CBC (RFC 7292
  *   App. C), the certificates unencrypted, an HMAC-SHA-1 MAC. iOS and macOS
  *   import this; older releases refuse OpenSSL 3's defaults ("wrong
- *   password"), which is why `openssl pkcs12 -export` grew `-legacy`.
+ *   password"), which is why `openssl pkcs12 -export` grew `-legacy`. It is
+ *   built here with Node's crypto: forge's pure-JavaScript KDF and 3DES cost
+ *   ~50 ms of every `issue`, after the key is ready (issue 6).
  * - modern: what OpenSSL 3 writes by default: the key bag and the certificate
  *   safe (EncryptedData) under PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC
  *   (RFC 8018 §6.2, App. A.2), an HMAC-SHA-256 MAC. forge hard-codes a SHA-1
@@ -22,6 +24,7 @@ import {
   createDecipheriv,
   createHash,
   createHmac,
+  hash,
   createPrivateKey,
   pbkdf2Sync,
   randomBytes,
@@ -30,8 +33,9 @@ import {
   type Decipher,
   type KeyObject,
 } from 'node:crypto';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
 import { MissingSecretError, PocketcaError, UnreadableInputError } from '../errors';
+import { loadForge } from './forge';
 import { constructed, explicit, implicitPrimitive, nullValue, octetString, oid, sequence, sequenceOf, smallInteger, tlv } from './der';
 
 export type Pkcs12Format = 'legacy' | 'modern';
@@ -106,6 +110,7 @@ const AES_CBC: Record<string, { cipher: string; keyLength: number }> = {
   '2.16.840.1.101.3.4.1.22': { cipher: 'aes-192-cbc', keyLength: 24 },
   '2.16.840.1.101.3.4.1.42': { cipher: 'aes-256-cbc', keyLength: 32 },
 };
+const OID_SHA1 = '1.3.14.3.2.26';
 const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
 const OID_HMAC_SHA256 = '1.2.840.113549.2.9';
 const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42';
@@ -118,27 +123,38 @@ export function encodePkcs12(params: Pkcs12Params): Buffer {
   return params.format === 'legacy' ? encodeLegacy(params, localKeyId) : encodeModern(params, localKeyId);
 }
 
-function encodeLegacy(p: Pkcs12Params, localKeyId: Buffer): Buffer {
-  const forgeKey = forge.pki.privateKeyFromPem(p.key.export({ type: 'pkcs8', format: 'pem' }) as string) as forge.pki.rsa.PrivateKey;
-  const certs = [p.certDer, ...(p.chainDer ?? [])].map(toForgeCertificate);
-  const asn1 = forge.pkcs12.toPkcs12Asn1(forgeKey, certs, p.password, {
-    algorithm: '3des',
-    count: ITERATIONS,
-    friendlyName: p.friendlyName,
-    localKeyId: localKeyId.toString('hex'),
-  });
-  return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
-}
+/** forge's salts for the legacy profile: 8 octets, OpenSSL's PKCS5_SALT_LEN, what the Apple devices were tested with. */
+const LEGACY_SALT_LENGTH = 8;
 
 /**
- * forge re-encodes certificates from its parsed form; refuse one it would
- * change, since altered bytes would break the CA's signature.
+ * node-forge's `toPkcs12Asn1(key, certs, password, {algorithm: '3des'})`,
+ * octet for octet but for the random salts: the certificates' SafeContents
+ * in the clear, then the shrouded key, both bags carrying the attributes in
+ * forge's order (localKeyId, friendlyName), then the SHA-1 MAC.
  */
-function toForgeCertificate(der: Buffer): forge.pki.Certificate {
-  const cert = forge.pki.certificateFromAsn1(forge.asn1.fromDer(der.toString('binary')));
-  const again = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
-  if (!again.equals(der)) throw new UnreadableInputError('node-forge cannot carry this certificate unchanged');
-  return cert;
+function encodeLegacy(p: Pkcs12Params, localKeyId: Buffer): Buffer {
+  const attributes = constructed(0x31, [
+    sequence(oid(OID_P12.localKeyId), constructed(0x31, [octetString(localKeyId)])),
+    sequence(oid(OID_P12.friendlyName), constructed(0x31, [tlv(0x1e, Buffer.from(p.friendlyName, 'utf16le').swap16())])),
+  ]);
+  const certBags = [p.certDer, ...(p.chainDer ?? [])].map((der, i) =>
+    safeBag(OID_P12.certBag, sequence(oid(OID_P12.x509Certificate), explicit(0, octetString(der))), i === 0 ? attributes : undefined),
+  );
+
+  // RFC 7292 App. C: pbeWithSHAAnd3-KeyTripleDES-CBC, key and IV from the PKCS#12 KDF (App. B, IDs 1 and 2).
+  const salt = randomBytes(LEGACY_SALT_LENGTH);
+  const plainKey = p.key.export({ type: 'pkcs8', format: 'der' });
+  const cipher = createCipheriv('des-ede3-cbc', pkcs12Kdf(p.password, salt, 1, ITERATIONS, 24, 'sha1'), pkcs12Kdf(p.password, salt, 2, ITERATIONS, 8, 'sha1'));
+  const ciphertext = Buffer.concat([cipher.update(plainKey), cipher.final()]);
+  plainKey.fill(0);
+  const shroudedKey = sequence(sequence(oid(OID_P12.pbeWithSha1And3KeyTripleDesCbc), sequence(octetString(salt), smallInteger(ITERATIONS))), octetString(ciphertext));
+  const keyBag = safeBag(OID_P12.pkcs8ShroudedKeyBag, shroudedKey, attributes);
+
+  const authenticatedSafe = sequence(dataContentInfo(sequenceOf(certBags)), dataContentInfo(sequence(keyBag)));
+  const macSalt = randomBytes(LEGACY_SALT_LENGTH);
+  const mac = createHmac('sha1', pkcs12Kdf(p.password, macSalt, 3, ITERATIONS, 20, 'sha1')).update(authenticatedSafe).digest();
+  const macData = sequence(sequence(sequence(oid(OID_SHA1), nullValue()), octetString(mac)), octetString(macSalt), smallInteger(ITERATIONS));
+  return sequence(smallInteger(3), dataContentInfo(authenticatedSafe), macData);
 }
 
 /** The layout of `openssl pkcs12 -export` in OpenSSL 3: certificates first, then the key. */
@@ -216,17 +232,49 @@ function encryptPbes2(plaintext: Buffer, password: string): { algorithm: Buffer;
   return { algorithm, ciphertext };
 }
 
-/** RFC 7292 App. B.2, via forge: the password becomes a BMPString with a trailing NUL. */
-function pkcs12Kdf(password: string, salt: Buffer, id: 1 | 2 | 3, iterations: number, length: number, digest: Digest): Buffer {
-  const key = forge.pkcs12.generateKey(password, forge.util.createBuffer(salt.toString('binary')), id, iterations, length, FORGE_MD[digest]());
-  return Buffer.from(key.getBytes(), 'binary');
-}
-const FORGE_MD: Record<Digest, () => forge.md.MessageDigest> = {
-  sha1: () => forge.md.sha1.create(),
-  sha256: () => forge.md.sha256.create(),
-  sha384: () => forge.md.sha384.create(),
-  sha512: () => forge.md.sha512.create(),
+const hashOnce: (digest: Digest, data: Buffer) => Buffer =
+  typeof hash === 'function' ? (digest, data) => hash(digest, data, 'buffer') : (digest, data) => createHash(digest).update(data).digest();
+
+/** Digest output (u) and block (v) sizes in octets, RFC 7292 App. B.2. */
+const KDF_SIZES: Record<Digest, { u: number; v: number }> = {
+  sha1: { u: 20, v: 64 },
+  sha256: { u: 32, v: 64 },
+  sha384: { u: 48, v: 128 },
+  sha512: { u: 64, v: 128 },
 };
+
+/**
+ * RFC 7292 App. B.2 with Node's hashes. The password is a BMPString with a
+ * trailing NUL (App. B.1), UTF-16 code units as forge and OpenSSL take them.
+ */
+function pkcs12Kdf(password: string, salt: Buffer, id: 1 | 2 | 3, iterations: number, length: number, digest: Digest): Buffer {
+  const { u, v } = KDF_SIZES[digest];
+  // S and P: salt and password repeated to a multiple of v octets; I = S || P.
+  const fill = (bytes: Buffer): Buffer => {
+    const out = Buffer.alloc(v * Math.ceil(bytes.length / v));
+    for (let i = 0; i < out.length; i++) out[i] = bytes[i % bytes.length]!;
+    return out;
+  };
+  const I = Buffer.concat([fill(salt), fill(Buffer.from(password + '\u0000', 'utf16le').swap16())]);
+  const D = Buffer.alloc(v, id);
+  const out = Buffer.alloc(Math.ceil(length / u) * u);
+  for (let block = 0; block * u < length; block++) {
+    let a = createHash(digest).update(D).update(I).digest();
+    // One-shot hash (Node >= 20.12): half the cost of a Hash object per round.
+    for (let round = 1; round < iterations; round++) a = hashOnce(digest, a);
+    a.copy(out, block * u);
+    // I_j = (I_j + B + 1) mod 2^(8v), with B = A repeated to v octets.
+    for (let j = 0; j < I.length; j += v) {
+      let carry = 1;
+      for (let l = v - 1; l >= 0; l--) {
+        carry += I[j + l]! + a[l % u]!;
+        I[j + l] = carry & 0xff;
+        carry >>= 8;
+      }
+    }
+  }
+  return out.subarray(0, length);
+}
 
 /**
  * Open a PKCS#12 file: verify the MAC, decrypt every bag, and return the
@@ -236,9 +284,9 @@ const FORGE_MD: Record<Digest, () => forge.md.MessageDigest> = {
  * RC2 (`openssl -legacy`) and PBMAC1 (RFC 9579).
  */
 export function decodePkcs12(der: Buffer, password: string): { keyPem: string; certsDer: Buffer[] } {
-  let pfx: forge.asn1.Asn1;
+  let pfx: Forge.asn1.Asn1;
   try {
-    pfx = forge.asn1.fromDer(der.toString('binary'));
+    pfx = asn1().fromDer(der.toString('binary'));
   } catch (error) {
     throw new UnreadableInputError(`not a PKCS#12 file: ${(error as Error).message}`);
   }
@@ -295,7 +343,7 @@ export function decodePkcs12(der: Buffer, password: string): { keyPem: string; c
 }
 
 /** RFC 7292 §5.1 step 4 in reverse; the comparison runs in constant time. */
-function verifyMac(macData: forge.asn1.Asn1, authenticatedSafe: Buffer, password: string): void {
+function verifyMac(macData: Forge.asn1.Asn1, authenticatedSafe: Buffer, password: string): void {
   const [digestInfo, salt, iterations] = items(macData, 'MacData', 2);
   const [algorithm, expected] = items(digestInfo!, 'DigestInfo', 2);
   const macOid = oidOf(items(algorithm!, 'AlgorithmIdentifier', 1)[0]!);
@@ -309,7 +357,7 @@ function verifyMac(macData: forge.asn1.Asn1, authenticatedSafe: Buffer, password
 }
 
 /** Decrypt under PBES2 (RFC 8018 §6.2.2) or pbeWithSHAAnd3-KeyTripleDES-CBC (RFC 7292 App. C). */
-function decrypt(algorithm: forge.asn1.Asn1, ciphertext: Buffer, password: string): Buffer {
+function decrypt(algorithm: Forge.asn1.Asn1, ciphertext: Buffer, password: string): Buffer {
   const [algorithmOid, parameters] = items(algorithm, 'AlgorithmIdentifier', 2);
   let decipher: Decipher;
   switch (oidOf(algorithmOid!)) {
@@ -327,7 +375,7 @@ function decrypt(algorithm: forge.asn1.Asn1, ciphertext: Buffer, password: strin
       if (oidOf(kdfOid!) !== OID_P12.pbkdf2) throw new UnreadableInputError(`unsupported PBES2 KDF ${oidOf(kdfOid!)}`);
       // PBKDF2-params { salt, iterationCount, keyLength OPTIONAL, prf DEFAULT hmacWithSHA1 }
       const [salt, iterations, ...rest] = items(kdfParams!, 'PBKDF2-params', 2);
-      const prfNode = rest.find((n) => n.type === forge.asn1.Type.SEQUENCE);
+      const prfNode = rest.find((n) => n.type === asn1().Type.SEQUENCE);
       const prfOid = prfNode ? oidOf(items(prfNode, 'prf', 1)[0]!) : '1.2.840.113549.2.7';
       const prf = PRFS[prfOid];
       const [schemeOid, iv] = items(scheme!, 'encryptionScheme', 2);
@@ -349,51 +397,54 @@ function decrypt(algorithm: forge.asn1.Asn1, ciphertext: Buffer, password: strin
   }
 }
 
+/** node-forge's ASN.1 reader, for decoding only (src/formats/forge.ts). */
+const asn1 = (): typeof Forge.asn1 => loadForge().asn1;
+
 // Reading helpers over forge's ASN.1 tree; every access is checked, since
 // the file may come from anywhere.
 
-function parse(bytes: Buffer): forge.asn1.Asn1 {
+function parse(bytes: Buffer): Forge.asn1.Asn1 {
   try {
-    return forge.asn1.fromDer(bytes.toString('binary'));
+    return asn1().fromDer(bytes.toString('binary'));
   } catch (error) {
     throw new UnreadableInputError(`malformed PKCS#12 content: ${(error as Error).message}`);
   }
 }
 
-function items(node: forge.asn1.Asn1, what: string, min: number): forge.asn1.Asn1[] {
+function items(node: Forge.asn1.Asn1, what: string, min: number): Forge.asn1.Asn1[] {
   if (!Array.isArray(node.value) || node.value.length < min) throw new UnreadableInputError(`malformed PKCS#12 ${what}`);
   return node.value;
 }
 
 /** The bytes of an OCTET STRING, joining the pieces of a constructed (BER) one. */
-function octets(node: forge.asn1.Asn1): Buffer {
+function octets(node: Forge.asn1.Asn1): Buffer {
   if (typeof node.value === 'string') return Buffer.from(node.value, 'binary');
   return Buffer.concat(node.value.map(octets));
 }
 
 /** ContentInfo of type data: [0] EXPLICIT OCTET STRING. */
-function dataContent(contentInfo: forge.asn1.Asn1): Buffer {
+function dataContent(contentInfo: Forge.asn1.Asn1): Buffer {
   const [type, content] = items(contentInfo, 'ContentInfo', 2);
   if (oidOf(type!) !== OID_P12.data) throw new UnreadableInputError('PKCS#12 file is not in password integrity mode');
   return octets(items(content!, 'ContentInfo content', 1)[0]!);
 }
 
-function oidOf(node: forge.asn1.Asn1): string {
-  if (node.type !== forge.asn1.Type.OID || typeof node.value !== 'string') throw new UnreadableInputError('malformed PKCS#12: expected an OID');
-  return forge.asn1.derToOid(node.value);
+function oidOf(node: Forge.asn1.Asn1): string {
+  if (node.type !== asn1().Type.OID || typeof node.value !== 'string') throw new UnreadableInputError('malformed PKCS#12: expected an OID');
+  return asn1().derToOid(node.value);
 }
 
-function integerOf(node: forge.asn1.Asn1): number {
-  if (node.type !== forge.asn1.Type.INTEGER || typeof node.value !== 'string' || node.value.length > 4) throw new UnreadableInputError('malformed PKCS#12: expected a small INTEGER');
-  return forge.asn1.derToInteger(node.value);
+function integerOf(node: Forge.asn1.Asn1): number {
+  if (node.type !== asn1().Type.INTEGER || typeof node.value !== 'string' || node.value.length > 4) throw new UnreadableInputError('malformed PKCS#12: expected a small INTEGER');
+  return asn1().derToInteger(node.value);
 }
 
-function checkedIterations(node: forge.asn1.Asn1): number {
+function checkedIterations(node: Forge.asn1.Asn1): number {
   const count = integerOf(node);
   if (count < 1 || count > MAX_ITERATIONS) throw new UnreadableInputError(`PKCS#12 iteration count ${count} is out of range`);
   return count;
 }
 
-function toBuffer(node: forge.asn1.Asn1): Buffer {
-  return Buffer.from(forge.asn1.toDer(node).getBytes(), 'binary');
+function toBuffer(node: Forge.asn1.Asn1): Buffer {
+  return Buffer.from(asn1().toDer(node).getBytes(), 'binary');
 }

@@ -5,7 +5,6 @@
  */
 import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import forge from 'node-forge';
 import {
   bitString,
   boolean,
@@ -188,14 +187,23 @@ export interface ParsedCertificate {
   fingerprintSha256: string;
 }
 
+/**
+ * The fields are sliced out of the DER with the bounds-checked reader rather
+ * than through node-forge: every command parses the CA certificate, and
+ * loading forge alone costs ~50 ms of start-up (issue 6).
+ */
 export function parseCertificate(der: Buffer): ParsedCertificate {
   const x509 = new X509Certificate(der);
-  const cert = forge.asn1.fromDer(der.toString('binary'));
-  const tbs = (cert.value as forge.asn1.Asn1[])[0]!;
-  const fields = tbs.value as forge.asn1.Asn1[];
-  const offset = fields[0]!.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0;
-  const subjectDer = Buffer.from(forge.asn1.toDer(fields[offset + 4]!).getBytes(), 'binary');
-  const spkiDer = Buffer.from(forge.asn1.toDer(fields[offset + 5]!).getBytes(), 'binary');
+  const tbs = readChildren(der, readTlv(der, 0))[0];
+  if (!tbs || tbs.tag !== 0x30) throw new RangeError('not a certificate');
+  const fields = readChildren(der, tbs);
+  // TBSCertificate: [0] version (absent in v1), serial, signature, issuer, validity, subject, subjectPublicKeyInfo, ...
+  const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
+  const subject = fields[offset + 4];
+  const spki = fields[offset + 5];
+  if (!subject || !spki) throw new RangeError('not a certificate');
+  const subjectDer = Buffer.from(slice(der, subject));
+  const spkiDer = Buffer.from(slice(der, spki));
   return {
     der,
     x509,
