@@ -7,13 +7,13 @@
 import { verify, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { signTbs } from '../ca/signing';
-import { encodeTbsCrl, sha256Hex, type RevocationReason } from '../formats/crl';
+import { encodeTbsCrl, sha256Hex, type CrlEntry } from '../formats/crl';
 import { CrlFormatError, readCrl } from '../formats/crl-reader';
-import { fromPem, toPem } from '../formats/pem';
+import { fromPem, toPemBuffer } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
 import { insertCrl, nextCrlNumber, type CrlRecord } from '../store/crls';
 import type { Db } from '../store/database';
-import { allRevocations } from '../store/revocations';
+import { eachRevocation } from '../store/revocations';
 import { getSetting } from '../store/settings';
 import { checkpoint, PUBLIC, writeFileAtomic } from './files';
 
@@ -57,22 +57,29 @@ function numberOnDisk(crlPath: string, ca: ParsedCertificate): number {
 export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, key: KeyObject, now: Date, days: number): PublishedCrl {
   // RFC 5280 §5.2.3: CRL numbers increase; never reissue one a proxy may already have.
   const number = Math.max(nextCrlNumber(db), numberOnDisk(crlPath, ca) + 1);
-  const entries = allRevocations(db).map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason as RevocationReason }));
+  // Streamed from the store into the encoder, the times as the ISO text they are stored as (issue 6).
+  let count = 0;
+  const entries = function* (): Generator<CrlEntry> {
+    for (const row of eachRevocation(db)) {
+      count++;
+      yield row as CrlEntry;
+    }
+  };
   const nextUpdate = new Date(now.getTime() + days * DAY_MS);
   const der = signTbs(
     key,
-    encodeTbsCrl({ issuerDer: ca.subjectDer, authorityKeyId: ca.keyId, crlNumber: number, thisUpdate: now, nextUpdate, entries }),
+    encodeTbsCrl({ issuerDer: ca.subjectDer, authorityKeyId: ca.keyId, crlNumber: number, thisUpdate: now, nextUpdate, entries: entries() }),
   );
   const record: CrlRecord = {
     number,
     thisUpdate: now.toISOString(),
     nextUpdate: nextUpdate.toISOString(),
-    entries: entries.length,
+    entries: count,
     sha256: sha256Hex(der),
   };
   insertCrl(db, record);
   checkpoint('crl:recorded');
-  writeFileAtomic(crlPath, toPem('X509 CRL', der), PUBLIC);
+  writeFileAtomic(crlPath, toPemBuffer('X509 CRL', der), PUBLIC);
   checkpoint('crl:written');
   return { ...record, der };
 }

@@ -1,10 +1,12 @@
 /**
  * X.509 v2 CRLs (RFC 5280 §5). node-forge has no CRL writer; this one uses the
- * Buffer DER writer so a CRL of 100,000 entries is encoded in one pass: each
- * entry once, the outer structure around the joined list.
+ * Buffer DER writer for the outer structure and writes the revoked list
+ * straight into one buffer, so a CRL of 100,000 entries is encoded in one
+ * pass without a Buffer (or a Date) per entry: each entry once, the outer
+ * structure around the list.
  */
 import { createHash } from 'node:crypto';
-import { enumerated, explicit, oid, sequence, sequenceOf, smallInteger, time, unsignedInteger } from './der';
+import { DER_TAGS, encodeLength, enumerated, explicit, oid, sequence, sequenceOf, smallInteger, time, unsignedInteger } from './der';
 import { SHA256_WITH_RSA, OID, authorityKeyIdentifier, encodeExtension } from './x509';
 
 /** RFC 5280 §5.3.1 CRLReason. */
@@ -25,7 +27,8 @@ export const USER_REASONS: RevocationReason[] = ['unspecified', 'keyCompromise',
 export interface CrlEntry {
   /** Lowercase hex serial. */
   serial: string;
-  revokedAt: Date;
+  /** A Date, or ISO-8601 UTC text as the store keeps it (`2026-03-01T12:00:00.000Z`), which spares a Date per entry. */
+  revokedAt: Date | string;
   reason: RevocationReason;
 }
 
@@ -35,21 +38,129 @@ export interface TbsCrlParams {
   crlNumber: number;
   thisUpdate: Date;
   nextUpdate: Date;
-  entries: readonly CrlEntry[];
+  /** Read once, in order; a generator over the store keeps 100,000 of them out of memory. */
+  entries: Iterable<CrlEntry>;
 }
 
+/** The entry through the general DER writer: serials or times the fast path does not take. */
 function encodeEntry(entry: CrlEntry): Buffer {
   const serial = unsignedInteger(Buffer.from(entry.serial.length % 2 ? '0' + entry.serial : entry.serial, 'hex'));
+  const revokedAt = time(typeof entry.revokedAt === 'string' ? new Date(entry.revokedAt) : entry.revokedAt);
   // §5.3.1: the reasonCode entry extension is absent rather than "unspecified".
-  if (entry.reason === 'unspecified') return sequence(serial, time(entry.revokedAt));
-  const reason = encodeExtension({ oid: OID.cRLReason, critical: false, value: enumerated(REASON_CODES[entry.reason]) });
-  return sequence(serial, time(entry.revokedAt), sequence(reason));
+  if (entry.reason === 'unspecified') return sequence(serial, revokedAt);
+  return sequence(serial, revokedAt, reasonExtensions(entry.reason));
+}
+
+const reasonCache = new Map<RevocationReason, Buffer>();
+/** crlEntryExtensions holding the reasonCode (§5.3.1); one of eight, encoded once each. */
+function reasonExtensions(reason: RevocationReason): Buffer {
+  let encoded = reasonCache.get(reason);
+  if (!encoded) {
+    encoded = sequence(encodeExtension({ oid: OID.cRLReason, critical: false, value: enumerated(REASON_CODES[reason]) }));
+    reasonCache.set(reason, encoded);
+  }
+  return encoded;
+}
+
+/** A serial of at most 20 octets (§4.1.2.2) and a pad; time and reason keep an entry under 128 octets. */
+const MAX_SERIAL_OCTETS = 21;
+const MAX_ENTRY_OCTETS = 2 + (2 + MAX_SERIAL_OCTETS) + 17 + 16;
+/** ISO-8601 UTC as Date#toISOString writes it, the fraction optional. */
+const ISO_UTC = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?Z$/;
+const ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+/** Hex digit values by character code, -1 for anything else. */
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
+const isLeap = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Write one revokedCertificates entry (§5.1.2.6) at `pos`; returns the end, or
+ * -1 when the entry needs the general writer (an odd serial, a GeneralizedTime,
+ * time text it does not read).
+ * The bytes are what encodeEntry writes: same INTEGER, same time, same reason.
+ */
+function writeEntry(out: Buffer, pos: number, entry: CrlEntry): number {
+  const hex = entry.serial;
+  // A Date becomes the same text time() reads (and throws the same RangeError when invalid).
+  const iso = typeof entry.revokedAt === 'string' ? entry.revokedAt : entry.revokedAt.toISOString();
+  if (hex.length === 0 || hex.length % 2 !== 0 || !ISO_UTC.test(iso)) return -1;
+  const year = Number(iso.slice(0, 4));
+  if (year < 1950 || year >= 2050) return -1; // GeneralizedTime or out of range: the general writer decides
+  // Date rolls 30 February over into March; leave such text to it.
+  const month = Number(iso.slice(5, 7));
+  if (Number(iso.slice(8, 10)) > (month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1]!)) return -1;
+  // INTEGER: leading zero octets dropped, one added when the top bit is set (X.690 §8.3.2).
+  let start = 0;
+  while (start < hex.length - 2 && hex.charCodeAt(start) === 0x30 && hex.charCodeAt(start + 1) === 0x30) start += 2;
+  const octets = (hex.length - start) / 2;
+  const pad = hex.charCodeAt(start) >= 0x38 ? 1 : 0; // first hex digit 8-f
+  if (octets + pad > MAX_SERIAL_OCTETS) return -1;
+  const reason = entry.reason === 'unspecified' ? undefined : reasonExtensions(entry.reason);
+  const length = 2 + octets + pad + 15 + (reason?.length ?? 0);
+  out[pos] = DER_TAGS.SEQUENCE;
+  out[pos + 1] = length;
+  out[pos + 2] = DER_TAGS.INTEGER;
+  out[pos + 3] = octets + pad;
+  let at = pos + 4;
+  if (pad) out[at++] = 0;
+  for (let i = start; i < hex.length; i += 2) {
+    const high = HEX[hex.charCodeAt(i)] ?? -1;
+    const low = HEX[hex.charCodeAt(i + 1)] ?? -1;
+    if (high < 0 || low < 0) return -1; // not hex: the general writer does what Buffer.from does
+    out[at++] = (high << 4) | low;
+  }
+  // UTCTime YYMMDDHHMMSSZ (§4.1.2.5.1), the fraction dropped as time() drops it.
+  out[at++] = DER_TAGS.UTC_TIME;
+  out[at++] = 13;
+  for (let i = 2; i < ISO_DIGITS.length; i++) out[at++] = iso.charCodeAt(ISO_DIGITS[i]!);
+  out[at++] = 0x5a; // Z
+  if (reason) at += reason.copy(out, at);
+  return at;
+}
+
+/** The entries go into buffers of this size, written in place. */
+const CHUNK_OCTETS = 256 * 1024;
+
+/**
+ * revokedCertificates (§5.1.2.6): the SEQUENCE OF's header and its entries,
+ * as buffers to concatenate once into the TBSCertList. No Buffer per entry:
+ * they are written straight into chunks of CHUNK_OCTETS.
+ */
+function writeRevokedCertificates(entries: Iterable<CrlEntry>): { parts: Buffer[]; count: number } {
+  const parts: Buffer[] = [];
+  let chunk = Buffer.allocUnsafe(CHUNK_OCTETS);
+  let start = 0;
+  let pos = 0;
+  let count = 0;
+  for (const entry of entries) {
+    count++;
+    if (pos + MAX_ENTRY_OCTETS > chunk.length) {
+      parts.push(chunk.subarray(start, pos));
+      chunk = Buffer.allocUnsafe(CHUNK_OCTETS);
+      start = pos = 0;
+    }
+    const end = writeEntry(chunk, pos, entry);
+    if (end >= 0) pos = end;
+    else {
+      parts.push(chunk.subarray(start, pos), encodeEntry(entry));
+      start = pos;
+    }
+  }
+  parts.push(chunk.subarray(start, pos));
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  return { parts: [Buffer.concat([Buffer.from([DER_TAGS.SEQUENCE]), encodeLength(length)]), ...parts], count };
 }
 
 export function encodeTbsCrl(p: TbsCrlParams): Buffer {
   const parts = [smallInteger(1), SHA256_WITH_RSA, p.issuerDer, time(p.thisUpdate), time(p.nextUpdate)];
+  const revoked = writeRevokedCertificates(p.entries);
   // §5.1.2.6: when there are no revoked certificates the list is absent, not empty.
-  if (p.entries.length > 0) parts.push(sequenceOf(p.entries.map(encodeEntry)));
+  if (revoked.count > 0) parts.push(...revoked.parts);
   parts.push(
     explicit(
       0,

@@ -14,6 +14,9 @@ export type Db = Database.Database;
 
 export const MIGRATIONS_DIR = resolve(__dirname, '..', '..', '..', 'migrations');
 
+/** SQLite's page cache, in KiB. */
+const PAGE_CACHE_KIB = 2048;
+
 /** How long a writer waits for another process's transaction (SQLite busy_timeout). */
 const BUSY_TIMEOUT_MS = 30_000;
 
@@ -59,6 +62,10 @@ export function openDatabase(path: string, options: { create: boolean; readonly?
       if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
     }
     db.pragma('foreign_keys = ON');
+    // SQLite's default here is a 16 MiB page cache, which a scan of 100,000
+    // certificates fills with memory the process touches for the first time;
+    // that costs more than re-reading pages from the OS cache (issue 6).
+    db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     migrate(db);
     return db;
   } catch (error) {
