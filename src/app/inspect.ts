@@ -2,7 +2,7 @@
 import { X509Certificate } from 'node:crypto';
 import { UsageError } from '../errors';
 import { toPem } from '../formats/pem';
-import { certificateDer, listCertificates, statusOf, type CertificateRow, type Status } from '../store/certificates';
+import { certificateDer, listCertificates, listCertificatesJson, statusOf, type CertificateRow, type ListFilter, type Status } from '../store/certificates';
 import type { AppContext } from './context';
 import { findOne } from './find-certificate';
 
@@ -36,19 +36,24 @@ const toListed = (row: CertificateRow, now: string): ListedCertificate => ({
   reason: row.reason,
 });
 
-export function listCerts(ctx: AppContext, p: ListParams): ListedCertificate[] {
+function listFilter(ctx: AppContext, p: ListParams): ListFilter {
   const now = ctx.now();
   let expiringBefore: string | undefined;
   if (p.expiringDays !== undefined) {
     if (!Number.isInteger(p.expiringDays) || p.expiringDays < 0) throw new UsageError('--expiring needs a whole number of days');
     expiringBefore = new Date(now.getTime() + p.expiringDays * 86_400_000).toISOString();
   }
-  const rows = listCertificates(ctx.home.database(), {
-    status: expiringBefore && p.status === 'all' ? 'valid' : p.status,
-    now: now.toISOString(),
-    expiringBefore,
-  });
-  return rows.map((r) => toListed(r, now.toISOString()));
+  return { status: expiringBefore && p.status === 'all' ? 'valid' : p.status, now: now.toISOString(), expiringBefore };
+}
+
+export function listCerts(ctx: AppContext, p: ListParams): ListedCertificate[] {
+  const filter = listFilter(ctx, p);
+  return listCertificates(ctx.home.database(), filter).map((r) => toListed(r, filter.now));
+}
+
+/** listCerts as JSON text, one certificate at a time, written by the store (see listCertificatesJson). */
+export function listCertsJson(ctx: AppContext, p: ListParams): Iterable<string> {
+  return listCertificatesJson(ctx.home.database(), listFilter(ctx, p));
 }
 
 export interface ShownCertificate extends ListedCertificate {

@@ -8,6 +8,9 @@ export interface OutputOptions {
   color: boolean;
 }
 
+/** What jsonArray writes at a time. */
+const JSON_CHUNK_OCTETS = 64 * 1024;
+
 export class Output {
   constructor(readonly options: OutputOptions) {}
 
@@ -22,6 +25,34 @@ export class Output {
       const text = human();
       if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     }
+  }
+
+  /**
+   * The --json result when it is an array whose elements are already JSON
+   * text, indented as JSON.stringify(array, null, 2) indents them: the bytes
+   * `result` would print, written in pieces as they come, so 100,000
+   * certificates never sit in memory as one 30 MB document (issue 6).
+   */
+  jsonArray(elements: Iterable<string>): void {
+    let chunk = Buffer.allocUnsafe(JSON_CHUNK_OCTETS);
+    let pos = 0;
+    const put = (text: string): void => {
+      if (pos + text.length * 3 > chunk.length) {
+        // A fresh buffer per piece: a stream may still hold the last one (pipes are asynchronous on macOS).
+        if (pos > 0) process.stdout.write(chunk.subarray(0, pos));
+        chunk = Buffer.allocUnsafe(Math.max(JSON_CHUNK_OCTETS, text.length * 3));
+        pos = 0;
+      }
+      pos += chunk.write(text, pos);
+    };
+    let empty = true;
+    for (const element of elements) {
+      put(empty ? '[\n' : ',\n');
+      put(element);
+      empty = false;
+    }
+    put(empty ? '[]\n' : '\n]\n');
+    process.stdout.write(chunk.subarray(0, pos));
   }
 
   /** Raw data the user asked for on stdout (PEM); printed even with --quiet. */

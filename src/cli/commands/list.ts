@@ -12,8 +12,14 @@ export function registerList(program: Command): void {
     .addHelpText('after', `\nExamples:\n  pocketca list\n  pocketca list --expiring 30\n  pocketca list --all --json\n${EXIT_CODES}`)
     .action(async (opts, command: Command) => {
       const { ctx, out } = runtimeFor(command);
-      const { listCerts } = await import('../../app/inspect');
-      const rows = listCerts(ctx, { status: opts.all ? 'all' : opts.revoked ? 'revoked' : 'valid', expiringDays: opts.expiring });
+      const { listCerts, listCertsJson } = await import('../../app/inspect');
+      const params = { status: opts.all ? 'all' : opts.revoked ? 'revoked' : 'valid', expiringDays: opts.expiring } as const;
+      if (out.json) {
+        // The document out.result would print, written by SQLite row by row: 100,000 records as objects cost seconds (issue 6).
+        out.jsonArray(listCertsJson(ctx, params));
+        return;
+      }
+      const rows = listCerts(ctx, params);
       out.result(rows, () =>
         rows.length === 0
           ? 'no certificates'
