@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestCa, openssl, pocketca, secretFile, type RunResult, type TestCa } from '../helpers/cli';
+import { createTestCa, openssl, pocketca, pocketcaAsync, secretFile, type RunResult, type TestCa } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
 import { integrityCheck, readCrl } from '../helpers/guarantees';
 
@@ -106,7 +106,7 @@ test('backup, restore into a new home, then list, revoke and crl there: same rec
   assert.ok(originalLog.some((e) => e.command === 'backup' && e.outcome === 'ok'));
 });
 
-test('restore refuses an existing CA without --force, a wrong passphrase, and damaged or forged backups', (t) => {
+test('restore refuses an existing CA without --force, a wrong passphrase, and damaged or forged backups', async (t) => {
   const ca = createTestCa();
   t.after(() => ca.cleanup());
   ca.ok(['issue', 'alice', '--profile', 'server', '--dns', 'alice.home.arpa']);
@@ -138,21 +138,21 @@ test('restore refuses an existing CA without --force, a wrong passphrase, and da
 
   const { manifest, members, raw } = readBackup(file);
   const entries = [...members.entries()];
-  const damaged: [string, () => void, RegExp][] = [
-    ['a flipped byte in the database', () => {
+  const damaged: [string, (bad: string) => void, RegExp][] = [
+    ['a flipped byte in the database', (bad) => {
       const copy = Buffer.from(raw);
       copy[20 + raw.readUInt32BE(16) + 1000]! ^= 1;
-      writeFileSync(join(ca.dir, 'bad'), copy);
+      writeFileSync(bad, copy);
     }, /member pocketca\.db does not match its SHA-256 checksum/],
-    ['truncated', () => writeFileSync(join(ca.dir, 'bad'), raw.subarray(0, raw.length - 10)), /describes \d+ \(truncated\?\)/],
-    ['not a backup', () => writeFileSync(join(ca.dir, 'bad'), 'hello\n'), /does not start with "pocketca-backup"/],
-    ['a member named ../evil', () => writeBackup(join(ca.dir, 'bad'), manifest, [...entries, ['../evil', Buffer.from('x')]]), /member name "..\/evil" is not allowed/],
-    ['an unexpected member', () => writeBackup(join(ca.dir, 'bad'), manifest, [...entries, ['authorized_keys', Buffer.from('x')]]), /unexpected member authorized_keys/],
-    ['no key', () => writeBackup(join(ca.dir, 'bad'), manifest, entries.filter(([n]) => n !== 'ca.key.pem')), /it has no ca\.key\.pem/],
-    ['a newer format', () => writeBackup(join(ca.dir, 'bad'), { ...manifest, version: 2 }, entries), /format version 2; this pocketca reads up to 1/],
-    ['another CA\'s key', () => writeBackup(join(ca.dir, 'bad'), manifest, entries.map(([n, d]) => [n, n === 'ca.key.pem' ? readFileSync(join(ca.dir, 'other-key.pem')) : d])), /does not belong to the CA certificate/],
-    ['a database of another CA', () => writeBackup(join(ca.dir, 'bad'), manifest, entries.map(([n, d]) => [n, n === 'pocketca.db' ? readFileSync(join(ca.dir, 'other.db')) : d])), /its database belongs to another CA/],
-    ['a CRL that is not the database\'s latest', () => writeBackup(join(ca.dir, 'bad'), manifest, entries.map(([n, d]) => [n, n === 'crl.pem' ? readFileSync(join(ca.dir, 'old-crl.pem')) : d])), /its crl\.pem is not the latest CRL its database records/],
+    ['truncated', (bad) => writeFileSync(bad, raw.subarray(0, raw.length - 10)), /describes \d+ \(truncated\?\)/],
+    ['not a backup', (bad) => writeFileSync(bad, 'hello\n'), /does not start with "pocketca-backup"/],
+    ['a member named ../evil', (bad) => writeBackup(bad, manifest, [...entries, ['../evil', Buffer.from('x')]]), /member name "..\/evil" is not allowed/],
+    ['an unexpected member', (bad) => writeBackup(bad, manifest, [...entries, ['authorized_keys', Buffer.from('x')]]), /unexpected member authorized_keys/],
+    ['no key', (bad) => writeBackup(bad, manifest, entries.filter(([n]) => n !== 'ca.key.pem')), /it has no ca\.key\.pem/],
+    ['a newer format', (bad) => writeBackup(bad, { ...manifest, version: 2 }, entries), /format version 2; this pocketca reads up to 1/],
+    ['another CA\'s key', (bad) => writeBackup(bad, manifest, entries.map(([n, d]) => [n, n === 'ca.key.pem' ? readFileSync(join(ca.dir, 'other-key.pem')) : d])), /does not belong to the CA certificate/],
+    ['a database of another CA', (bad) => writeBackup(bad, manifest, entries.map(([n, d]) => [n, n === 'pocketca.db' ? readFileSync(join(ca.dir, 'other.db')) : d])), /its database belongs to another CA/],
+    ['a CRL that is not the database\'s latest', (bad) => writeBackup(bad, manifest, entries.map(([n, d]) => [n, n === 'crl.pem' ? readFileSync(join(ca.dir, 'old-crl.pem')) : d])), /its crl\.pem is not the latest CRL its database records/],
   ];
   const third = createTestCa();
   t.after(() => third.cleanup());
@@ -164,15 +164,23 @@ test('restore refuses an existing CA without --force, a wrong passphrase, and da
   ca.ok(['crl']);
   ca.ok(['backup', join(ca.dir, 'newer.backup')]);
   entries.splice(0, entries.length, ...readBackup(join(ca.dir, 'newer.backup')).members.entries());
-  for (const [label, make, words] of damaged) {
-    make();
-    const r = runAt(ca, target, ['restore', join(ca.dir, 'bad')]);
-    assert.equal(r.code, 2, `${label}: ${r.stderr}`);
-    assert.match(r.stderr, words, label);
-    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, label);
-    assert.equal(existsSync(target), false, `${label}: nothing written, not even the home directory`);
-    assert.equal(existsSync(join(ca.dir, 'evil')), false);
+  // Each case has its own file and target home, so they run four at a time.
+  for (let i = 0; i < damaged.length; i += 4) {
+    const batch = damaged.slice(i, i + 4).map(([label, make, words], k) => {
+      const bad = join(ca.dir, `bad-${i + k}.backup`);
+      make(bad);
+      return { label, words, target: join(ca.dir, `target-${i + k}`), bad };
+    });
+    const results = await Promise.all(batch.map((c) => pocketcaAsync(['restore', c.bad, '--home', c.target, '--passphrase-file', ca.passFile])));
+    results.forEach((r, k) => {
+      const { label, words, target: home } = batch[k]!;
+      assert.equal(r.code, 2, `${label}: ${r.stderr}`);
+      assert.match(r.stderr, words, label);
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, label);
+      assert.equal(existsSync(home), false, `${label}: nothing written, not even the home directory`);
+    });
   }
+  assert.equal(existsSync(join(ca.dir, 'evil')), false);
 });
 
 test('backup is consistent while other processes sign CRLs, and records refused attempts', async (t) => {
