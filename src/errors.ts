@@ -55,6 +55,12 @@ export class DatabaseTooNewError extends PocketcaError {}
 export class OutputExistsError extends PocketcaError {}
 export class CheckFailedError extends PocketcaError {}
 export class OperationFailedError extends PocketcaError {}
+/** `share`: the link's time ran out before the downloads it allowed (exit 1). */
+export class ShareExpiredError extends PocketcaError {}
+/** An interactive prompt was cancelled (Ctrl-C, Ctrl-D): nothing more was done. */
+export class PromptCancelledError extends PocketcaError {}
+/** `qr`: the text is not an absolute URL a phone can open (exit 2). */
+export class InvalidUrlError extends UsageError {}
 /** A file of the CA home (ca.pem, ca.key.pem) is unreadable or not what it should be (exit 1). */
 export class CaFileDamagedError extends PocketcaError {}
 /** `restore`: the file is not a pocketca backup, or it is damaged (exit 2). */

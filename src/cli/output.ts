@@ -94,3 +94,20 @@ export function formatTable(header: string[], cells: string[][]): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
 }
+
+/**
+ * A QR code for `url` in the terminal, on `stream` (stdout for `qr` and
+ * `share`, stderr inside the `enroll` wizard). The code keeps its own black
+ * on white colours even with --no-color: without them it cannot be scanned.
+ * When the terminal is narrower than the code, the lines would wrap into an
+ * unreadable pattern: say so and suggest the image files instead.
+ */
+export async function printQr(url: string, out: Output, stream: NodeJS.WriteStream = process.stdout): Promise<void> {
+  const { qrToTerminal, terminalWidth } = await import('../formats/qr');
+  const art = await qrToTerminal(url);
+  const width = terminalWidth(url);
+  if (stream.isTTY && stream.columns && stream.columns < width) {
+    out.warn(`the terminal is ${stream.columns} columns wide and the QR code needs ${width}; widen it, or use pocketca qr URL --png FILE`);
+  }
+  stream.write(art.endsWith('\n') ? art : art + '\n');
+}

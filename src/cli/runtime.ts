@@ -70,3 +70,14 @@ Exit codes:
   0  success
   1  the operation failed (wrong passphrase, unknown serial, CA exists, check failed)
   2  bad usage or bad input (unknown flag, invalid name, malformed CSR, unreadable file)`;
+
+/** `30s`, `10m`, `1h` -> milliseconds, from 1 second to 24 hours (share's --ttl). */
+export function durationOption(name: string) {
+  return (value: string): number => {
+    const match = /^(\d{1,6})(s|m|h)$/.exec(value.trim());
+    if (!match) throw new InvalidArgumentError(`${name} must be a number with s, m or h (30s, 10m, 1h)`);
+    const ms = Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
+    if (ms < 1000 || ms > 24 * 3_600_000) throw new InvalidArgumentError(`${name} must be from 1s to 24h`);
+    return ms;
+  };
+}

@@ -32,8 +32,8 @@ export function readSecretFile(path: string, what: string, warn: (m: string) => 
 export const isInteractive = (): boolean => Boolean(process.stdin.isTTY);
 
 async function prompt(message: string): Promise<string> {
-  const { password } = await import('@inquirer/prompts');
-  return password({ message, mask: '*' }, { output: process.stderr });
+  const { askSecret } = await import('./prompt');
+  return askSecret(message);
 }
 
 export interface PassphraseOptions {

@@ -20,6 +20,8 @@ const PACKAGES: Record<string, string> = {
   mosquitto: 'mosquitto',
   mosquitto_pub: 'mosquitto-clients',
   mosquitto_sub: 'mosquitto-clients',
+  zbarimg: 'zbar-tools',
+  script: 'util-linux',
 };
 
 export function isOnPath(command: string): boolean {

@@ -13,6 +13,9 @@ import { registerBackup } from './backup';
 import { registerRestore } from './restore';
 import { registerProxy } from './proxy';
 import { registerDoctor } from './doctor';
+import { registerQr } from './qr';
+import { registerShare } from './share';
+import { registerEnroll } from './enroll';
 
 /** Every command, in the order `pocketca --help` lists them. Each file is thin: options -> one app call -> output. */
 export const COMMANDS: ((program: Command) => void)[] = [
@@ -30,4 +33,7 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerRestore,
   registerProxy,
   registerDoctor,
+  registerQr,
+  registerShare,
+  registerEnroll,
 ];

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { issueNextSteps } from '../device-steps';
 import { p12PasswordFrom } from '../secrets';
 import { EXIT_CODES, choice, collect, intOption, runtimeFor } from '../runtime';
 
@@ -67,19 +68,6 @@ ${EXIT_CODES}`,
         if (result.p12Password) lines.push('', `PKCS#12 password (shown once, write it down): ${result.p12Password}`);
         return lines.join('\n');
       });
-      if (result.profile === 'client') {
-        out.note(
-          [
-            '',
-            'next, to put it on the device:',
-            result.files.mobileconfig
-              ? `  iPhone/iPad: pocketca share ${result.files.mobileconfig}   (scan the QR code, open in Safari, then Settings > Profile Downloaded)`
-              : '',
-            `  Android/desktop: pocketca share ${result.files.p12}   (import the .p12 with the password)`,
-          ]
-            .filter(Boolean)
-            .join('\n'),
-        );
-      }
+      if (result.profile === 'client') out.note(issueNextSteps(result.files));
     });
 }

@@ -1,13 +1,7 @@
-import { InvalidArgumentError, type Command } from 'commander';
-import { EXIT_CODES, choice, runtimeFor } from '../runtime';
+import type { Command } from 'commander';
+import { EXIT_CODES, choice, durationOption, runtimeFor } from '../runtime';
 
 const RELOAD = { nginx: 'nginx -t && nginx -s reload', apache: 'apachectl configtest && apachectl graceful', mosquitto: 'systemctl reload mosquitto   (SIGHUP: it re-reads certificates and the CRL)' };
-/** `30m`, `12h` -> milliseconds, the way share's --ttl reads a duration. */
-function duration(value: string): number {
-  const m = /^(\d{1,6})(s|m|h)$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('--websocket-token-ttl must be a number with s, m or h (30m, 12h)');
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
-}
 const CONF_DIR = { nginx: '/etc/nginx/conf.d/', apache: '/etc/apache2/sites-available/ (then a2ensite it)', mosquitto: '/etc/mosquitto/conf.d/' };
 
 export function registerProxy(program: Command): void {
@@ -23,7 +17,7 @@ export function registerProxy(program: Command): void {
     .option('--out-dir <dir>', 'write the config, bundle.pem, crl.pem, the certificate and key there (else print the config)')
     .option('--install-dir <dir>', 'where those files live on the proxy, as the config names them', '/etc/pocketca')
     .option('--websocket-token', "the Safari WebSocket exception: a signed cookie lets a certificate-less WebSocket upgrade through")
-    .option('--websocket-token-ttl <duration>', 'how long a token lives: 30m, 12h (default 12h, at most 24h)', duration)
+    .option('--websocket-token-ttl <duration>', 'how long a token lives: 30m, 12h (default 12h, at most 24h)', durationOption('--websocket-token-ttl'))
     .option('--rotate-secret', "make a new HMAC key for the token first (every token issued so far stops working)")
     .option('--inject-cert <file>', 'nginx: instead, a local plain-HTTP proxy presenting this client certificate to an https --upstream')
     .option('--inject-key <file>', 'the key of --inject-cert (PEM, unencrypted)')

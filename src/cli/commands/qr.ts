@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { printQr } from '../output';
+import { EXIT_CODES, runtimeFor } from '../runtime';
+
+export function registerQr(program: Command): void {
+  program
+    .command('qr')
+    .description('print a QR code for URL in the terminal, or write it as PNG / SVG')
+    .argument('<url>', 'an absolute URL (encoded exactly as given)')
+    .option('--png <file>', 'write the QR code as a PNG image to FILE')
+    .option('--svg <file>', 'write the QR code as an SVG image to FILE')
+    .addHelpText(
+      'after',
+      `
+Without --png or --svg the code is printed in the terminal (two modules per
+character cell, black on white).
+
+Examples:
+  pocketca qr https://cloud.home.arpa/
+  pocketca qr https://cloud.home.arpa/ --png cloud.png --svg cloud.svg
+${EXIT_CODES}`,
+    )
+    .action(async (url: string, opts: { png?: string; svg?: string }, command: Command) => {
+      const { out } = runtimeFor(command);
+      const { exportQr } = await import('../../app/export-qr');
+      const result = await exportQr({ url, png: opts.png, svg: opts.svg });
+      const wroteFiles = Object.keys(result.files).length > 0;
+      if (out.json || wroteFiles) {
+        out.result(result, () =>
+          Object.entries(result.files)
+            .map(([kind, path]) => `wrote ${kind.toUpperCase()} ${path}`)
+            .join('\n'),
+        );
+      } else {
+        await printQr(result.url, out);
+      }
+    });
+}

@@ -1,0 +1,77 @@
+/**
+ * Running a share from the command line (`share`, and `enroll`'s last step):
+ * start the server, print the URL, its QR code and the steps on the device,
+ * log each request on stderr, and wait. The returned promise resolves after
+ * the last allowed download and rejects with ShareExpiredError (exit 1) when
+ * the TTL passes first; main turns that into the exit code.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ShareOutcome, ShareRequestLog } from '../app/share-server';
+import { deviceSteps, linkTerms, type DeviceKind } from './device-steps';
+import { printQr, type Output } from './output';
+
+export interface ShareRunOptions {
+  file: string;
+  bind?: string;
+  port?: number;
+  maxDownloads?: number;
+  ttlMs?: number;
+  /** For a .p12: which device's steps to show; default both kinds. */
+  device?: DeviceKind;
+  /** Where the URL and QR code go: stdout for `share`, stderr inside `enroll`. */
+  stream: NodeJS.WriteStream;
+  /** With --json, print `{"url": ...}` on stdout instead of the URL and QR code; default true (`enroll` has its own JSON result). */
+  jsonLine?: boolean;
+}
+
+function formatLog(e: ShareRequestLog, maxDownloads: number): string {
+  const tail = e.completed === true ? `  download ${e.downloads} of ${maxDownloads}` : e.completed === false ? '  (cut off before the end)' : '';
+  return `${e.time} ${e.remoteAddress} ${e.method} ${e.path} ${e.status}${tail}\n`;
+}
+
+export async function runShare(o: ShareRunOptions, out: Output): Promise<ShareOutcome> {
+  const { startShare, formatDuration } = await import('../app/share-server');
+  const quiet = out.options.quiet;
+  let maxDownloads = o.maxDownloads ?? 1;
+  const session = await startShare({
+    file: o.file,
+    bind: o.bind,
+    port: o.port,
+    maxDownloads: o.maxDownloads,
+    ttlMs: o.ttlMs,
+    randomBytes,
+    now: () => new Date(),
+    onRequest: (entry) => {
+      if (!quiet) process.stderr.write(formatLog(entry, maxDownloads));
+    },
+  });
+  maxDownloads = session.maxDownloads;
+
+  // `--json`: one line as soon as it listens, for scripts and tests to read.
+  const jsonLine = out.json && o.jsonLine !== false;
+  if (jsonLine) process.stdout.write(JSON.stringify({ url: session.url }) + '\n');
+
+  if (session.noLanAddress) {
+    out.warn('this machine has no LAN address: the link names 127.0.0.1, which a phone cannot reach; connect to the Wi-Fi or pass --bind ADDR');
+  }
+  if (!jsonLine) {
+    o.stream.write(`${session.url}\n`);
+    await printQr(session.url, out, o.stream);
+  }
+  const isP12 = /\.(p12|pfx|mobileconfig)$/i.test(session.file.name);
+  out.note(
+    [
+      `serving ${session.file.name} (${session.file.contentType}, ${session.file.size} bytes)`,
+      ...(session.otherAddresses.length ? [`other addresses of this machine: ${session.otherAddresses.join(', ')} (pick one with --bind)`] : []),
+      '',
+      ...deviceSteps(session.file.name, o.device),
+      '',
+      linkTerms(session.maxDownloads, formatDuration(session.ttlMs), session.expiresAt, isP12),
+      '',
+    ].join('\n'),
+  );
+
+  const outcome = await session.done;
+  out.note(`done: ${outcome.downloads} of ${session.maxDownloads} download${session.maxDownloads === 1 ? '' : 's'}; the link is closed`);
+  return outcome;
+}

@@ -1,0 +1,169 @@
+/**
+ * `pocketca enroll` driven through a pseudo-terminal (util-linux `script`),
+ * answering each prompt after it appears. The identity it makes is checked
+ * with openssl: the PKCS#12 opens with the password the wizard showed and its
+ * certificate verifies against ca.pem for client authentication.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTestCa, openssl, PASSPHRASE, secretFile, type TestCa } from '../helpers/cli';
+import { KEY, runInPty, screenText, type PtySession } from '../helpers/pty';
+import { requireTool } from '../helpers/tools';
+
+function enroll(t: TestContext, ca: TestCa, args: string[], env: Record<string, string> = {}): PtySession {
+  const s = runInPty(['enroll', '--home', ca.home, ...args], { cwd: ca.out, env });
+  const killer = setTimeout(() => s.kill(), 90_000);
+  t.after(() => {
+    clearTimeout(killer);
+    s.kill();
+  });
+  s.exited.then(() => clearTimeout(killer));
+  return s;
+}
+
+/** Answer a prompt: wait for its text, then type. */
+async function answer(s: PtySession, prompt: RegExp, keys: string): Promise<void> {
+  await s.waitFor(prompt, 30_000);
+  s.type(keys);
+}
+
+function checkIdentity(ca: TestCa, p12: string, password: string, name: string): void {
+  const pw = secretFile(ca.dir, `p12pw-${name}`, password);
+  const certPem = join(ca.dir, `${name}-from-p12.pem`);
+  const opened = openssl(['pkcs12', '-in', p12, '-passin', `file:${pw}`, '-nokeys', '-clcerts', '-out', certPem]);
+  assert.equal(opened.code, 0, `openssl opens the PKCS#12 with the shown password: ${opened.stderr}`);
+  const wrong = openssl(['pkcs12', '-in', p12, '-passin', 'pass:not-the-password', '-nokeys', '-noout']);
+  assert.notEqual(wrong.code, 0, 'and not with another');
+  const keyOk = openssl(['pkcs12', '-in', p12, '-passin', `file:${pw}`, '-nocerts', '-nodes', '-noout']);
+  assert.equal(keyOk.code, 0, 'the key is inside');
+  const verify = openssl(['verify', '-CAfile', join(ca.home, 'ca.pem'), '-purpose', 'sslclient', certPem]);
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  const subject = openssl(['x509', '-in', certPem, '-noout', '-subject']).stdout;
+  assert.match(subject, new RegExp(`CN ?= ?${name}\\b`));
+}
+
+function fetchOnce(url: string): Promise<{ status: number; type: string | undefined; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body: Buffer.concat(chunks) }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('enroll an iPhone at a terminal: re-asks an invalid name, shows the password, shares the profile once', async (t) => {
+  if (!requireTool(t, 'script')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const s = enroll(t, ca, ['--bind', '127.0.0.1', '--ttl', '60s'], { POCKETCA_PASSPHRASE: PASSPHRASE });
+
+  await s.waitFor(/Device name/);
+  const before = s.mark(); // before typing: the error may be drawn before the next line of the test runs
+  s.type(`bad name${KEY.enter}`);
+  await s.waitFor(/invalid name "bad name"/, 30_000, before);
+  s.type(`${KEY.ctrlU}../evil${KEY.enter}`);
+  await s.waitFor(/invalid name "\.\.\/evil"/, 30_000, before);
+  s.type(`${KEY.ctrlU}alice-iphone${KEY.enter}`);
+  await answer(s, /What kind of device is it\?/, KEY.enter); // the first choice: iPhone or iPad
+  await answer(s, /Where to write the files\?/, KEY.enter); // the default: the current directory
+  const [, password] = await s.waitFor(/PKCS#12 password \(shown once[^)]*\): ([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})/);
+  await answer(s, /Share alice-iphone\.mobileconfig now/, KEY.enter); // default yes
+  const [url] = await s.waitFor(/http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{24}/);
+  await s.waitFor(/Profile Downloaded/);
+
+  const got = await fetchOnce(url!);
+  assert.equal(got.status, 200);
+  assert.equal(got.type, 'application/x-apple-aspen-config');
+  const profile = join(ca.out, 'alice-iphone.mobileconfig');
+  assert.ok(got.body.equals(readFileSync(profile)), 'the shared bytes are the profile on disk');
+  assert.equal(await s.exited, 0, screenText(s.output()));
+
+  const screen = screenText(s.output());
+  const token = url!.split('/').pop()!;
+  const logLines = screen.split('\n').filter((l) => / (GET|HEAD) \/\S* \d{3}\b/.test(l));
+  assert.ok(logLines.some((l) => /127\.0\.0\.1 GET \/<token> 200\b/.test(l)), 'the download is logged');
+  assert.ok(logLines.every((l) => !l.includes(token)), 'with the token redacted');
+  assert.match(screen, /Certificate Trust Settings/);
+  checkIdentity(ca, join(ca.out, 'alice-iphone.p12'), password!, 'alice-iphone');
+  // The wizard records like issue does.
+  const list = JSON.parse(ca.ok(['list', '--json']).stdout);
+  assert.deepEqual(
+    list.map((c: { name: string; profile: string }) => [c.name, c.profile]),
+    [['alice-iphone', 'client']],
+  );
+});
+
+test('enroll an Android phone: CA passphrase at the prompt, a chosen directory, no profile, sharing declined', async (t) => {
+  if (!requireTool(t, 'script')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const dir = join(ca.dir, 'for-bob');
+  mkdirSync(dir);
+  const s = enroll(t, ca, []);
+
+  await answer(s, /Device name/, `bob-pixel${KEY.enter}`);
+  await answer(s, /What kind of device is it\?/, `${KEY.down}${KEY.enter}`); // Android
+  await s.waitFor(/Android and desktops import the \.p12/);
+  await s.waitFor(/Where to write the files\?/);
+  const before = s.mark();
+  s.type(`${join(ca.dir, 'nowhere')}${KEY.enter}`);
+  await s.waitFor(/does not exist/, 30_000, before);
+  s.type(`${KEY.ctrlU}${dir}${KEY.enter}`);
+  await answer(s, /CA passphrase:/, `${PASSPHRASE}${KEY.enter}`);
+  const [, password] = await s.waitFor(/PKCS#12 password \(shown once[^)]*\): (\S+)/);
+  await answer(s, /Share bob-pixel\.p12 now/, `n${KEY.enter}`);
+  assert.equal(await s.exited, 0, screenText(s.output()));
+
+  const screen = screenText(s.output());
+  assert.ok(!screen.includes(PASSPHRASE), 'the passphrase is masked');
+  assert.match(screen, /pocketca share \S*bob-pixel\.p12/, 'the way to share it later');
+  assert.equal(existsSync(join(dir, 'bob-pixel.mobileconfig')), false, 'no profile for Android');
+  assert.equal(existsSync(join(ca.out, 'bob-pixel.p12')), false, 'written to the chosen directory only');
+  checkIdentity(ca, join(dir, 'bob-pixel.p12'), password!, 'bob-pixel');
+});
+
+test('enroll: a wrong CA passphrase at the prompt is exit 1 and nothing is issued', async (t) => {
+  if (!requireTool(t, 'script')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const s = enroll(t, ca, []);
+  await answer(s, /Device name/, `carol-laptop${KEY.enter}`);
+  await answer(s, /What kind of device is it\?/, `${KEY.down}${KEY.down}${KEY.enter}`); // desktop
+  await answer(s, /Where to write the files\?/, KEY.enter);
+  await answer(s, /CA passphrase:/, `not the passphrase${KEY.enter}`);
+  assert.equal(await s.exited, 1);
+  assert.match(screenText(s.output()), /error: wrong CA passphrase/);
+  assert.equal(existsSync(join(ca.out, 'carol-laptop.p12')), false);
+  assert.deepEqual(JSON.parse(ca.ok(['list', '--json', '--all']).stdout), []);
+});
+
+test('enroll: Ctrl-C at a prompt cancels with exit 1, nothing issued', async (t) => {
+  if (!requireTool(t, 'script')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const s = enroll(t, ca, [], { POCKETCA_PASSPHRASE: PASSPHRASE });
+  await answer(s, /Device name/, `dave${KEY.enter}`);
+  await answer(s, /What kind of device is it\?/, KEY.ctrlC);
+  assert.equal(await s.exited, 1);
+  const screen = screenText(s.output());
+  assert.match(screen, /error: cancelled at the prompt/);
+  assert.doesNotMatch(screen, /internal error/);
+  assert.deepEqual(JSON.parse(ca.ok(['list', '--json', '--all']).stdout), []);
+});
+
+test('enroll without a terminal: exit 2 with a hint to use issue', (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const r = ca.run(['enroll'], { input: 'alice-iphone\n' });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: enroll asks questions and needs a terminal/);
+  assert.match(r.stderr, /hint: .*pocketca issue NAME/);
+  assert.equal(r.stdout, '');
+});
