@@ -56,11 +56,11 @@ test('names with path separators, control characters and unicode are refused bef
   for (const name of hostile) {
     // A leading dash makes it an option to the parser: refused there, as an unknown option.
     runs.push({ what: `issue ${JSON.stringify(name)}`, args: ['issue', name, '--out-dir', ca.out], code: 2, words: /invalid name|unknown option/ });
-    if (name) runs.push({ what: `sign --name ${JSON.stringify(name)}`, args: ['sign', SERVER_CSR, '--name', name], code: 2, words: /invalid name/ });
-    // As a reference a name is a database key, never a path: unknown, exit 1.
-    if (name && !name.startsWith('-')) {
-      for (const verb of ['show', 'revoke']) runs.push({ what: `${verb} ${JSON.stringify(name)}`, args: [verb, name], code: 1, words: /no certificate with serial or name/ });
-    }
+  }
+  // The same gate for sign --name; as a reference (show, revoke) a name is a database key, never a path: unknown, exit 1.
+  for (const name of ['../evil', 'a/b', 'esc\u001b[2J', 'ａｌｉｃｅ']) {
+    runs.push({ what: `sign --name ${JSON.stringify(name)}`, args: ['sign', SERVER_CSR, '--name', name], code: 2, words: /invalid name/ });
+    for (const verb of ['show', 'revoke']) runs.push({ what: `${verb} ${JSON.stringify(name)}`, args: [verb, name], code: 1, words: /no certificate with serial or name/ });
   }
   for (let i = 0; i < runs.length; i += 4) {
     const batch = runs.slice(i, i + 4);
@@ -124,7 +124,8 @@ test('a database that is corrupt, truncated, damaged in a page or newer than the
   }
   // Bytes overwritten in the cells at the end of each page: whatever a query meets is a clean error or a success.
   const pageCases: [number, string[]][] = [];
-  for (let page = 1; page * 4096 < pristine.length; page++) for (const args of [['list', '--all'], ['revoke', 'd2']]) pageCases.push([page, args]);
+  // revoke reads the certificates, writes a revocation and a CRL: it meets whatever page is damaged.
+  for (let page = 1; page * 4096 < pristine.length; page++) pageCases.push([page, ['revoke', 'd2']]);
   const homes = new Map<number, string>();
   for (let i = 0; i < pageCases.length; i += 4) {
     const batch = pageCases.slice(i, i + 4);
