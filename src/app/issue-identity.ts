@@ -124,8 +124,15 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   // could) while this thread loads the encoders and unlocks the CA key.
   const keyPromise = takeRsaKey(p.keySize);
   keyPromise.catch(() => undefined);
-  const [{ encodePkcs12 }, { buildMobileconfig, signMobileconfig }] = await Promise.all([import('../formats/pkcs12'), import('../formats/mobileconfig')]);
+  const [{ encodePkcs12, preparePkcs12 }, { buildMobileconfig, signMobileconfig }] = await Promise.all([
+    import('../formats/pkcs12'),
+    import('../formats/mobileconfig'),
+  ]);
   const caKey = await unlockCaKey(ctx, command);
+  // The PKCS#12's password material needs neither key: derived here, it is off the path once the key pair is ready.
+  const generated = p.p12Password === undefined && p.profile === 'client';
+  const password = p.p12Password ?? generatePassword(ctx.randomBytes);
+  const p12Secrets = p.profile === 'client' ? preparePkcs12(password, p.p12Format) : undefined;
   const key = await keyPromise;
 
   const subject = [{ type: 'CN', value: cn }];
@@ -149,8 +156,6 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   );
 
   // Everything is encoded in memory before the record, so a failure here leaves nothing behind.
-  const generated = p.p12Password === undefined && p.profile === 'client';
-  const password = p.p12Password ?? generatePassword(ctx.randomBytes);
   const certPem = toPem('CERTIFICATE', signed.der);
   const keyPem = key.export({ type: 'pkcs8', format: 'pem' }) as string;
   const contents = new Map<string, string | Buffer>();
@@ -159,7 +164,7 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
     contents.set('key', keyPem);
     contents.set('fullchain', certPem + toPem('CERTIFICATE', ca.der));
   } else {
-    const p12 = encodePkcs12({ key, certDer: signed.der, chainDer: [ca.der], password, format: p.p12Format, friendlyName: name });
+    const p12 = encodePkcs12({ key, certDer: signed.der, chainDer: [ca.der], password, format: p.p12Format, friendlyName: name }, p12Secrets);
     contents.set('p12', p12);
     if (p.keepKey) contents.set('key', keyPem);
     if (p.mobileconfig) {

@@ -115,16 +115,63 @@ const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
 const OID_HMAC_SHA256 = '1.2.840.113549.2.9';
 const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42';
 
-export function encodePkcs12(params: Pkcs12Params): Buffer {
-  if (params.password === '') throw new MissingSecretError('a PKCS#12 password must not be empty');
-  // The leaf's SHA-1, as OpenSSL and forge compute it, pairs the key bag
-  // with its certificate bag (RFC 7292 §4.2, localKeyId).
-  const localKeyId = createHash('sha1').update(params.certDer).digest();
-  return params.format === 'legacy' ? encodeLegacy(params, localKeyId) : encodeModern(params, localKeyId);
+/** A salt and what the password derives from it: a key, and an IV where the cipher takes one. */
+interface Derived {
+  salt: Buffer;
+  key: Buffer;
+  iv: Buffer;
+}
+
+/**
+ * Everything in a PKCS#12 that comes from the password alone: salts, IVs and
+ * the derived keys. It needs neither the key pair nor the certificate, so
+ * `issue` derives it while the key pair is still being generated (issue 6).
+ */
+export interface Pkcs12Secrets {
+  format: Pkcs12Format;
+  /** The shrouded key bag's encryption. */
+  keyBag: Derived;
+  /** The certificates' EncryptedData (modern only; legacy leaves them in the clear). */
+  certSafe?: Derived;
+  /** The MAC key (its IV is unused). */
+  mac: Derived;
 }
 
 /** forge's salts for the legacy profile: 8 octets, OpenSSL's PKCS5_SALT_LEN, what the Apple devices were tested with. */
 const LEGACY_SALT_LENGTH = 8;
+
+/** Derive a PKCS#12's password material; encodePkcs12 does it itself when not given one. */
+export function preparePkcs12(password: string, format: Pkcs12Format): Pkcs12Secrets {
+  if (password === '') throw new MissingSecretError('a PKCS#12 password must not be empty');
+  if (format === 'legacy') {
+    // RFC 7292 App. C: pbeWithSHAAnd3-KeyTripleDES-CBC, key and IV from the PKCS#12 KDF (App. B, IDs 1 and 2); MAC key ID 3.
+    const salt = randomBytes(LEGACY_SALT_LENGTH);
+    const macSalt = randomBytes(LEGACY_SALT_LENGTH);
+    return {
+      format,
+      keyBag: { salt, key: pkcs12Kdf(password, salt, 1, ITERATIONS, 24, 'sha1'), iv: pkcs12Kdf(password, salt, 2, ITERATIONS, 8, 'sha1') },
+      mac: { salt: macSalt, key: pkcs12Kdf(password, macSalt, 3, ITERATIONS, 20, 'sha1'), iv: Buffer.alloc(0) },
+    };
+  }
+  // RFC 7292 §4 MacData; §5.1 step 4 and App. B.4: the MAC key comes from the
+  // PKCS#12 KDF with ID 3, as long as the digest.
+  const macSalt = randomBytes(SALT_LENGTH);
+  return {
+    format,
+    keyBag: derivePbes2(password),
+    certSafe: derivePbes2(password),
+    mac: { salt: macSalt, key: pkcs12Kdf(password, macSalt, 3, ITERATIONS, 32, 'sha256'), iv: Buffer.alloc(0) },
+  };
+}
+
+export function encodePkcs12(params: Pkcs12Params, secrets: Pkcs12Secrets = preparePkcs12(params.password, params.format)): Buffer {
+  if (params.password === '') throw new MissingSecretError('a PKCS#12 password must not be empty');
+  if (secrets.format !== params.format) throw new RangeError(`PKCS#12 secrets prepared for ${secrets.format}, not ${params.format}`);
+  // The leaf's SHA-1, as OpenSSL and forge compute it, pairs the key bag
+  // with its certificate bag (RFC 7292 §4.2, localKeyId).
+  const localKeyId = createHash('sha1').update(params.certDer).digest();
+  return params.format === 'legacy' ? encodeLegacy(params, localKeyId, secrets) : encodeModern(params, localKeyId, secrets);
+}
 
 /**
  * node-forge's `toPkcs12Asn1(key, certs, password, {algorithm: '3des'})`,
@@ -132,7 +179,7 @@ const LEGACY_SALT_LENGTH = 8;
  * in the clear, then the shrouded key, both bags carrying the attributes in
  * forge's order (localKeyId, friendlyName), then the SHA-1 MAC.
  */
-function encodeLegacy(p: Pkcs12Params, localKeyId: Buffer): Buffer {
+function encodeLegacy(p: Pkcs12Params, localKeyId: Buffer, secrets: Pkcs12Secrets): Buffer {
   const attributes = constructed(0x31, [
     sequence(oid(OID_P12.localKeyId), constructed(0x31, [octetString(localKeyId)])),
     sequence(oid(OID_P12.friendlyName), constructed(0x31, [tlv(0x1e, Buffer.from(p.friendlyName, 'utf16le').swap16())])),
@@ -141,37 +188,35 @@ function encodeLegacy(p: Pkcs12Params, localKeyId: Buffer): Buffer {
     safeBag(OID_P12.certBag, sequence(oid(OID_P12.x509Certificate), explicit(0, octetString(der))), i === 0 ? attributes : undefined),
   );
 
-  // RFC 7292 App. C: pbeWithSHAAnd3-KeyTripleDES-CBC, key and IV from the PKCS#12 KDF (App. B, IDs 1 and 2).
-  const salt = randomBytes(LEGACY_SALT_LENGTH);
+  const { salt, key, iv } = secrets.keyBag;
   const plainKey = p.key.export({ type: 'pkcs8', format: 'der' });
-  const cipher = createCipheriv('des-ede3-cbc', pkcs12Kdf(p.password, salt, 1, ITERATIONS, 24, 'sha1'), pkcs12Kdf(p.password, salt, 2, ITERATIONS, 8, 'sha1'));
+  const cipher = createCipheriv('des-ede3-cbc', key, iv);
   const ciphertext = Buffer.concat([cipher.update(plainKey), cipher.final()]);
   plainKey.fill(0);
   const shroudedKey = sequence(sequence(oid(OID_P12.pbeWithSha1And3KeyTripleDesCbc), sequence(octetString(salt), smallInteger(ITERATIONS))), octetString(ciphertext));
   const keyBag = safeBag(OID_P12.pkcs8ShroudedKeyBag, shroudedKey, attributes);
 
   const authenticatedSafe = sequence(dataContentInfo(sequenceOf(certBags)), dataContentInfo(sequence(keyBag)));
-  const macSalt = randomBytes(LEGACY_SALT_LENGTH);
-  const mac = createHmac('sha1', pkcs12Kdf(p.password, macSalt, 3, ITERATIONS, 20, 'sha1')).update(authenticatedSafe).digest();
-  const macData = sequence(sequence(sequence(oid(OID_SHA1), nullValue()), octetString(mac)), octetString(macSalt), smallInteger(ITERATIONS));
+  const mac = createHmac('sha1', secrets.mac.key).update(authenticatedSafe).digest();
+  const macData = sequence(sequence(sequence(oid(OID_SHA1), nullValue()), octetString(mac)), octetString(secrets.mac.salt), smallInteger(ITERATIONS));
   return sequence(smallInteger(3), dataContentInfo(authenticatedSafe), macData);
 }
 
 /** The layout of `openssl pkcs12 -export` in OpenSSL 3: certificates first, then the key. */
-function encodeModern(p: Pkcs12Params, localKeyId: Buffer): Buffer {
+function encodeModern(p: Pkcs12Params, localKeyId: Buffer, secrets: Pkcs12Secrets): Buffer {
   const attributes = bagAttributes(p.friendlyName, localKeyId);
   const certBags = [p.certDer, ...(p.chainDer ?? [])].map((der, i) =>
     safeBag(OID_P12.certBag, sequence(oid(OID_P12.x509Certificate), explicit(0, octetString(der))), i === 0 ? attributes : undefined),
   );
   const plainKey = p.key.export({ type: 'pkcs8', format: 'der' });
-  const shroudedKey = encryptPbes2(plainKey, p.password);
+  const shroudedKey = encryptPbes2(plainKey, secrets.keyBag);
   plainKey.fill(0);
   const keyBag = safeBag(OID_P12.pkcs8ShroudedKeyBag, sequence(shroudedKey.algorithm, octetString(shroudedKey.ciphertext)), attributes);
 
   // RFC 7292 §4.1: AuthenticatedSafe, one ContentInfo per SafeContents; the
   // certificates' is EncryptedData (RFC 5652 §8: version 0, then
   // EncryptedContentInfo with encryptedContent [0] IMPLICIT).
-  const certSafe = encryptPbes2(sequenceOf(certBags), p.password);
+  const certSafe = encryptPbes2(sequenceOf(certBags), secrets.certSafe!);
   const authenticatedSafe = sequence(
     sequence(
       oid(OID_P12.encryptedData),
@@ -180,12 +225,8 @@ function encodeModern(p: Pkcs12Params, localKeyId: Buffer): Buffer {
     dataContentInfo(sequence(keyBag)),
   );
 
-  // RFC 7292 §4 MacData; §5.1 step 4 and App. B.4: the key comes from the
-  // PKCS#12 KDF with ID 3, as long as the digest.
-  const macSalt = randomBytes(SALT_LENGTH);
-  const macKey = pkcs12Kdf(p.password, macSalt, 3, ITERATIONS, 32, 'sha256');
-  const mac = createHmac('sha256', macKey).update(authenticatedSafe).digest();
-  const macData = sequence(sequence(sequence(oid(OID_SHA256), nullValue()), octetString(mac)), octetString(macSalt), smallInteger(ITERATIONS));
+  const mac = createHmac('sha256', secrets.mac.key).update(authenticatedSafe).digest();
+  const macData = sequence(sequence(sequence(oid(OID_SHA256), nullValue()), octetString(mac)), octetString(secrets.mac.salt), smallInteger(ITERATIONS));
 
   return sequence(smallInteger(3), dataContentInfo(authenticatedSafe), macData);
 }
@@ -210,16 +251,19 @@ function dataContentInfo(content: Buffer): Buffer {
   return sequence(oid(OID_P12.data), explicit(0, octetString(content)));
 }
 
+/** PBKDF2-HMAC-SHA256 over the password's UTF-8 (RFC 8018 §3) with a fresh salt and IV for AES-256-CBC. */
+function derivePbes2(password: string): Derived {
+  const salt = randomBytes(SALT_LENGTH);
+  return { salt, key: pbkdf2Sync(Buffer.from(password, 'utf8'), salt, ITERATIONS, 32, 'sha256'), iv: randomBytes(16) };
+}
+
 /**
  * RFC 8018 §6.2.1 PBES2 with PBKDF2-HMAC-SHA256 (keyLength omitted, as
  * OpenSSL writes it) and AES-256-CBC: the AlgorithmIdentifier and the
  * ciphertext, which the callers wrap as an EncryptedPrivateKeyInfo
  * (RFC 5958 §3) or an EncryptedContentInfo (RFC 5652 §6.1).
  */
-function encryptPbes2(plaintext: Buffer, password: string): { algorithm: Buffer; ciphertext: Buffer } {
-  const salt = randomBytes(SALT_LENGTH);
-  const iv = randomBytes(16);
-  const key = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, ITERATIONS, 32, 'sha256');
+function encryptPbes2(plaintext: Buffer, { salt, key, iv }: Derived): { algorithm: Buffer; ciphertext: Buffer } {
   const cipher = createCipheriv('aes-256-cbc', key, iv);
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   const algorithm = sequence(
