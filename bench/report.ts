@@ -123,8 +123,11 @@ export interface Machine {
   node: string;
   openssl: string;
   easyrsa: string;
+  /** 1-minute load average when the run started and when it ended: other work on the machine slows every side. */
+  loadAverage: [start: number, end: number];
 }
 
 export function formatMachine(m: Machine): string {
-  return `${m.nproc} × ${m.cpu}, ${m.memoryGib} GiB, Linux ${m.kernel}; Node ${m.node}, ${m.openssl}, easy-rsa ${m.easyrsa}`;
+  const load = m.loadAverage.map((l) => l.toFixed(1)).join(' → ');
+  return `${m.nproc} × ${m.cpu}, ${m.memoryGib} GiB, Linux ${m.kernel}; Node ${m.node}, ${m.openssl}, easy-rsa ${m.easyrsa}; load average ${load}`;
 }

@@ -3,7 +3,7 @@
  * the same run (issue 6). Every timed command is a whole process, started as
  * a user starts it; set-up (CA creation, seeding 100,000 records) is not timed.
  *
- *   npm run bench                 the full run, ~5 minutes on 2 cores; writes bench/results/latest.json
+ *   npm run bench                 the full run, 5-7 minutes on 2 cores; writes bench/results/latest.json
  *   npm run bench -- --quick      3 runs per scenario, for development; writes nothing
  *   npm run bench -- --only crl,list
  *   BENCH_RUNS=40 npm run bench   runs per scenario (default 25; the start-up scenario does twice as many)
@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem, availableParallelism } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fromPem } from '../src/formats/pem';
 import {
@@ -26,7 +26,7 @@ import {
   writeClientExtensions,
   writeOpensslCaConfig,
 } from './fixtures';
-import { canMeasureMemory, measure, runOnce, type Contender } from './measure';
+import { canMeasureMemory, measure, runOnce, type Contender, type Step } from './measure';
 import { evaluate, formatGoals, formatMachine, formatScenarios, summarise, type Goal, type Machine, type ScenarioResult } from './report';
 import { opensslIndexLines, seedHome } from './seed';
 
@@ -97,7 +97,10 @@ function issue(ws: Workspace, o: Options, csr: string): { issue: ScenarioResult 
   const pki = initEasyrsaPki(ws, 'issue-pki');
   const ext = writeClientExtensions(ws);
   const out = ws.mkdir('issued');
-  const ca = ['-CA', join(home, 'ca.pem'), '-CAkey', join(home, 'ca.key.pem'), '-passin', `file:${ws.passFile}`];
+  /** `openssl x509 -req`: a CSR signed with pocketca's CA key and client extensions. */
+  const x509Req = (csrPath: string, outPath: string): Step =>
+    openssl(['x509', '-req', '-in', csrPath, '-CA', join(home, 'ca.pem'), '-CAkey', join(home, 'ca.key.pem'), '-passin', `file:${ws.passFile}`,
+      '-set_serial', randomSerial(), '-days', '365', '-sha256', '-extfile', ext, '-extensions', 'client', '-out', outPath]);
   let result: ScenarioResult | undefined;
   if (o.only.has('issue')) {
     log(`issue: ${o.runs} runs each`);
@@ -116,7 +119,7 @@ function issue(ws: Workspace, o: Options, csr: string): { issue: ScenarioResult 
         steps: (run) => [
           openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', f(run, '.key')]),
           openssl(['req', '-new', '-key', f(run, '.key'), '-subj', `/CN=o${run}`, '-out', f(run, '.csr')]),
-          openssl(['x509', '-req', '-in', f(run, '.csr'), ...ca, '-set_serial', randomSerial(), '-days', '365', '-sha256', '-extfile', ext, '-extensions', 'client', '-out', f(run, '.pem')]),
+          x509Req(f(run, '.csr'), f(run, '.pem')),
           openssl(['pkcs12', '-export', '-inkey', f(run, '.key'), '-in', f(run, '.pem'), '-certfile', join(home, 'ca.pem'), '-name', `o${run}`,
             '-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'NONE', '-macalg', 'sha1', '-passout', `file:${ws.p12PassFile}`, '-out', f(run, '.p12')]),
         ],
@@ -147,7 +150,7 @@ function issue(ws: Workspace, o: Options, csr: string): { issue: ScenarioResult 
       { label: 'pocketca sign', steps: (run) => [pocketca(['sign', csr, '--home', home, '--passphrase-file', ws.passFile, '--out', join(out, `s${run}.pem`), '-q'])] },
       {
         label: 'openssl x509 -req',
-        steps: (run) => [openssl(['x509', '-req', '-in', csr, ...ca, '-set_serial', randomSerial(), '-days', '365', '-sha256', '-extfile', ext, '-extensions', 'client', '-out', join(out, `x${run}.pem`)])],
+        steps: (run) => [x509Req(csr, join(out, `x${run}.pem`))],
       },
       {
         label: 'easy-rsa sign-req',
@@ -241,7 +244,7 @@ function list(ws: Workspace, o: Options, der: Buffer): ScenarioResult {
   ]);
 }
 
-function machine(): Machine {
+function machine(loadAtStart: number): Machine {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const easyrsaVersion = /Version:\s*(\S+)/.exec(runOnce({ command: EASYRSA, args: ['--version'] }))?.[1] ?? 'unknown';
   return {
@@ -252,12 +255,14 @@ function machine(): Machine {
     node: process.version,
     openssl: runOnce(openssl(['version'])).trim(),
     easyrsa: easyrsaVersion,
+    loadAverage: [loadAtStart, loadavg()[0]!],
   };
 }
 
 function main(): void {
   const o = parseOptions(process.argv.slice(2));
   const started = Date.now();
+  const loadAtStart = loadavg()[0]!;
   const ws = new Workspace(mkdtempSync(join(tmpdir(), 'pocketca-bench-')));
   log(`working in ${ws.dir}${o.quick ? ' (quick)' : ''}`);
   const scenarios: ScenarioResult[] = [];
@@ -284,7 +289,7 @@ function main(): void {
     else rmSync(ws.dir, { recursive: true, force: true });
   }
 
-  const m = machine();
+  const m = machine(loadAtStart);
   const goals = evaluate(GOALS, scenarios);
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   process.stdout.write(`${formatScenarios(scenarios)}\n\n${formatGoals(goals)}\n\nMachine: ${formatMachine(m)}. ${new Date().toISOString().slice(0, 10)}, ${minutes} min.\n`);
