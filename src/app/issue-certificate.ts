@@ -65,3 +65,18 @@ export function recordCertificate(db: Db, signed: SignedCertificate, command: st
   }).immediate();
   checkpoint(`${command}:recorded`);
 }
+
+/** The fields every issuing command reports (SPEC `issue --json`, `sign --json`). */
+export interface IssuedSummary {
+  serial: string;
+  name: string;
+  profile: string;
+  subject: string;
+  notAfter: string;
+  fingerprintSha256: string;
+}
+
+export function summarize(signed: SignedCertificate): IssuedSummary {
+  const { serial, name, profile, subject, notAfter, fingerprintSha256 } = signed.record;
+  return { serial, name, profile, subject, notAfter, fingerprintSha256 };
+}

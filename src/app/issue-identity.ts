@@ -15,7 +15,7 @@ import type { Pkcs12Format } from '../formats/pkcs12';
 import { commonNameFromDer, encodeName } from '../formats/x500-name';
 import type { AppContext } from './context';
 import { PRIVATE, PUBLIC, writeFileAtomic } from './files';
-import { recordCertificate, signCertificate } from './issue-certificate';
+import { recordCertificate, signCertificate, summarize, type IssuedSummary } from './issue-certificate';
 import { takeRsaKey } from './rsa-keys';
 import { unlockCaKey } from './unlock';
 import { ensureProfileSigner } from './profile-signer';
@@ -56,13 +56,7 @@ export interface IssueParams {
   command?: string;
 }
 
-export interface IssueResult {
-  serial: string;
-  name: string;
-  profile: string;
-  subject: string;
-  notAfter: string;
-  fingerprintSha256: string;
+export interface IssueResult extends IssuedSummary {
   files: Record<string, string>;
   /** Only when generated: shown once. */
   p12Password?: string;
@@ -193,12 +187,7 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   for (const file of files) writeFileAtomic(file.path, contents.get(file.role)!, file.mode);
 
   return {
-    serial: signed.record.serial,
-    name,
-    profile: p.profile,
-    subject: signed.record.subject,
-    notAfter: signed.record.notAfter,
-    fingerprintSha256: signed.record.fingerprintSha256,
+    ...summarize(signed),
     files: Object.fromEntries(files.map((f) => [f.role, f.path])),
     ...(generated ? { p12Password: password } : {}),
   };

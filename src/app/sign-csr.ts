@@ -12,7 +12,7 @@ import { toPem } from '../formats/pem';
 import { recordEvent } from '../store/events';
 import type { AppContext } from './context';
 import { MAX_CSR_BYTES } from './limits';
-import { recordCertificate, signCertificate } from './issue-certificate';
+import { recordCertificate, signCertificate, summarize, type IssuedSummary } from './issue-certificate';
 import { unlockCaKey } from './unlock';
 
 export { MAX_CSR_BYTES };
@@ -32,13 +32,7 @@ export interface SignParams {
   subject?: string;
 }
 
-export interface SignResult {
-  serial: string;
-  name: string;
-  profile: string;
-  subject: string;
-  notAfter: string;
-  fingerprintSha256: string;
+export interface SignResult extends IssuedSummary {
   pem: string;
   /** Requested extensions that were not honoured, for a warning. */
   ignored: string[];
@@ -87,12 +81,7 @@ export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResul
   );
   recordCertificate(db, signed, command);
   return {
-    serial: signed.record.serial,
-    name,
-    profile: p.profile,
-    subject: signed.record.subject,
-    notAfter: signed.record.notAfter,
-    fingerprintSha256: signed.record.fingerprintSha256,
+    ...summarize(signed),
     pem: toPem('CERTIFICATE', signed.der),
     ignored,
   };
