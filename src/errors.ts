@@ -47,6 +47,15 @@ export class WrongPassphraseError extends PocketcaError {
     super('wrong CA passphrase');
   }
 }
+/**
+ * A PKCS#12's MAC did not verify or a bag did not decrypt: a wrong password,
+ * or a damaged file (RFC 7292 cannot tell the two apart).
+ */
+export class WrongPkcs12PasswordError extends PocketcaError {
+  constructor() {
+    super('wrong PKCS#12 password');
+  }
+}
 export class CertificateNotFoundError extends PocketcaError {}
 export class CertificateAlreadyRevokedError extends PocketcaError {}
 export class AmbiguousNameError extends UsageError {}

@@ -34,7 +34,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import type Forge from 'node-forge';
-import { MissingSecretError, PocketcaError, UnreadableInputError } from '../errors';
+import { MissingSecretError, UnreadableInputError, WrongPkcs12PasswordError } from '../errors';
 import { loadForge } from './forge';
 import { constructed, explicit, implicitPrimitive, nullValue, octetString, oid, sequence, sequenceOf, smallInteger, tlv } from './der';
 
@@ -53,16 +53,6 @@ export interface Pkcs12Params {
   format: Pkcs12Format;
   /** friendlyName bag attribute on the key and leaf cert (the name keychains and keytool show). */
   friendlyName: string;
-}
-
-/**
- * The MAC did not verify or a bag did not decrypt: a wrong password, or a
- * damaged file (RFC 7292 cannot tell the two apart).
- */
-export class WrongPkcs12PasswordError extends PocketcaError {
-  constructor() {
-    super('wrong PKCS#12 password');
-  }
 }
 
 /**
