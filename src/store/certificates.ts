@@ -58,7 +58,8 @@ export interface ListFilter {
   includeInternal?: boolean;
 }
 
-function listWhere(filter: ListFilter): { where: string; params: Record<string, string> } {
+/** The WHERE and ORDER BY of a list, and their parameters. */
+function listWhere(filter: ListFilter): { where: string; order: string; params: Record<string, string> } {
   const where: string[] = [];
   const params: Record<string, string> = { now: filter.now };
   if (filter.status === 'valid') where.push('r.serial IS NULL AND c.not_after > @now');
@@ -69,16 +70,18 @@ function listWhere(filter: ListFilter): { where: string; params: Record<string, 
     params.expiringBefore = filter.expiringBefore;
   }
   if (!filter.includeInternal) where.push("c.source <> 'internal'");
-  return { where: where.length ? ' WHERE ' + where.join(' AND ') : '', params };
+  // Revoked ones are few: start from revocations and sort them, rather than
+  // walk every certificate in issue order (the + keeps SQLite off the
+  // certificates_issued_at index for this ORDER BY).
+  const order = filter.status === 'revoked' ? 'ORDER BY +c.issued_at, c.serial' : 'ORDER BY c.issued_at, c.serial';
+  return { where: where.length ? ' WHERE ' + where.join(' AND ') : '', order, params };
 }
 
-const ORDER = 'ORDER BY c.issued_at, c.serial';
-
 export function listCertificates(db: Db, filter: ListFilter): CertificateRow[] {
-  const { where, params } = listWhere(filter);
+  const { where, order, params } = listWhere(filter);
   // Rows as arrays, made into objects here: better-sqlite3's own row objects
   // cost three times as much (10,000 revoked: ~100 ms against ~30; issue 6).
-  const rows = db.prepare(`${SELECT}${where} ${ORDER}`).raw(true).all(params) as (string | null)[][];
+  const rows = db.prepare(`${SELECT}${where} ${order}`).raw(true).all(params) as (string | null)[][];
   return rows.map(
     ([serial, name, profile, source, subject, notBefore, notAfter, fingerprintSha256, issuedAt, revokedAt, reason]): CertificateRow => ({
       serial: serial!,
@@ -119,10 +122,10 @@ const LISTED_JSON: [key: string, value: string][] = [
  * JavaScript objects, or as one 30 MB document, cost seconds (issue 6).
  */
 export function* listCertificatesJson(db: Db, filter: ListFilter): Generator<string> {
-  const { where, params } = listWhere(filter);
+  const { where, order, params } = listWhere(filter);
   const format = `  {\n${LISTED_JSON.map(([key]) => `    "${key}": %s`).join(',\n')}\n  }`;
   const sql = `SELECT printf(@format, ${LISTED_JSON.map(([, value]) => value).join(', ')})
-    FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial${where} ${ORDER}`;
+    FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial${where} ${order}`;
   yield* db.prepare(sql).pluck().iterate({ ...params, format }) as IterableIterator<string>;
 }
 
