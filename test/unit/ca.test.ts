@@ -127,3 +127,12 @@ test('root and end-entity certificates with fixed time: validity, limits, chain'
   assert.match(text.stdout, /Serial Number: 4A01\s+Revocation Date: Mar  1 12:00:00 2026 GMT\s+CRL entry extensions:\s+X509v3 CRL Reason Code:\s+Superseded/);
   assert.match(text.stdout, /Serial Number: 7F\s+Revocation Date: Mar  1 12:00:00 2026 GMT\n(?!\s+CRL entry)/);
 });
+
+test('OIDs: the first two arcs share a subidentifier, base-128 when it exceeds 127 (X.690 §8.19.4)', () => {
+  const { oid } = require('../../src/formats/der') as typeof import('../../src/formats/der');
+  assert.equal(oid('1.2.840.113549.1.1.11').toString('hex'), '06092a864886f70d01010b');
+  assert.equal(oid('2.5.29.19').toString('hex'), '0603551d13');
+  assert.equal(oid('2.999.3').toString('hex'), '0603883703');
+  assert.throws(() => oid('1.40'));
+  assert.throws(() => oid('3.1'));
+});
