@@ -63,6 +63,11 @@ export async function main(argv: string[]): Promise<number> {
 
 /** The entry point of bin/pocketca; the only place that sets the exit code. */
 export function run(argv: string[]): void {
+  // `pocketca list --json | head`: the reader left; that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   main(argv).then(
     (code) => {
       process.exitCode = code;
