@@ -14,8 +14,8 @@ export function registerShow(program: Command): void {
       const { showCert } = await import('../../app/inspect');
       const cert = showCert(ctx, ref);
       if (opts.pem && !out.json) return out.data(cert.pem);
-      const { pem, ...rest } = cert;
-      out.result(opts.pem ? cert : rest, () =>
+      const { pem: _pem, ...withoutPem } = cert;
+      out.result(opts.pem ? cert : withoutPem, () =>
         [
           ['serial', cert.serial],
           ['name', cert.name],
@@ -32,6 +32,5 @@ export function registerShow(program: Command): void {
           .map(([k, v]) => `${k!.padEnd(11)} ${printable(v!)}`)
           .join('\n'),
       );
-      void pem;
     });
 }
