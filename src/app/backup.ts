@@ -34,9 +34,6 @@ export const HOME_FILES: readonly { name: string; mode: number; required: boolea
   { name: 'profile-signer.key.pem', mode: PRIVATE, required: false },
 ];
 
-/** Another process may publish a CRL between the snapshot and reading crl.pem; then snapshot again. */
-const SNAPSHOT_ATTEMPTS = 3;
-
 export interface BackupParams {
   /** Where to write the backup (mode 0600). */
   path: string;
@@ -68,33 +65,49 @@ function checkTarget(path: string, force: boolean): void {
   if (existsSync(path) && !force) throw new OutputExistsError(`${path} already exists`, 'choose another file name, or pass --force to replace it');
 }
 
-/** Snapshot the database into `temp` until crl.pem matches the snapshot's latest CRL. */
+/**
+ * Snapshot the database into `temp` and read crl.pem as one consistent pair.
+ *
+ * `crl`, `revoke` and `init` rename crl.pem into place while they hold the
+ * write lock and record it before they release it. So this holds the write
+ * lock on one connection while a second connection copies the database (WAL
+ * readers are not blocked by it) and crl.pem is read: no CRL can be published
+ * in between. A mismatch left is a real one (a process killed between the
+ * rename and the commit) and `pocketca crl` mends it.
+ */
 async function consistentSnapshot(ctx: AppContext, temp: string): Promise<{ facts: DatabaseFacts; crlPem: Buffer }> {
-  for (let attempt = 1; ; attempt++) {
-    rmSync(temp, { force: true });
-    // Created 0600 first: SQLite keeps the mode of an existing file (and gives it to its journals).
-    writeFileSync(temp, '', { mode: PRIVATE, flag: 'wx' });
-    await snapshotDatabase(ctx.home.database(), temp);
-    const crlPem = readHomeFile(ctx.home.crlPath, 'CRL');
-    const snapshot = openDatabase(temp, { create: false });
-    let facts: DatabaseFacts;
+  // Created 0600 first: SQLite keeps the mode of an existing file (and gives it to its journals).
+  writeFileSync(temp, '', { mode: PRIVATE, flag: 'wx' });
+  // Opened before the lock is taken: opening may wait on the write lock itself.
+  const source = openDatabase(ctx.home.dbPath, { create: false });
+  const lock = ctx.home.database();
+  let crlPem: Buffer;
+  try {
+    lock.exec('BEGIN IMMEDIATE');
     try {
-      facts = describeDatabase(snapshot);
+      await snapshotDatabase(source, temp);
+      crlPem = readHomeFile(ctx.home.crlPath, 'CRL');
     } finally {
-      snapshot.close();
+      lock.exec('ROLLBACK');
     }
-    if (facts.integrity !== 'ok') {
-      throw new DatabaseError(`database ${ctx.home.dbPath} fails its integrity check: ${facts.integrity}`, 'run `pocketca doctor`; back up a damaged database with a file copy, not with `pocketca backup`');
-    }
-    const crlDer = fromPem(crlPem.toString('latin1'), ['X509 CRL']);
-    if (facts.latestCrl && crlDer && sha256Hex(crlDer) === facts.latestCrl.sha256) return { facts, crlPem };
-    if (attempt === SNAPSHOT_ATTEMPTS) {
-      throw new OperationFailedError(
-        `${ctx.home.crlPath} is not the latest CRL the database records`,
-        'run `pocketca crl` to re-sign it, then back up again',
-      );
-    }
+  } finally {
+    source.close();
   }
+  const snapshot = openDatabase(temp, { create: false });
+  let facts: DatabaseFacts;
+  try {
+    facts = describeDatabase(snapshot);
+  } finally {
+    snapshot.close();
+  }
+  if (facts.integrity !== 'ok') {
+    throw new DatabaseError(`database ${ctx.home.dbPath} fails its integrity check: ${facts.integrity}`, 'run `pocketca doctor`; back up a damaged database with a file copy, not with `pocketca backup`');
+  }
+  const crlDer = fromPem(crlPem.toString('latin1'), ['X509 CRL']);
+  if (!facts.latestCrl || !crlDer || sha256Hex(crlDer) !== facts.latestCrl.sha256) {
+    throw new OperationFailedError(`${ctx.home.crlPath} is not the latest CRL the database records`, 'run `pocketca crl` to re-sign it, then back up again');
+  }
+  return { facts, crlPem };
 }
 
 export async function backupHome(ctx: AppContext, p: BackupParams): Promise<BackupResult> {

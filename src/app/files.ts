@@ -12,9 +12,15 @@ import { InputTooLargeError, UnreadableInputError } from '../errors';
 export const PRIVATE = 0o600;
 export const PUBLIC = 0o644;
 
-/** Test-only fault injection: POCKETCA_TEST_DIE_AT=<point> kills the process there. */
+/**
+ * Test-only fault injection: POCKETCA_TEST_DIE_AT=<point> kills the process
+ * there; POCKETCA_TEST_PAUSE_AT=<point>@<ms> stops it there for a while, to
+ * open a race window for another process on purpose.
+ */
 export function checkpoint(point: string): void {
   if (process.env.POCKETCA_TEST_DIE_AT === point) process.kill(process.pid, 'SIGKILL');
+  const pause = process.env.POCKETCA_TEST_PAUSE_AT?.split('@');
+  if (pause?.[0] === point) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(Number(pause[1]) || 0, 10_000));
 }
 
 export function tempPathFor(path: string): string {

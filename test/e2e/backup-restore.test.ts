@@ -190,8 +190,9 @@ test('backup is consistent while other processes sign CRLs, and records refused 
   const files = [0, 1, 2].map((i) => join(ca.dir, `b${i}.backup`));
   const runs = await Promise.all([
     ...files.map((f) => ca.runAsync(['backup', f])),
-    ca.runAsync(['crl']),
-    ca.runAsync(['crl']),
+    // Each signer renames crl.pem just before it commits: a backup that copied
+    // the database and read the file without the write lock caught that gap.
+    ...[0, 1, 2, 3].map(() => ca.runAsync(['crl'])),
     ca.runAsync(['revoke', 'x']),
   ]);
   runs.forEach((r) => assert.equal(r.code, 0, r.stderr));
@@ -202,4 +203,25 @@ test('backup is consistent while other processes sign CRLs, and records refused 
   assert.equal(existsSync(join(ca.dir, 'refused.backup')), false);
   const log = JSON.parse(ca.ok(['log', '--json']).stdout) as { command: string; outcome: string }[];
   assert.deepEqual(log.filter((e) => e.command === 'backup').map((e) => e.outcome), ['ok', 'ok', 'ok', 'refused']);
+});
+
+test('a backup started while a CRL is in place but not yet recorded waits for that commit and holds the new CRL', async (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const crlPath = join(ca.home, 'crl.pem');
+  const before = readFileSync(crlPath);
+  // The signer renames crl.pem into place, then stops for 3 s before it commits.
+  const signer = ca.runAsync(['crl'], { env: { POCKETCA_TEST_PAUSE_AT: 'crl:written@3000' } });
+  const deadline = Date.now() + 20_000;
+  while (readFileSync(crlPath).equals(before)) {
+    assert.ok(Date.now() < deadline, 'the signer never wrote crl.pem');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const file = join(ca.dir, 'mid.backup');
+  const backup = await ca.runAsync(['backup', file, '--json']);
+  assert.equal((await signer).code, 0);
+  assert.equal(backup.code, 0, backup.stderr);
+  assert.equal((JSON.parse(backup.stdout) as { crlNumber: number }).crlNumber, 2, 'the CRL the signer published, not the one before it');
+  const restored = JSON.parse(okAt(ca, join(ca.dir, 'restored'), ['restore', file, '--json']).stdout) as { crlNumber: number };
+  assert.equal(restored.crlNumber, 2);
 });

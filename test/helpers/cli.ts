@@ -27,7 +27,7 @@ export interface RunOptions {
 /** The environment a user would have, without secrets leaking in from the runner's. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of ['POCKETCA_HOME', 'POCKETCA_PASSPHRASE', 'POCKETCA_P12_PASSWORD', 'POCKETCA_DEBUG', 'POCKETCA_TEST_DIE_AT']) delete env[key];
+  for (const key of ['POCKETCA_HOME', 'POCKETCA_PASSPHRASE', 'POCKETCA_P12_PASSWORD', 'POCKETCA_DEBUG', 'POCKETCA_TEST_DIE_AT', 'POCKETCA_TEST_PAUSE_AT']) delete env[key];
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
