@@ -100,7 +100,7 @@ async function checkKey(ctx: AppContext, p: DoctorParams): Promise<Check> {
     return { name: 'ca-key', status: 'skip', message: 'encrypted; not opened (give --passphrase-file or POCKETCA_PASSPHRASE to check it matches ca.pem)' };
   }
   try {
-    ctx.home.unlockKey(await ctx.passphrase());
+    await ctx.home.unlockKey(await ctx.passphrase());
     return { name: 'ca-key', status: 'ok', message: 'encrypted, opens with the passphrase and matches ca.pem' };
   } catch (error) {
     if (error instanceof PocketcaError && error.exitCode === 2) throw error;

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { CaFileDamagedError, CaNotFoundError, UsageError, WrongPassphraseError } from '../errors';
 import { readChildren, readTlv } from '../formats/der-reader';
-import { decryptPrivateKey } from '../formats/encrypted-key';
 import { fromPem } from '../formats/pem';
 import { parseCertificate, type ParsedCertificate } from '../formats/x509';
 import { openDatabase, type Db } from '../store/database';
 import { readFileBounded } from './files';
 import { MAX_HOME_FILE_BYTES } from './limits';
+import { decryptCaKey } from './key-prefetch';
 
 const RESTORE_HINT = 'restore the home from a backup with `pocketca restore`';
 
@@ -99,7 +99,7 @@ export class CaHome {
   }
 
   /** Decrypt the CA key; checks it belongs to the CA certificate. */
-  unlockKey(passphrase: string): KeyObject {
+  unlockKey(passphrase: string): Promise<KeyObject> {
     return unlockCaKeyPem(readHomeFile(this.keyPath, 'CA key'), passphrase, this.caCertificate(), this.keyPath);
   }
 
@@ -123,7 +123,7 @@ export class CaHome {
  * parses, a failed decryption is the passphrase (CBC without a MAC cannot tell
  * a flipped ciphertext bit from a wrong key).
  */
-export function unlockCaKeyPem(pem: Buffer, passphrase: string, ca: ParsedCertificate, where: string): KeyObject {
+export async function unlockCaKeyPem(pem: Buffer, passphrase: string, ca: ParsedCertificate, where: string): Promise<KeyObject> {
   const der = fromPem(pem.toString('latin1'), ['ENCRYPTED PRIVATE KEY']);
   if (!der) {
     const plain = /-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(pem.toString('latin1'));
@@ -132,7 +132,7 @@ export function unlockCaKeyPem(pem: Buffer, passphrase: string, ca: ParsedCertif
   if (!isEncryptedKeyInfo(der)) throw new CaFileDamagedError(`${where} is damaged: not a readable encrypted private key`, RESTORE_HINT);
   let key: KeyObject;
   try {
-    key = decryptPrivateKey(pem, passphrase);
+    key = await decryptCaKey(pem, passphrase);
   } catch (error) {
     if (error instanceof WrongPassphraseError) throw error;
     throw new CaFileDamagedError(`${where} is damaged: it cannot be decrypted`, RESTORE_HINT);

@@ -9,7 +9,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decryptPrivateKey, encryptPrivateKey } from '../formats/encrypted-key';
+import { decryptPrivateKeyAsync, encryptPrivateKey } from '../formats/encrypted-key';
 import { encodeName } from '../formats/x500-name';
 import { certificateDer, findBySerial } from '../store/certificates';
 import { getSetting, setSetting } from '../store/settings';
@@ -27,7 +27,7 @@ export async function ensureProfileSigner(ctx: AppContext, caKey: KeyObject): Pr
   const serial = getSetting(db, 'profile_signer_serial');
   const row = serial ? findBySerial(db, serial) : undefined;
   if (row && !row.revokedAt && new Date(row.notAfter).getTime() - now.getTime() > RENEW_BEFORE_MS && existsSync(keyPath)) {
-    return { certDer: certificateDer(db, row.serial)!, key: decryptPrivateKey(readFileSync(keyPath), await ctx.passphrase()) };
+    return { certDer: certificateDer(db, row.serial)!, key: await decryptPrivateKeyAsync(readFileSync(keyPath), await ctx.passphrase()) };
   }
   const key = await generateRsaKey(2048);
   const subject = [{ type: 'CN', value: 'pocketca profile signer' }];

@@ -82,7 +82,7 @@ export async function restoreHome(ctx: AppContext, p: RestoreParams): Promise<Re
     throw new CaAlreadyExistsError(`a CA already exists in ${home.dir}`, 'restore into an empty --home, or pass --force to replace it (its records are then lost)');
   }
   try {
-    unlockCaKeyPem(members.get('ca.key.pem')!, await ctx.passphrase(), ca, "the backup's ca.key.pem");
+    await unlockCaKeyPem(members.get('ca.key.pem')!, await ctx.passphrase(), ca, "the backup's ca.key.pem");
   } catch (error) {
     if (error instanceof CaFileDamagedError) throw invalid(error.message);
     throw error;

@@ -19,7 +19,7 @@ export async function unlockCaKey(ctx: AppContext, command: string): Promise<Key
   }
   const passphrase = await ctx.passphrase();
   try {
-    return ctx.home.unlockKey(passphrase);
+    return await ctx.home.unlockKey(passphrase);
   } catch (error) {
     if (error instanceof WrongPassphraseError) {
       recordEvent(ctx.home.database(), { at: ctx.now().toISOString(), command, outcome: 'refused', detail: 'wrong CA passphrase' });

@@ -8,10 +8,11 @@
  * (so `openssl pkey -passin` and Node's createPrivateKey) reads it back, and
  * its 32 MiB decoding limit rules out a larger N.
  */
-import { createCipheriv, createPrivateKey, scryptSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPrivateKey, scrypt, scryptSync, type KeyObject } from 'node:crypto';
 import { WrongPassphraseError } from '../errors';
 import { octetString, oid, sequence, smallInteger } from './der';
-import { toPem } from './pem';
+import { content, readChildren, readOid, readTlv, type Tlv } from './der-reader';
+import { fromPem, toPem } from './pem';
 
 const OID_PBES2 = '1.2.840.113549.1.5.13';
 const OID_SCRYPT = '1.3.6.1.4.1.11591.4.11';
@@ -78,5 +79,79 @@ export function decryptPrivateKey(pem: string | Buffer, passphrase: string): Key
       throw new WrongPassphraseError();
     }
     throw error;
+  }
+}
+
+/** What PBES2 with scrypt and AES-256-CBC needs to decrypt (RFC 8018 §6.2, RFC 7914 §7.1). */
+export interface ScryptEncryption extends ScryptParams {
+  salt: Buffer;
+  iv: Buffer;
+  encrypted: Buffer;
+}
+
+/** scrypt's memory is 128·N·r bytes; above this (OpenSSL decodes up to 32 MiB) it is left to OpenSSL to refuse. */
+const MAX_SCRYPT_MEMORY = 64 * 1024 * 1024;
+
+function smallInt(der: Buffer, tlv: Tlv | undefined): number | undefined {
+  if (tlv?.tag !== 0x02) return undefined;
+  const bytes = content(der, tlv);
+  if (bytes.length === 0 || bytes.length > 6 || (bytes[0]! & 0x80) !== 0) return undefined;
+  return bytes.readUIntBE(0, bytes.length);
+}
+
+/**
+ * The parameters of an EncryptedPrivateKeyInfo protected with PBES2, scrypt
+ * and AES-256-CBC (what pocketca and `openssl pkcs8 -scrypt` write), or
+ * undefined for anything else, which OpenSSL then decrypts.
+ */
+export function readScryptEncryption(der: Buffer): ScryptEncryption | undefined {
+  try {
+    const outer = readTlv(der, 0);
+    const [alg, data] = readChildren(der, outer);
+    if (outer.end !== der.length || alg?.tag !== 0x30 || data?.tag !== 0x04) return undefined;
+    const [algOid, pbes2] = readChildren(der, alg);
+    if (algOid?.tag !== 0x06 || readOid(der, algOid) !== OID_PBES2 || pbes2?.tag !== 0x30) return undefined;
+    const [kdf, enc] = readChildren(der, pbes2);
+    if (kdf?.tag !== 0x30 || enc?.tag !== 0x30) return undefined;
+    const [kdfOid, kdfParams] = readChildren(der, kdf);
+    if (kdfOid?.tag !== 0x06 || readOid(der, kdfOid) !== OID_SCRYPT || kdfParams?.tag !== 0x30) return undefined;
+    const [salt, n, r, p, keyLength, ...more] = readChildren(der, kdfParams);
+    const [encOid, iv] = readChildren(der, enc);
+    if (encOid?.tag !== 0x06 || readOid(der, encOid) !== OID_AES256_CBC || iv?.tag !== 0x04 || iv.end - iv.contentStart !== 16) return undefined;
+    const params = { N: smallInt(der, n), r: smallInt(der, r), p: smallInt(der, p) };
+    if (salt?.tag !== 0x04 || !params.N || !params.r || !params.p || more.length > 0) return undefined;
+    if (keyLength && smallInt(der, keyLength) !== 32) return undefined;
+    if (128 * params.N * params.r > MAX_SCRYPT_MEMORY) return undefined;
+    return { N: params.N, r: params.r, p: params.p, salt: content(der, salt), iv: content(der, iv), encrypted: content(der, data) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * decryptPrivateKey with scrypt on libuv's thread pool instead of the main
+ * thread, so it can run while the program is still loading (issue 6). Keys
+ * under another scheme are decrypted by OpenSSL, as before.
+ */
+export async function decryptPrivateKeyAsync(pem: string | Buffer, passphrase: string): Promise<KeyObject> {
+  const der = fromPem(typeof pem === 'string' ? pem : pem.toString('latin1'), ['ENCRYPTED PRIVATE KEY']);
+  const params = der && readScryptEncryption(der);
+  if (!params) return decryptPrivateKey(pem, passphrase);
+  const derived = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(Buffer.from(passphrase, 'utf8'), params.salt, 32, { N: params.N, r: params.r, p: params.p, maxmem: MAX_SCRYPT_MEMORY + 1024 * 1024 }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    ),
+  );
+  let plain: Buffer | undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-cbc', derived, params.iv);
+    plain = Buffer.concat([decipher.update(params.encrypted), decipher.final()]);
+    return createPrivateKey({ key: plain, format: 'der', type: 'pkcs8' });
+  } catch {
+    // Bad padding or no PKCS#8 inside: CBC without a MAC cannot tell a wrong key from damage.
+    throw new WrongPassphraseError();
+  } finally {
+    derived.fill(0);
+    plain?.fill(0);
   }
 }
