@@ -6,10 +6,12 @@
 import { Command, CommanderError } from 'commander';
 import { PocketcaError } from '../errors';
 import { asDatabaseError } from '../store/sqlite-errors';
-import { COMMANDS } from './commands';
+import { commandOf } from './argv';
+import { registerCommands } from './commands';
 import { openHomes } from './runtime';
 
-export function buildProgram(): Command {
+/** The program for `argv` (process.argv: node, script, arguments); without it, with every command. */
+export function buildProgram(argv?: readonly string[]): Command {
   const program = new Command('pocketca')
     .description('A private certificate authority for TLS client certificates (mTLS) on your own services.')
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -22,7 +24,7 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of COMMANDS) register(program);
+  registerCommands(program, argv ? commandOf(argv.slice(2)) : undefined);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }
@@ -50,7 +52,7 @@ function report(thrown: unknown): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return 0;

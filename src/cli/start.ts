@@ -1,25 +1,20 @@
 /**
  * What bin/pocketca runs first: the work that can begin before the program
  * loads. commander and the command modules cost more than Node's own start-up
- * (issue 6), so `--version` answers without them, and `issue` starts its key
- * generation on the thread pool before them. Only a hint is taken from argv
- * here; commander still parses it, and a key started for nothing is dropped.
+ * (issue 6), so `--version` answers without them, `issue` starts its key
+ * generation on the thread pool before them, and the commands that unlock the
+ * CA key start its scrypt there too (src/app/key-prefetch.ts). Only a hint is
+ * taken from argv here; commander still parses it, and work started for
+ * nothing is dropped.
  */
 import type { run as Run } from './main';
+import { prefetchCaKey } from '../app/key-prefetch';
 import { startRsaKey } from '../app/rsa-keys';
+import { commandOf } from './argv';
 
-/** Global options that take a value (main.ts), to find the command word. */
-const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--home']);
 const KEY_SIZES = new Set([2048, 3072, 4096]);
-
-/** The command word: the first argument that is neither a global option nor its value. */
-function commandOf(args: readonly string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    if (GLOBAL_OPTIONS_WITH_VALUE.has(args[i]!)) i++;
-    else if (!args[i]!.startsWith('-')) return args[i];
-  }
-  return undefined;
-}
+/** The commands that unlock the CA key with --passphrase-file or POCKETCA_PASSPHRASE. */
+const UNLOCKS_CA_KEY = new Set(['issue', 'sign', 'revoke', 'crl', 'renew', 'backup', 'enroll']);
 
 /** `issue`'s --key-size (default 2048, SPEC), when it is one it accepts. */
 function issueKeySize(args: readonly string[]): number | undefined {
@@ -39,10 +34,13 @@ export function start(argv: string[]): void {
     process.stdout.write(`${(require('../../../package.json') as { version: string }).version}\n`);
     return;
   }
-  if (commandOf(args) === 'issue' && !args.includes('--help') && !args.includes('-h')) {
+  const command = commandOf(args);
+  const help = args.includes('--help') || args.includes('-h');
+  if (command === 'issue' && !help) {
     const bits = issueKeySize(args);
     if (bits) startRsaKey(bits);
   }
+  if (command && UNLOCKS_CA_KEY.has(command) && !help) prefetchCaKey(args);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   (require('./main') as { run: typeof Run }).run(argv);
 }

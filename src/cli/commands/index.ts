@@ -1,39 +1,43 @@
 import type { Command } from 'commander';
-import { registerInit } from './init';
-import { registerIssue } from './issue';
-import { registerSign } from './sign';
-import { registerRevoke } from './revoke';
-import { registerCrl } from './crl';
-import { registerBundle } from './bundle';
-import { registerList } from './list';
-import { registerShow } from './show';
-import { registerRenew } from './renew';
-import { registerLog } from './log';
-import { registerBackup } from './backup';
-import { registerRestore } from './restore';
-import { registerProxy } from './proxy';
-import { registerDoctor } from './doctor';
-import { registerQr } from './qr';
-import { registerShare } from './share';
-import { registerEnroll } from './enroll';
 
-/** Every command, in the order `pocketca --help` lists them. Each file is thin: options -> one app call -> output. */
-export const COMMANDS: ((program: Command) => void)[] = [
-  registerInit,
-  registerIssue,
-  registerSign,
-  registerRevoke,
-  registerRenew,
-  registerCrl,
-  registerBundle,
-  registerList,
-  registerShow,
-  registerLog,
-  registerBackup,
-  registerRestore,
-  registerProxy,
-  registerDoctor,
-  registerQr,
-  registerShare,
-  registerEnroll,
-];
+type Register = (program: Command) => void;
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+/**
+ * Every command, in the order `pocketca --help` lists them, each loaded only
+ * when registered. Each file is thin: options -> one app call -> output.
+ */
+const COMMANDS = {
+  init: (): Register => (require('./init') as typeof import('./init')).registerInit,
+  issue: (): Register => (require('./issue') as typeof import('./issue')).registerIssue,
+  sign: (): Register => (require('./sign') as typeof import('./sign')).registerSign,
+  revoke: (): Register => (require('./revoke') as typeof import('./revoke')).registerRevoke,
+  renew: (): Register => (require('./renew') as typeof import('./renew')).registerRenew,
+  crl: (): Register => (require('./crl') as typeof import('./crl')).registerCrl,
+  bundle: (): Register => (require('./bundle') as typeof import('./bundle')).registerBundle,
+  list: (): Register => (require('./list') as typeof import('./list')).registerList,
+  show: (): Register => (require('./show') as typeof import('./show')).registerShow,
+  log: (): Register => (require('./log') as typeof import('./log')).registerLog,
+  backup: (): Register => (require('./backup') as typeof import('./backup')).registerBackup,
+  restore: (): Register => (require('./restore') as typeof import('./restore')).registerRestore,
+  proxy: (): Register => (require('./proxy') as typeof import('./proxy')).registerProxy,
+  doctor: (): Register => (require('./doctor') as typeof import('./doctor')).registerDoctor,
+  qr: (): Register => (require('./qr') as typeof import('./qr')).registerQr,
+  share: (): Register => (require('./share') as typeof import('./share')).registerShare,
+  enroll: (): Register => (require('./enroll') as typeof import('./enroll')).registerEnroll,
+} as const;
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+export type CommandName = keyof typeof COMMANDS;
+export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
+
+const isCommandName = (word: string | undefined): word is CommandName => word !== undefined && Object.hasOwn(COMMANDS, word);
+
+/**
+ * Register the command `word` names, or every command when it names none
+ * (`--help`, `help`, a typo commander should suggest a fix for). A run of one
+ * command then loads one command module, not seventeen (issue 6).
+ */
+export function registerCommands(program: Command, word: string | undefined): void {
+  for (const name of isCommandName(word) ? [word] : COMMAND_NAMES) COMMANDS[name]()(program);
+}
