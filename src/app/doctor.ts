@@ -3,7 +3,8 @@
  * expires (SPEC `doctor`). The CRL comes first: once it expires, every proxy
  * refuses every client. Read-only: nothing is migrated, signed or rewritten.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { CaNotFoundError, PocketcaError } from '../errors';
 import { fromPemAll } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
@@ -14,11 +15,12 @@ import { inspectDatabase } from '../store/health';
 import { sha256Hex } from '../formats/crl';
 import type { AppContext } from './context';
 import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
+import { parseTempName, processRuns } from './files';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface Check {
-  name: 'crl' | 'database' | 'ca-key' | 'ca-certificate' | 'bundle' | 'certificates' | 'file-modes';
+  name: 'crl' | 'database' | 'ca-key' | 'ca-certificate' | 'bundle' | 'certificates' | 'file-modes' | 'leftovers';
   status: CheckStatus;
   message: string;
   /** Days left before what the check is about expires (crl, ca-certificate). */
@@ -172,6 +174,32 @@ function checkModes(ctx: AppContext): Check {
   return { name: 'file-modes', status: 'ok', message: 'home 0700, key and database 0600' };
 }
 
+/**
+ * Temporary files of writes that never finished: a process killed between
+ * writing and renaming (SPEC "Guarantees": never under a final name). They
+ * are private (0600) and harmless, but a half-written key copy is still key
+ * material; doctor names them and leaves deleting them to the user.
+ */
+function checkLeftovers(ctx: AppContext): Check {
+  let names: string[];
+  try {
+    names = readdirSync(ctx.home.dir);
+  } catch {
+    return { name: 'leftovers', status: 'skip', message: `cannot list ${ctx.home.dir}` };
+  }
+  const stale = names.filter((n) => {
+    const temp = parseTempName(n);
+    return temp !== undefined && !processRuns(temp.pid);
+  });
+  if (stale.length === 0) return { name: 'leftovers', status: 'ok', message: 'no temporary files of unfinished writes' };
+  const paths = stale.sort().map((n) => join(ctx.home.dir, n));
+  return {
+    name: 'leftovers',
+    status: 'warn',
+    message: `${stale.length} temporary file${stale.length === 1 ? '' : 's'} of writes that never finished (a killed process); nothing uses them: rm ${paths.map((p) => `'${p.replaceAll("'", "'\\''")}'`).join(' ')}`,
+  };
+}
+
 export async function runDoctor(ctx: AppContext, p: DoctorParams): Promise<DoctorReport> {
   if (!ctx.home.hasAnyCaFile()) {
     throw new CaNotFoundError(`no CA in ${ctx.home.dir}`, 'point --home or POCKETCA_HOME at the CA home, or create one with `pocketca init`');
@@ -195,6 +223,7 @@ export async function runDoctor(ctx: AppContext, p: DoctorParams): Promise<Docto
       ca ? checkBundle(ctx, ca) : needsCa('bundle'),
       db ? checkCertificates(db, now) : { name: 'certificates', status: 'skip', message: 'no readable database' },
       checkModes(ctx),
+      checkLeftovers(ctx),
     ];
     return { home: ctx.home.dir, ok: checks.every((c) => c.status !== 'fail'), checks };
   } finally {

@@ -27,6 +27,22 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
+/** A file name tempPathFor made (or SQLite's -wal/-shm/-journal beside one): the file it was for and the writer's pid. */
+export function parseTempName(name: string): { target: string; pid: number } | undefined {
+  const m = /^\.(.+)\.tmp-(\d+)-[0-9a-f]{8}(?:-wal|-shm|-journal)?$/.exec(name);
+  return m ? { target: m[1]!, pid: Number(m[2]) } : undefined;
+}
+
+/** Whether a process with this pid runs (one of another user counts: it may be writing). */
+export function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function writeFileAtomic(path: string, data: string | Buffer, mode: number): void {
   const temp = tempPathFor(path);
   const fd = openSync(temp, 'wx', mode);

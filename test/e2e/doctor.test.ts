@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, pocketca, secretFile, type TestCa } from '../helpers/cli';
 import { writeExpiredCrl } from '../helpers/proxy-fixture';
@@ -38,7 +38,7 @@ test('doctor: a fresh home passes, the CRL check first with the days left; the k
   assert.equal(plain.report.ok, true);
   assert.deepEqual(
     plain.report.checks.map((c) => c.name),
-    ['crl', 'database', 'ca-key', 'ca-certificate', 'bundle', 'certificates', 'file-modes'],
+    ['crl', 'database', 'ca-key', 'ca-certificate', 'bundle', 'certificates', 'file-modes', 'leftovers'],
   );
   const crl = check(plain.report, 'crl');
   assert.equal(crl.status, 'ok');
@@ -131,4 +131,26 @@ test('doctor: a damaged database fails its check and the others still run; no CA
   const none = pocketca(['doctor', '--home', join(ca.dir, 'nothing-here')]);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /^error: no CA in .*nothing-here\nhint: .*pocketca init/);
+});
+
+test('doctor: names the temporary files a killed write left in the home (with the rm for them), not those of a live writer', (t) => {
+  const ca = withCa(t);
+  const killed = ca.run(['crl'], { env: { POCKETCA_TEST_DIE_AT: 'before-rename:crl.pem' } });
+  assert.notEqual(killed.code, 0, 'the crl run was killed before its rename');
+  const left = readdirSync(ca.home).filter((n) => n.startsWith('.crl.pem.tmp-'));
+  assert.equal(left.length, 1, readdirSync(ca.home).join(' '));
+  // A write in progress: this test runner's own pid is alive.
+  const live = join(ca.home, `.ca.pem.tmp-${process.pid}-0123abcd`);
+  writeFileSync(live, 'partial', { mode: 0o600 });
+
+  const r = doctor(ca);
+  assert.equal(r.code, 0, 'a warning, not a failure');
+  const leftovers = check(r.report, 'leftovers');
+  assert.equal(leftovers.status, 'warn');
+  assert.match(leftovers.message, /^1 temporary file of writes that never finished/);
+  assert.ok(leftovers.message.endsWith(`rm '${join(ca.home, left[0]!)}'`), leftovers.message);
+  assert.ok(!leftovers.message.includes(live), 'not the live writer\'s file');
+
+  rmSync(join(ca.home, left[0]!));
+  assert.equal(check(doctor(ca).report, 'leftovers').status, 'ok');
 });
