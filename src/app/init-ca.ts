@@ -36,6 +36,8 @@ export interface InitParams {
   days: number;
   /** Validity of every CRL this CA signs, in days; default DEFAULT_CRL_DAYS. */
   crlDays: number;
+  /** Called once the passphrase is in hand, before the key is generated (seconds, for RSA-4096). */
+  onKeyGeneration?: () => void;
 }
 
 export interface InitResult {
@@ -80,6 +82,7 @@ export async function initCa(ctx: AppContext, params: InitParams): Promise<InitR
   if (home.hasAnyCaFile()) throw alreadyExists();
 
   const passphrase = await ctx.passphrase();
+  params.onKeyGeneration?.();
   if (!existsSync(home.dir)) {
     mkdirSync(home.dir, { recursive: true, mode: 0o700 });
     chmodSync(home.dir, 0o700);

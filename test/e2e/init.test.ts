@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, pocketca, secretFile, tempDir, PASSPHRASE } from '../helpers/cli';
+import { KEY, runInPty, screenText } from '../helpers/pty';
+import { requireTool } from '../helpers/tools';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 
@@ -113,4 +115,26 @@ test('init rejects bad options with exit 2', (t) => {
     assert.match(r.stderr, /error: /);
     assert.equal(existsSync(join(dir, 'h', 'ca.pem')), false);
   }
+});
+
+test('init at a terminal: asks the passphrase twice, says it is creating only after that, and the key opens with what was typed', async (t) => {
+  if (!requireTool(t, 'script')) return;
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const home = join(dir, 'home');
+  const s = runInPty(['init', '--home', home, '--key-size', '2048']);
+  t.after(() => s.kill());
+  await s.waitFor(/New CA passphrase:/, 30_000);
+  assert.doesNotMatch(screenText(s.output()), /creating a CA/, 'nothing is being created while the user types');
+  s.type(`typed at the terminal${KEY.enter}`);
+  const after = s.mark();
+  await s.waitFor(/Repeat the CA passphrase:/, 30_000, after);
+  s.type(`typed at the terminal${KEY.enter}`);
+  await s.waitFor(/created CA "CN=pocketca Root CA"/, 60_000);
+  assert.equal(await s.exited, 0, screenText(s.output()));
+  const screen = screenText(s.output());
+  assert.ok(screen.indexOf('creating a CA') > screen.lastIndexOf('Repeat the CA passphrase:'), screen);
+  assert.ok(!screen.includes('typed at the terminal'), 'the passphrase is not echoed');
+  const pass = secretFile(dir, 'pass', 'typed at the terminal');
+  assert.equal(openssl(['pkey', '-in', join(home, 'ca.key.pem'), '-passin', `file:${pass}`, '-noout']).code, 0);
 });

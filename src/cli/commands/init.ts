@@ -24,12 +24,12 @@ ${EXIT_CODES}`,
       const { ctx, out } = runtimeFor(command, opts, 'create');
       const { initCa } = await import('../../app/init-ca');
       const { DEFAULT_CRL_DAYS } = await import('../../app/publish-crl');
-      out.note(`creating a CA in ${ctx.home.dir} (RSA-${opts.keySize} key)...`);
       const result = await initCa(ctx, {
         name: opts.name,
         org: opts.org,
         country: opts.country,
         keySize: Number(opts.keySize),
+        onKeyGeneration: () => out.note(`creating a CA in ${ctx.home.dir} (RSA-${opts.keySize} key)...`),
         days: opts.days,
         crlDays: opts.crlDays ?? DEFAULT_CRL_DAYS,
       });
