@@ -24,6 +24,8 @@ export interface CrlStatus {
   /** The signature verifies with the CA certificate's key. */
   signedByCa: boolean;
   entries: number;
+  /** Its cRLNumber, when it has one. */
+  number?: number;
 }
 
 /** The state of a CRL file, or a string saying why it cannot be read. */
@@ -47,6 +49,7 @@ export function crlStatus(path: string, ca: ParsedCertificate, now: Date): CrlSt
       expired: msLeft !== null && msLeft <= 0,
       signedByCa: verify('sha256', crl.tbsDer, ca.publicKey, crl.signature),
       entries: crl.entries,
+      ...(crl.number === undefined ? {} : { number: crl.number }),
     };
   } catch (error) {
     if (error instanceof CrlFormatError) return `${path}: ${error.message}`;

@@ -20,13 +20,15 @@ import { parseTempName, processRuns } from './files';
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface Check {
-  name: 'crl' | 'database' | 'ca-key' | 'ca-certificate' | 'bundle' | 'certificates' | 'file-modes' | 'leftovers';
+  name: 'crl' | 'database' | 'ca-key' | 'ca-certificate' | 'bundle' | 'certificates' | 'file-modes' | 'leftovers' | 'deployed-crl';
   status: CheckStatus;
   message: string;
   /** Days left before what the check is about expires (crl, ca-certificate). */
   daysLeft?: number | null;
   /** ISO time it expires. */
   expires?: string | null;
+  /** deployed-crl: the file checked. */
+  path?: string;
   /** certificates: the ones expiring soon. */
   expiring?: { serial: string; name: string; notAfter: string }[];
 }
@@ -40,6 +42,8 @@ export interface DoctorReport {
 export interface DoctorParams {
   /** Decrypt the CA key to check it matches ca.pem (needs the passphrase). */
   verifyKey: boolean;
+  /** Copies of crl.pem on the proxies (--deployed-crl): are they this CA's latest, and for how long? */
+  deployedCrls?: string[];
 }
 
 /** Certificates expiring within this many days are named (SPEC `doctor`). */
@@ -175,6 +179,37 @@ function checkModes(ctx: AppContext): Check {
 }
 
 /**
+ * A copy of crl.pem where a proxy reads it. `revoke` re-signs the home's CRL,
+ * but the lost phone is refused only once the new CRL is copied over and the
+ * proxy reloaded: a deployed CRL that lists fewer revocations than the latest
+ * fails, one that is only older warns (it expires sooner).
+ */
+function checkDeployedCrl(ctx: AppContext, path: string, ca: ParsedCertificate, db: Db | undefined, now: Date): Check {
+  const base = { name: 'deployed-crl' as const, path };
+  const fix = `copy ${ctx.home.crlPath} to ${path} and reload the proxy`;
+  const s = crlStatus(path, ca, now);
+  if (typeof s === 'string') return { ...base, status: 'fail', message: `${s}; ${fix}` };
+  const dated = { ...base, daysLeft: s.daysLeft, expires: s.nextUpdate };
+  if (!s.signedByCa) return { ...dated, status: 'fail', message: `${path} is not a CRL of this CA; ${fix}` };
+  if (s.expired) return { ...dated, status: 'fail', message: `${path} expired ${s.nextUpdate}: that proxy refuses every client; ${fix}` };
+  const latest = db ? latestCrl(db) : undefined;
+  const missing = latest ? latest.entries - s.entries : 0;
+  if (missing > 0) {
+    return {
+      ...dated,
+      status: 'fail',
+      message: `${path} is CRL number ${s.number ?? '?'} and lists ${s.entries} revoked; the latest, number ${latest!.number}, lists ${latest!.entries}: ${missing} revoked certificate${missing === 1 ? ' is' : 's are'} still let in there; ${fix}`,
+    };
+  }
+  const left = `${path} expires ${s.nextUpdate}: ${s.daysLeft} days`;
+  if (s.daysLeft !== null && s.daysLeft < CRL_WARNING_DAYS) return { ...dated, status: 'fail', message: `${left}; ${fix}` };
+  if (latest && s.number !== undefined && s.number < latest.number) {
+    return { ...dated, status: 'warn', message: `${left}; it is CRL number ${s.number}, not ${latest.number}, the latest (no revocations missing); ${fix}` };
+  }
+  return { ...dated, status: 'ok', message: `${left}; the latest CRL (number ${s.number ?? '?'})` };
+}
+
+/**
  * Temporary files of writes that never finished: a process killed between
  * writing and renaming (SPEC "Guarantees": never under a final name). They
  * are private (0600) and harmless, but a half-written key copy is still key
@@ -224,6 +259,7 @@ export async function runDoctor(ctx: AppContext, p: DoctorParams): Promise<Docto
       db ? checkCertificates(db, now) : { name: 'certificates', status: 'skip', message: 'no readable database' },
       checkModes(ctx),
       checkLeftovers(ctx),
+      ...(p.deployedCrls ?? []).map((path): Check => (ca ? checkDeployedCrl(ctx, path, ca, db, now) : { ...needsCa('deployed-crl'), path })),
     ];
     return { home: ctx.home.dir, ok: checks.every((c) => c.status !== 'fail'), checks };
   } finally {

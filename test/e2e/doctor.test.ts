@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestCa, pocketca, secretFile, type TestCa } from '../helpers/cli';
+import { createTestCa, openssl, pocketca, secretFile, type TestCa } from '../helpers/cli';
 import { writeExpiredCrl } from '../helpers/proxy-fixture';
 
 interface Report {
@@ -153,4 +153,49 @@ test('doctor: names the temporary files a killed write left in the home (with th
 
   rmSync(join(ca.home, left[0]!));
   assert.equal(check(doctor(ca).report, 'leftovers').status, 'ok');
+});
+
+test('doctor --deployed-crl: a proxy copy missing a revocation fails; an older one with the same revocations warns; the latest passes', (t) => {
+  const ca = withCa(t);
+  const other = withCa(t);
+  ca.ok(['issue', 'lost-phone']);
+  const deployed = join(ca.dir, 'deployed-crl.pem');
+  copyFileSync(join(ca.home, 'crl.pem'), deployed);
+  const deployedCheck = (files: string[]) => {
+    const r = doctor(ca, files.flatMap((f) => ['--deployed-crl', f]));
+    return { code: r.code, checks: r.report.checks.filter((c) => c.name === 'deployed-crl') as (Report['checks'][number] & { path: string })[] };
+  };
+
+  let r = deployedCheck([deployed]);
+  assert.equal(r.code, 0);
+  assert.equal(r.checks.length, 1);
+  assert.equal(r.checks[0]!.status, 'ok', r.checks[0]!.message);
+  assert.equal(r.checks[0]!.path, deployed);
+
+  ca.ok(['revoke', 'lost-phone', '--reason', 'keyCompromise']);
+  r = deployedCheck([deployed]);
+  assert.equal(r.code, 1, 'the revoked phone still gets in through that proxy');
+  assert.equal(r.checks[0]!.status, 'fail');
+  assert.match(r.checks[0]!.message, /lists 0 revoked; the latest, number 2, lists 1: 1 revoked certificate is still let in there; copy .*crl\.pem to .*deployed-crl\.pem and reload the proxy/);
+  // That proxy's file really lets it in: openssl with the deployed CRL accepts the revoked certificate.
+  const verifyWith = (crl: string) =>
+    openssl(['verify', '-crl_check', '-CAfile', join(ca.home, 'ca.pem'), '-CRLfile', crl, join(ca.out, 'lost-phone.pem')]).stdout;
+  assert.match(verifyWith(deployed), /: OK/);
+  assert.doesNotMatch(verifyWith(join(ca.home, 'crl.pem')), /: OK/);
+
+  copyFileSync(join(ca.home, 'crl.pem'), deployed);
+  ca.ok(['crl']);
+  r = deployedCheck([deployed]);
+  assert.equal(r.code, 0);
+  assert.equal(r.checks[0]!.status, 'warn');
+  assert.match(r.checks[0]!.message, /CRL number 2, not 3, the latest \(no revocations missing\)/);
+
+  copyFileSync(join(ca.home, 'crl.pem'), deployed);
+  const foreign = join(ca.dir, 'foreign-crl.pem');
+  copyFileSync(join(other.home, 'crl.pem'), foreign);
+  r = deployedCheck([deployed, foreign, join(ca.dir, 'absent.pem')]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.checks.map((c) => c.status), ['ok', 'fail', 'fail']);
+  assert.match(r.checks[1]!.message, /is not a CRL of this CA/);
+  assert.match(r.checks[2]!.message, /absent\.pem/);
 });

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT_CODES, runtimeFor } from '../runtime';
 
@@ -6,6 +7,7 @@ export function registerDoctor(program: Command): void {
     .command('doctor')
     .description('check the home: CRL expiry first, database, CA key and certificate, bundle, expiring certificates, file modes')
     .option('--passphrase-file <file>', 'also open the CA key to check it matches ca.pem (or set $POCKETCA_PASSPHRASE)')
+    .option('--deployed-crl <file>', "also check a proxy's copy of crl.pem: this CA's, not expired, no revocation missing (repeatable)", (v: string, all: string[] = []) => [...all, v])
     .addHelpText(
       'after',
       `
@@ -14,18 +16,24 @@ expires within 7 days (after that nginx, Apache and Mosquitto refuse every
 client), when the database is damaged or newer than this pocketca, when the
 key or certificate is missing, expired or mismatched, or when the home, key
 or database can be read by others. Certificates expiring within 30 days are
-a warning. --json prints {"home","ok","checks":[{"name","status","message",...}]}
+a warning. --deployed-crl FILE checks a copy of crl.pem on a proxy: it fails
+when it lacks revocations of the latest CRL (the revoked device still gets in
+there) or expires within 7 days. --json prints {"home","ok","checks":[{"name","status","message",...}]}
 for monitoring; the exit code is 1 when any check failed.
 
 Examples:
   pocketca doctor
   pocketca doctor --json --passphrase-file ~/.pocketca-pass
+  pocketca doctor --deployed-crl /etc/nginx/pocketca/crl.pem
 ${EXIT_CODES}`,
     )
     .action(async (opts, command: Command) => {
       const { ctx, out } = runtimeFor(command, opts);
       const { runDoctor } = await import('../../app/doctor');
-      const report = await runDoctor(ctx, { verifyKey: Boolean(opts.passphraseFile || process.env.POCKETCA_PASSPHRASE) });
+      const report = await runDoctor(ctx, {
+        verifyKey: Boolean(opts.passphraseFile || process.env.POCKETCA_PASSPHRASE),
+        deployedCrls: (opts.deployedCrl as string[] | undefined)?.map((f) => resolve(f)),
+      });
       out.result(report, () =>
         report.checks.map((c) => `${out.paint(c.status.padEnd(4), { ok: '32', warn: '33', fail: '31', skip: '2' }[c.status], process.stdout)}  ${c.name.padEnd(14)} ${c.message}`).join('\n'),
       );
