@@ -233,6 +233,23 @@ for (const format of FORMATS) {
   });
 }
 
+/** `openssl pkcs12 -export` of the fixture's key and leaf certificate with `options`, to `out`. */
+function opensslExport(w: ReturnType<typeof workspace>, out: string, options: readonly string[]): ReturnType<typeof run> {
+  return run('openssl', [
+    'pkcs12',
+    '-export',
+    ...options,
+    '-inkey',
+    w.file('key.pem', fixture.key.export({ type: 'pkcs8', format: 'pem' })),
+    '-in',
+    w.file('leaf.pem', toPem('CERTIFICATE', fixture.leafDer)),
+    '-passout',
+    `file:${w.passwordFile}`,
+    '-out',
+    out,
+  ]);
+}
+
 for (const [label, options] of [
   ['its defaults (PBES2, SHA-256 MAC)', []],
   ['3DES and a SHA-1 MAC', ['-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1']],
@@ -241,21 +258,7 @@ for (const [label, options] of [
     if (!requireTool(t, 'openssl')) return;
     const w = workspace(t, 'modern');
     const out = join(w.dir, 'openssl.p12');
-    const exported = run('openssl', [
-      'pkcs12',
-      '-export',
-      ...options,
-      '-inkey',
-      w.file('key.pem', fixture.key.export({ type: 'pkcs8', format: 'pem' })),
-      '-in',
-      w.file('leaf.pem', toPem('CERTIFICATE', fixture.leafDer)),
-      '-certfile',
-      w.file('ca.pem', toPem('CERTIFICATE', fixture.caDer)),
-      '-passout',
-      `file:${w.passwordFile}`,
-      '-out',
-      out,
-    ]);
+    const exported = opensslExport(w, out, [...options, '-certfile', w.file('ca.pem', toPem('CERTIFICATE', fixture.caDer))]);
     assert.equal(exported.status, 0, exported.output);
     const { keyPem, certsDer } = decodePkcs12(readFileSync(out), PASSWORD);
     assert.deepEqual(createPrivateKey(keyPem).export({ format: 'jwk' }), fixture.key.export({ format: 'jwk' }));
@@ -267,19 +270,7 @@ test('decodePkcs12 refuses RC2, which openssl pkcs12 -export -legacy writes', (t
   if (!requireTool(t, 'openssl')) return;
   const w = workspace(t, 'modern');
   const out = join(w.dir, 'rc2.p12');
-  const exported = run('openssl', [
-    'pkcs12',
-    '-export',
-    '-legacy',
-    '-inkey',
-    w.file('key.pem', fixture.key.export({ type: 'pkcs8', format: 'pem' })),
-    '-in',
-    w.file('leaf.pem', toPem('CERTIFICATE', fixture.leafDer)),
-    '-passout',
-    `file:${w.passwordFile}`,
-    '-out',
-    out,
-  ]);
+  const exported = opensslExport(w, out, ['-legacy']);
   if (exported.status !== 0) {
     t.skip(`this OpenSSL has no legacy provider: ${exported.output.trim()}`);
     return;
