@@ -56,8 +56,14 @@ function optionValue(args: readonly string[], name: string): string | undefined 
   return value;
 }
 
+/**
+ * A regular file's bytes, up to `limit`. Anything else is left alone: a pipe
+ * (`--passphrase-file <(pass show ca)`) can be read only once, and that read
+ * belongs to the command.
+ */
 function readSmall(path: string, limit: number): Buffer | undefined {
-  return statSync(path).size <= limit ? readFileSync(path) : undefined;
+  const stat = statSync(path);
+  return stat.isFile() && stat.size <= limit ? readFileSync(path) : undefined;
 }
 
 /**

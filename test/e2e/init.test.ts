@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { spawn, spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -137,4 +138,18 @@ test('init at a terminal: asks the passphrase twice, says it is creating only af
   assert.ok(!screen.includes('typed at the terminal'), 'the passphrase is not echoed');
   const pass = secretFile(dir, 'pass', 'typed at the terminal');
   assert.equal(openssl(['pkey', '-in', join(home, 'ca.key.pem'), '-passin', `file:${pass}`, '-noout']).code, 0);
+});
+
+test('the passphrase file may be a pipe, as from --passphrase-file <(pass show ca): it is read once, by the command', async (t) => {
+  if (!requireTool(t, 'mkfifo')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const fifo = join(ca.dir, 'passphrase.fifo');
+  assert.equal(spawnSync('mkfifo', ['-m', '600', fifo]).status, 0);
+  // The writer blocks until a reader opens the pipe, writes once and is gone, as a shell's <(...) is.
+  const writer = spawn('sh', ['-c', 'printf "%s\\n" "$PASS" > "$FIFO"'], { env: { ...process.env, PASS: PASSPHRASE, FIFO: fifo }, stdio: 'ignore' });
+  t.after(() => writer.kill('SIGKILL'));
+  const r = await ca.runAsync(['crl', '--passphrase-file', fifo, '--json'], { timeoutMs: 20_000 });
+  assert.equal(r.code, 0, `a second read of the pipe would wait forever for a writer: ${r.stderr}`);
+  assert.equal((JSON.parse(r.stdout) as { number: number }).number, 2);
 });

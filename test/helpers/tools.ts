@@ -10,6 +10,7 @@ import type { TestContext } from 'node:test';
 /** Debian/Ubuntu packages that provide each command. */
 const PACKAGES: Record<string, string> = {
   openssl: 'openssl',
+  mkfifo: 'coreutils',
   certtool: 'gnutls-bin',
   pk12util: 'libnss3-tools',
   certutil: 'libnss3-tools',
