@@ -2,7 +2,7 @@
 import { X509Certificate } from 'node:crypto';
 import { UsageError } from '../errors';
 import { toPem } from '../formats/pem';
-import { certificateDer, listCertificates, listCertificatesJson, statusOf, type CertificateRow, type ListFilter, type Status } from '../store/certificates';
+import { certificateDer, listCertificates, listCertificatesJson, listTableLines, listTableShape, statusOf, type CertificateRow, type ListFilter, type Status } from '../store/certificates';
 import type { AppContext } from './context';
 import { findOne } from './find-certificate';
 
@@ -54,6 +54,21 @@ export function listCerts(ctx: AppContext, p: ListParams): ListedCertificate[] {
 /** listCerts as JSON text, one certificate at a time, written by the store (see listCertificatesJson). */
 export function listCertsJson(ctx: AppContext, p: ListParams): Iterable<string> {
   return listCertificatesJson(ctx.home.database(), listFilter(ctx, p));
+}
+
+/**
+ * listCerts as `list`'s table, laid out by SQLite row by row: the column
+ * widths (at least those of `header`) and the lines under the header.
+ * Undefined when a cell is not printable ASCII: formatTable lays those out,
+ * escaping control characters.
+ */
+export function listCertsTable(ctx: AppContext, p: ListParams, header: readonly string[]): { rows: number; widths: number[]; lines: Iterable<string> } | undefined {
+  const db = ctx.home.database();
+  const filter = listFilter(ctx, p);
+  const shape = listTableShape(db, filter);
+  if (!shape.printableAscii) return undefined;
+  const widths = header.slice(0, -1).map((h, i) => Math.max(h.length, shape.widths[i] ?? 0));
+  return { rows: shape.rows, widths, lines: listTableLines(db, filter, widths) };
 }
 
 export interface ShownCertificate extends ListedCertificate {

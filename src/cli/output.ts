@@ -8,8 +8,32 @@ export interface OutputOptions {
   color: boolean;
 }
 
-/** What jsonArray writes at a time. */
-const JSON_CHUNK_OCTETS = 64 * 1024;
+/** What jsonArray and lines write at a time. */
+const CHUNK_OCTETS = 64 * 1024;
+
+/**
+ * Text written to stdout in pieces of about CHUNK_OCTETS: 100,000 rows never
+ * sit in memory as one document, nor go out as 100,000 writes (issue 6).
+ */
+function chunkedStdout(): { put: (text: string) => void; flush: () => void } {
+  let chunk = Buffer.allocUnsafe(CHUNK_OCTETS);
+  let pos = 0;
+  return {
+    put(text: string): void {
+      if (pos + text.length * 3 > chunk.length) {
+        // A fresh buffer per piece: a stream may still hold the last one (pipes are asynchronous on macOS).
+        if (pos > 0) process.stdout.write(chunk.subarray(0, pos));
+        chunk = Buffer.allocUnsafe(Math.max(CHUNK_OCTETS, text.length * 3));
+        pos = 0;
+      }
+      pos += chunk.write(text, pos);
+    },
+    flush(): void {
+      if (pos > 0) process.stdout.write(chunk.subarray(0, pos));
+      pos = 0;
+    },
+  };
+}
 
 export class Output {
   constructor(readonly options: OutputOptions) {}
@@ -34,25 +58,23 @@ export class Output {
    * certificates never sit in memory as one 30 MB document (issue 6).
    */
   jsonArray(elements: Iterable<string>): void {
-    let chunk = Buffer.allocUnsafe(JSON_CHUNK_OCTETS);
-    let pos = 0;
-    const put = (text: string): void => {
-      if (pos + text.length * 3 > chunk.length) {
-        // A fresh buffer per piece: a stream may still hold the last one (pipes are asynchronous on macOS).
-        if (pos > 0) process.stdout.write(chunk.subarray(0, pos));
-        chunk = Buffer.allocUnsafe(Math.max(JSON_CHUNK_OCTETS, text.length * 3));
-        pos = 0;
-      }
-      pos += chunk.write(text, pos);
-    };
+    const out = chunkedStdout();
     let empty = true;
     for (const element of elements) {
-      put(empty ? '[\n' : ',\n');
-      put(element);
+      out.put(empty ? '[\n' : ',\n');
+      out.put(element);
       empty = false;
     }
-    put(empty ? '[]\n' : '\n]\n');
-    process.stdout.write(chunk.subarray(0, pos));
+    out.put(empty ? '[]\n' : '\n]\n');
+    out.flush();
+  }
+
+  /** The human result as lines that come one at a time (a long table); omitted with --quiet. */
+  lines(lines: Iterable<string>): void {
+    if (this.options.quiet) return;
+    const out = chunkedStdout();
+    for (const line of lines) out.put(line + '\n');
+    out.flush();
   }
 
   /** Raw data the user asked for on stdout (PEM); printed even with --quiet. */
@@ -87,12 +109,18 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** One line of a table: every cell but the last padded to its column's width, two spaces between. */
+export function tableLine(cells: readonly string[], widths: readonly number[]): string {
+  return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
+}
+
 /** A plain text table: header, then rows, columns padded to the widest cell; cells are made printable. */
 export function formatTable(header: string[], cells: string[][]): string {
   const rows = cells.map((row) => row.map(printable));
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n');
+  // A loop, not Math.max(...column): 100,000 arguments overflow the stack.
+  const widths = header.map((h) => h.length);
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return [tableLine(header, widths), ...rows.map((row) => tableLine(row, widths))].join('\n');
 }
 
 /**

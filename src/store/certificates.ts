@@ -21,10 +21,18 @@ export interface CertificateRow extends CertificateRecord {
   reason: string | null;
 }
 
-const SELECT = `SELECT c.serial, c.name, c.profile, c.source, c.subject, c.not_before AS notBefore,
+const COLUMNS = `c.serial, c.name, c.profile, c.source, c.subject, c.not_before AS notBefore,
   c.not_after AS notAfter, c.fingerprint_sha256 AS fingerprintSha256, c.issued_at AS issuedAt,
-  r.revoked_at AS revokedAt, r.reason AS reason
-  FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial`;
+  r.revoked_at AS revokedAt, r.reason AS reason`;
+/** Every certificate with its revocation, if any. */
+const ALL_FROM = 'certificates c LEFT JOIN revocations r ON r.serial = c.serial';
+/**
+ * Only revoked ones, which are few: SQLite walks the revocations and looks
+ * each certificate up (CROSS JOIN fixes that order). Left to itself it may
+ * walk all 100,000 certificates and probe revocations for each (issue 6).
+ */
+const REVOKED_FROM = 'revocations r CROSS JOIN certificates c ON c.serial = r.serial';
+const SELECT = `SELECT ${COLUMNS} FROM ${ALL_FROM}`;
 
 export function insertCertificate(db: Db, record: CertificateRecord, der: Buffer): void {
   db.prepare(
@@ -58,30 +66,30 @@ export interface ListFilter {
   includeInternal?: boolean;
 }
 
-/** The WHERE and ORDER BY of a list, and their parameters. */
-function listWhere(filter: ListFilter): { where: string; order: string; params: Record<string, string> } {
+/** The FROM, WHERE and ORDER BY of a list, and their parameters. */
+function listWhere(filter: ListFilter): { from: string; where: string; order: string; params: Record<string, string> } {
   const where: string[] = [];
   const params: Record<string, string> = { now: filter.now };
   if (filter.status === 'valid') where.push('r.serial IS NULL AND c.not_after > @now');
-  if (filter.status === 'revoked') where.push('r.serial IS NOT NULL');
   if (filter.status === 'expired') where.push('r.serial IS NULL AND c.not_after <= @now');
   if (filter.expiringBefore) {
     where.push('c.not_after <= @expiringBefore');
     params.expiringBefore = filter.expiringBefore;
   }
   if (!filter.includeInternal) where.push("c.source <> 'internal'");
-  // Revoked ones are few: start from revocations and sort them, rather than
-  // walk every certificate in issue order (the + keeps SQLite off the
-  // certificates_issued_at index for this ORDER BY).
-  const order = filter.status === 'revoked' ? 'ORDER BY +c.issued_at, c.serial' : 'ORDER BY c.issued_at, c.serial';
-  return { where: where.length ? ' WHERE ' + where.join(' AND ') : '', order, params };
+  return {
+    from: filter.status === 'revoked' ? REVOKED_FROM : ALL_FROM,
+    where: where.length ? ' WHERE ' + where.join(' AND ') : '',
+    order: 'ORDER BY c.issued_at, c.serial',
+    params,
+  };
 }
 
 export function listCertificates(db: Db, filter: ListFilter): CertificateRow[] {
-  const { where, order, params } = listWhere(filter);
+  const { from, where, order, params } = listWhere(filter);
   // Rows as arrays, made into objects here: better-sqlite3's own row objects
   // cost three times as much (10,000 revoked: ~100 ms against ~30; issue 6).
-  const rows = db.prepare(`${SELECT}${where} ${order}`).raw(true).all(params) as (string | null)[][];
+  const rows = db.prepare(`SELECT ${COLUMNS} FROM ${from}${where} ${order}`).raw(true).all(params) as (string | null)[][];
   return rows.map(
     ([serial, name, profile, source, subject, notBefore, notAfter, fingerprintSha256, issuedAt, revokedAt, reason]): CertificateRow => ({
       serial: serial!,
@@ -122,11 +130,53 @@ const LISTED_JSON: [key: string, value: string][] = [
  * JavaScript objects, or as one 30 MB document, cost seconds (issue 6).
  */
 export function* listCertificatesJson(db: Db, filter: ListFilter): Generator<string> {
-  const { where, order, params } = listWhere(filter);
+  const { from, where, order, params } = listWhere(filter);
   const format = `  {\n${LISTED_JSON.map(([key]) => `    "${key}": %s`).join(',\n')}\n  }`;
   const sql = `SELECT printf(@format, ${LISTED_JSON.map(([, value]) => value).join(', ')})
-    FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial${where} ${order}`;
+    FROM ${from}${where} ${order}`;
   yield* db.prepare(sql).pluck().iterate({ ...params, format }) as IterableIterator<string>;
+}
+
+/** The STATUS column of `list`'s table: valid, expired, or "revoked (REASON)". */
+const STATUS_TEXT_SQL = `CASE WHEN r.revoked_at IS NOT NULL AND r.revoked_at <> '' THEN 'revoked (' || r.reason || ')' WHEN c.not_after <= @now THEN 'expired' ELSE 'valid' END`;
+/** The columns of `list`'s table, in order: SERIAL, NAME, PROFILE, STATUS, EXPIRES, SUBJECT. */
+const TABLE_SQL = ['c.serial', 'c.name', 'c.profile', STATUS_TEXT_SQL, 'substr(c.not_after, 1, 10)', 'c.subject'];
+
+export interface TableShape {
+  rows: number;
+  /** The widest cell of each column but the last (the subject is not padded). */
+  widths: number[];
+  /** Every cell is printable ASCII: SQLite's printf pads it as JavaScript would, and nothing needs escaping. */
+  printableAscii: boolean;
+}
+
+/** What listTableLines needs to know first: how many rows, how wide each column. */
+export function listTableShape(db: Db, filter: ListFilter): TableShape {
+  const { from, where, params } = listWhere(filter);
+  const sql = `SELECT count(*), ${TABLE_SQL.slice(0, -1)
+    .map((column) => `max(length(${column}))`)
+    .join(', ')}, max((${TABLE_SQL.join(' || ')}) GLOB '*[^ -~]*')
+    FROM ${from}${where}`;
+  const [rows, ...rest] = db.prepare(sql).raw(true).get(params) as (number | null)[];
+  const anyOther = rest.pop();
+  return { rows: rows ?? 0, widths: rest.map((w) => w ?? 0), printableAscii: !anyOther };
+}
+
+/**
+ * The rows of `list`'s table, each laid out by SQLite's printf with the
+ * given column widths: one string per certificate instead of eleven and an
+ * object (100,000 rows: seconds of garbage collection; issue 6). Only for
+ * printable ASCII (listTableShape), where byte widths are character widths.
+ */
+export function* listTableLines(db: Db, filter: ListFilter, widths: readonly number[]): Generator<string> {
+  const { from, where, order, params } = listWhere(filter);
+  const padded = TABLE_SQL.slice(0, -1);
+  const format = [...padded.map(() => '%-*s'), '%s'].join('  ');
+  const args = [...padded.map((column, i) => `@w${i}, ${column}`), TABLE_SQL[TABLE_SQL.length - 1]].join(', ');
+  const sql = `SELECT printf(@format, ${args}) FROM ${from}${where} ${order}`;
+  const bound: Record<string, string | number> = { ...params, format };
+  padded.forEach((_, i) => (bound[`w${i}`] = widths[i] ?? 0));
+  yield* db.prepare(sql).pluck().iterate(bound) as IterableIterator<string>;
 }
 
 export function statusOf(row: CertificateRow, now: string): Status {

@@ -1,8 +1,8 @@
 /**
- * `list --json` is written by SQLite, row by row (issue 6). It must print the
- * bytes JSON.stringify(rows, null, 2) printed before, for every filter and
- * for text that needs escaping. A fresh database with the real migrations,
- * fixed times.
+ * `list --json` and `list`'s table are written by SQLite, row by row (issue
+ * 6). They must print the bytes JSON.stringify(rows, null, 2) and
+ * formatTable print, for every filter and for text that needs escaping. A
+ * fresh database with the real migrations, fixed times.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,32 +11,50 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppContext } from '../../src/app/context';
 import type { CaHome } from '../../src/app/home';
-import { listCerts, listCertsJson, type ListParams } from '../../src/app/inspect';
-import { Output } from '../../src/cli/output';
+import { listCerts, listCertsJson, listCertsTable, type ListParams } from '../../src/app/inspect';
+import { formatTable, Output, tableLine } from '../../src/cli/output';
 import { insertCertificate, type CertificateRecord } from '../../src/store/certificates';
 import { openDatabase } from '../../src/store/database';
 import { insertRevocation } from '../../src/store/revocations';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 
-/** What Output.jsonArray writes to stdout. */
-function printed(elements: Iterable<string>): string {
+/** What `print` writes to stdout. */
+function captured(print: () => void): string {
   const chunks: Buffer[] = [];
   const write = process.stdout.write;
   process.stdout.write = ((chunk: Uint8Array) => chunks.push(Buffer.from(chunk)) > 0) as typeof process.stdout.write;
   try {
-    new Output({ json: true, quiet: false, color: false }).jsonArray(elements);
+    print();
   } finally {
     process.stdout.write = write;
   }
   return Buffer.concat(chunks).toString('utf8');
 }
 
-test('list --json: the same bytes as JSON.stringify, for every filter and for text that needs escaping', (t) => {
+/** What Output.jsonArray writes to stdout. */
+const printed = (elements: Iterable<string>): string => captured(() => new Output({ json: true, quiet: false, color: false }).jsonArray(elements));
+
+const FILTERS: ListParams[] = [
+  { status: 'all' },
+  { status: 'valid' },
+  { status: 'revoked' },
+  { status: 'expired' },
+  { status: 'valid', expiringDays: 30 },
+  { status: 'all', expiringDays: 400 },
+  { status: 'valid', expiringDays: 0 },
+];
+
+function withDb(t: import('node:test').TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'pocketca-unit-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const db = openDatabase(join(dir, 'pocketca.db'), { create: true });
   t.after(() => db.close());
+  return db;
+}
+
+test('list --json: the same bytes as JSON.stringify, for every filter and for text that needs escaping', (t) => {
+  const db = withDb(t);
   const subjects = [
     'CN=plain',
     'CN=quote " backslash \\ slash /',
@@ -62,19 +80,82 @@ test('list --json: the same bytes as JSON.stringify, for every filter and for te
     if (i === 2) insertRevocation(db, { serial: record.serial, revokedAt: '2026-02-03T00:00:00.000Z', reason: 'unspecified' });
   });
   const ctx = { home: { database: () => db } as unknown as CaHome, now: () => NOW } as AppContext;
-  const filters: ListParams[] = [
-    { status: 'all' },
-    { status: 'valid' },
-    { status: 'revoked' },
-    { status: 'expired' },
-    { status: 'valid', expiringDays: 30 },
-    { status: 'all', expiringDays: 400 },
-    { status: 'valid', expiringDays: 0 },
-  ];
-  for (const filter of filters) {
+  for (const filter of FILTERS) {
     const expected = JSON.stringify(listCerts(ctx, filter), null, 2) + '\n';
     assert.equal(printed(listCertsJson(ctx, filter)), expected, JSON.stringify(filter));
   }
   assert.equal(printed([]), '[]\n');
   assert.equal(JSON.parse(printed(listCertsJson(ctx, { status: 'all' }))).length, 5, 'the internal certificate is left out');
+});
+
+test('list table: SQLite lays out the bytes formatTable does; text that is not printable ASCII is left to formatTable', (t) => {
+  const db = withDb(t);
+  const ctx = { home: { database: () => db } as unknown as CaHome, now: () => NOW } as AppContext;
+  const header = ['SERIAL', 'NAME', 'PROFILE', 'STATUS', 'EXPIRES', 'SUBJECT'];
+  /** What `list` printed before: listCerts through formatTable. */
+  const expected = (filter: ListParams): string => {
+    const rows = listCerts(ctx, filter);
+    if (rows.length === 0) return 'no certificates\n';
+    const cells = rows.map((r) => [r.serial, r.name, r.profile, r.status === 'revoked' ? `revoked (${r.reason})` : r.status, r.notAfter.slice(0, 10), r.subject]);
+    return formatTable(header, cells) + '\n';
+  };
+  const bySql = (filter: ListParams): string | undefined => {
+    const table = listCertsTable(ctx, filter, header);
+    if (!table) return undefined;
+    const out = new Output({ json: false, quiet: false, color: false });
+    return captured(() => out.lines(table.rows === 0 ? ['no certificates'] : [tableLine(header, table.widths), ...table.lines]));
+  };
+  assert.equal(bySql({ status: 'all' }), 'no certificates\n');
+  // Widths that vary per column and per filter: long and short names, serials with a leading zero byte, every status.
+  const names = ['a', 'a-much-longer-device-name', 'mid-name', 'x', 'nas.home-arpa_1'];
+  names.forEach((name, i) => {
+    insertCertificate(
+      db,
+      {
+        serial: i === 3 ? '00ff' + 'ab'.repeat(8) : (0x10 + i).toString(16) + 'cd'.repeat(7 + i),
+        name,
+        profile: i === 2 ? 'server' : 'client',
+        source: 'issue',
+        subject: i === 4 ? 'O=Home, CN=nas' : `CN=${name}`,
+        notBefore: '2026-01-01T00:00:00.000Z',
+        notAfter: i === 1 ? '2026-02-01T00:00:00.000Z' : `2026-0${3 + i}-15T00:00:00.000Z`,
+        fingerprintSha256: `FP${i}`,
+        issuedAt: `2026-01-0${1 + i}T00:00:00.000Z`,
+      },
+      Buffer.from([0x30, 0x00]),
+    );
+  });
+  const serials = (listCerts(ctx, { status: 'all' }) as { serial: string; name: string }[]).map((r) => r);
+  insertRevocation(db, { serial: serials.find((r) => r.name === 'mid-name')!.serial, revokedAt: '2026-02-02T00:00:00.000Z', reason: 'cessationOfOperation' });
+  insertRevocation(db, { serial: serials.find((r) => r.name === 'x')!.serial, revokedAt: '2026-02-03T00:00:00.000Z', reason: 'unspecified' });
+  for (const filter of FILTERS) assert.equal(bySql(filter), expected(filter), JSON.stringify(filter));
+
+  // A control character (a hostile CSR's CN) or any non-ASCII text: formatTable escapes or measures it.
+  for (const subject of ['CN=\u001b[2Jgone', 'CN=Zoë']) {
+    insertCertificate(
+      db,
+      {
+        serial: subject.length.toString(16).padStart(2, '0') + 'ee'.repeat(9),
+        name: `odd-${subject.length}`,
+        profile: 'client',
+        source: 'issue',
+        subject,
+        notBefore: '2026-01-01T00:00:00.000Z',
+        notAfter: '2027-01-01T00:00:00.000Z',
+        fingerprintSha256: 'FPX',
+        issuedAt: '2026-01-20T00:00:00.000Z',
+      },
+      Buffer.from([0x30, 0x00]),
+    );
+    assert.equal(bySql({ status: 'valid' }), undefined, subject);
+    assert.equal(bySql({ status: 'revoked' }), expected({ status: 'revoked' }), 'other filters keep the SQLite layout');
+    db.prepare("DELETE FROM certificate_ders WHERE serial IN (SELECT serial FROM certificates WHERE fingerprint_sha256 = 'FPX')").run();
+    db.prepare("DELETE FROM certificates WHERE fingerprint_sha256 = 'FPX'").run();
+  }
+});
+
+test('formatTable: columns of 150,000 rows (no spread of them into Math.max)', () => {
+  const rows = Array.from({ length: 150_000 }, (_, i) => [String(i), i === 149_999 ? 'the-longest-name' : 'n', 'CN=x']);
+  const text = formatTable(['ID', 'NAME', 'SUBJECT'], rows);
+  assert.equal(text.split('\n')[1], '0       n                 CN=x');
 });

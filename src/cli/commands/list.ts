@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
-import { formatTable } from '../output';
+import { formatTable, tableLine } from '../output';
 import { EXIT_CODES, intOption, runtimeFor } from '../runtime';
+
+/** `first`, then `rest` as it comes (100,000 rows are never held at once). */
+function* withFirst(first: string, rest: Iterable<string>): Generator<string> {
+  yield first;
+  yield* rest;
+}
 
 export function registerList(program: Command): void {
   program
@@ -12,11 +18,18 @@ export function registerList(program: Command): void {
     .addHelpText('after', `\nExamples:\n  pocketca list\n  pocketca list --expiring 30\n  pocketca list --all --json\n${EXIT_CODES}`)
     .action(async (opts, command: Command) => {
       const { ctx, out } = runtimeFor(command);
-      const { listCerts, listCertsJson } = await import('../../app/inspect');
+      const { listCerts, listCertsJson, listCertsTable } = await import('../../app/inspect');
       const params = { status: opts.all ? 'all' : opts.revoked ? 'revoked' : 'valid', expiringDays: opts.expiring } as const;
       if (out.json) {
         // The document out.result would print, written by SQLite row by row: 100,000 records as objects cost seconds (issue 6).
         out.jsonArray(listCertsJson(ctx, params));
+        return;
+      }
+      const header = ['SERIAL', 'NAME', 'PROFILE', 'STATUS', 'EXPIRES', 'SUBJECT'];
+      const table = listCertsTable(ctx, params, header);
+      if (table) {
+        // The text formatTable makes, written as SQLite lays out each row (issue 6).
+        out.lines(table.rows === 0 ? ['no certificates'] : withFirst(tableLine(header, table.widths), table.lines));
         return;
       }
       const rows = listCerts(ctx, params);
@@ -24,7 +37,7 @@ export function registerList(program: Command): void {
         rows.length === 0
           ? 'no certificates'
           : formatTable(
-              ['SERIAL', 'NAME', 'PROFILE', 'STATUS', 'EXPIRES', 'SUBJECT'],
+              header,
               rows.map((r) => [r.serial, r.name, r.profile, r.status === 'revoked' ? `revoked (${r.reason})` : r.status, r.notAfter.slice(0, 10), r.subject]),
             ),
       );
