@@ -1,10 +1,9 @@
 /** Turning commander's options into what a use case needs. */
 import { randomBytes } from 'node:crypto';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AppContext } from '../app/context';
 import { CaHome } from '../app/home';
+import { resolveHome } from './argv';
 import { Output } from './output';
 import { passphraseSource, type PassphraseOptions } from './secrets';
 
@@ -14,10 +13,6 @@ export interface GlobalOptions {
   quiet?: boolean;
   color?: boolean;
   yes?: boolean;
-}
-
-export function resolveHome(option: string | undefined): string {
-  return resolve(option ?? process.env.POCKETCA_HOME ?? join(homedir(), '.pocketca'));
 }
 
 export interface Runtime {

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { MissingSecretError, UnreadableInputError, UsageError } from '../errors';
 
-const MAX_SECRET_BYTES = 4096;
+export const MAX_SECRET_BYTES = 4096;
 export const MIN_PASSPHRASE_LENGTH = 8;
 
 export function readSecretFile(path: string, what: string, warn: (m: string) => void): string {
@@ -23,11 +23,13 @@ export function readSecretFile(path: string, what: string, warn: (m: string) => 
   } catch {
     /* mode is advisory */
   }
-  // One trailing newline is what `echo secret > file` adds; it is not part of the secret.
-  const secret = text.replace(/\r?\n$/, '');
+  const secret = secretFromFileText(text);
   if (!secret) throw new UsageError(`${what} file ${path} is empty`);
   return secret;
 }
+
+/** A secret file's text without the one trailing newline `echo secret > file` adds: it is not part of the secret. */
+export const secretFromFileText = (text: string): string => text.replace(/\r?\n$/, '');
 
 export const isInteractive = (): boolean => Boolean(process.stdin.isTTY);
 

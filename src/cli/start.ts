@@ -3,14 +3,13 @@
  * loads. commander and the command modules cost more than Node's own start-up
  * (issue 6), so `--version` answers without them, `issue` starts its key
  * generation on the thread pool before them, and the commands that unlock the
- * CA key start its scrypt there too (src/app/key-prefetch.ts). Only a hint is
+ * CA key start its scrypt there too (prefetchCaKey). Only a hint is
  * taken from argv here; commander still parses it, and work started for
  * nothing is dropped.
  */
 import type { run as Run } from './main';
-import { prefetchCaKey } from '../app/key-prefetch';
 import { startRsaKey } from '../app/rsa-keys';
-import { commandOf } from './argv';
+import { commandOf, prefetchCaKey } from './argv';
 
 const KEY_SIZES = new Set([2048, 3072, 4096]);
 /** The commands that unlock the CA key with --passphrase-file or POCKETCA_PASSPHRASE. */

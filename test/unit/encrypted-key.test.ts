@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { WrongPassphraseError } from '../../src/errors';
 import { decryptPrivateKeyAsync, encryptPrivateKey, readScryptEncryption } from '../../src/formats/encrypted-key';
 import { fromPem } from '../../src/formats/pem';
-import { decryptCaKey, prefetchCaKey, prefetchKey } from '../../src/app/key-prefetch';
+import { decryptCaKey, prefetchKey } from '../../src/app/key-prefetch';
+import { prefetchCaKey } from '../../src/cli/argv';
 import { openssl, secretFile, tempDir } from '../helpers/cli';
 
 const PASS = 'correct horse battery';
