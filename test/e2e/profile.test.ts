@@ -2,28 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestCa, openssl, secretFile, tool, type TestCa } from '../helpers/cli';
+import { createTestCa, openssl, secretFile, type TestCa } from '../helpers/cli';
+import { readPlistWithPython } from '../helpers/plist';
 
 interface Payload {
   [key: string]: unknown;
   PayloadContent: unknown;
 }
 
-/** Parse a .mobileconfig with python's plistlib (independent of our writer); <data> comes back base64. */
-function parsePlist(path: string): Payload {
-  const script = `
-import plistlib, sys, json, base64
-def conv(v):
-    if isinstance(v, bytes): return {'$data': base64.b64encode(v).decode()}
-    if isinstance(v, dict): return {k: conv(x) for k, x in v.items()}
-    if isinstance(v, list): return [conv(x) for x in v]
-    return v
-with open(sys.argv[1], 'rb') as f: print(json.dumps(conv(plistlib.load(f))))
-`;
-  const r = tool('python3', ['-c', script, path]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
+/** A .mobileconfig as Python's plistlib reads it (independent of our writer). */
+const parsePlist = (path: string): Payload => readPlistWithPython(path) as Payload;
 
 const data = (v: unknown) => Buffer.from((v as { $data: string }).$data, 'base64');
 

@@ -31,6 +31,7 @@ import {
 } from '../../src/formats/x509';
 import { buildMobileconfig, signMobileconfig, stableUuid, type MobileconfigParams } from '../../src/formats/mobileconfig';
 import { encodePlist, type PlistValue } from '../../src/formats/plist';
+import { readPlistWithPython } from '../helpers/plist';
 
 const NOT_BEFORE = new Date('2026-01-01T00:00:00Z');
 const NOT_AFTER = new Date('2027-01-01T00:00:00Z');
@@ -131,23 +132,10 @@ function run(cmd: string, args: string[], input?: Buffer) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 
-/** Python's plistlib reading the text; <data> becomes {"$data": base64}. */
-const PLIST_TO_JSON = `
-import base64, json, plistlib, sys
-def conv(o):
-    if isinstance(o, bytes): return {"$data": base64.b64encode(o).decode()}
-    if isinstance(o, dict): return {k: conv(v) for k, v in o.items()}
-    if isinstance(o, list): return [conv(v) for v in o]
-    return o
-with open(sys.argv[1], "rb") as f:
-    print(json.dumps(conv(plistlib.load(f, fmt=plistlib.FMT_XML))))
-`;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
-function readWithPlistlib(text: string): Json {
-  const r = run('python3', ['-c', PLIST_TO_JSON, tempFile(text)]);
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.toString());
-}
+/** Python's plistlib reading the text; <data> becomes {"$data": base64}. */
+const readWithPlistlib = (text: string): Json => readPlistWithPython(tempFile(text));
 const dataOf = (value: Json): Buffer => Buffer.from(value.$data, 'base64');
 
 function params(over: Partial<MobileconfigParams> = {}): MobileconfigParams {
