@@ -23,6 +23,12 @@ const PACKAGES: Record<string, string> = {
   mosquitto_sub: 'mosquitto-clients',
   zbarimg: 'zbar-tools',
   script: 'util-linux',
+  unshare: 'util-linux',
+  tmux: 'tmux',
+  scepclient: 'scep',
+  cfssl: 'golang-cfssl',
+  go: 'golang-go',
+  pki: 'strongswan-pki',
 };
 
 export function isOnPath(command: string): boolean {
