@@ -56,6 +56,13 @@ export class WrongPkcs12PasswordError extends PocketcaError {
     super('wrong PKCS#12 password');
   }
 }
+/**
+ * An encrypted key whose key-derivation parameters (scrypt N, r, p; PBKDF2
+ * iterations) are beyond what pocketca accepts (SPEC "Hostile key files"):
+ * refused before any derivation starts, so a planted file cannot keep the
+ * CPU busy for hours (exit 1).
+ */
+export class KeyDerivationTooCostlyError extends PocketcaError {}
 export class CertificateNotFoundError extends PocketcaError {}
 export class CertificateAlreadyRevokedError extends PocketcaError {}
 export class AmbiguousNameError extends UsageError {}

@@ -5,8 +5,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { CaFileDamagedError, CaNotFoundError, UsageError, WrongPassphraseError } from '../errors';
+import { CaFileDamagedError, CaNotFoundError, KeyDerivationTooCostlyError, UsageError, WrongPassphraseError } from '../errors';
 import { readChildren, readTlv } from '../formats/der-reader';
+import { checkKeyDerivation } from '../formats/encrypted-key';
 import { fromPem } from '../formats/pem';
 import { parseCertificate, type ParsedCertificate } from '../formats/x509';
 import { openDatabase, type Db } from '../store/database';
@@ -103,6 +104,12 @@ export class CaHome {
     return unlockCaKeyPem(readHomeFile(this.keyPath, 'CA key'), passphrase, this.caCertificate(), this.keyPath);
   }
 
+  /** checkCaKeyPem on ca.key.pem: what unlocking it would refuse, found before the passphrase is asked. */
+  checkKey(): void {
+    this.requireCa();
+    checkCaKeyPem(readHomeFile(this.keyPath, 'CA key'), this.keyPath);
+  }
+
   keyFileMode(): number | undefined {
     try {
       return statSync(this.keyPath).mode & 0o777;
@@ -118,18 +125,35 @@ export class CaHome {
 }
 
 /**
- * Decrypt a CA key PEM and check it belongs to `ca`. A file that is not an
- * EncryptedPrivateKeyInfo at all is damaged, not a wrong passphrase; once it
- * parses, a failed decryption is the passphrase (CBC without a MAC cannot tell
- * a flipped ciphertext bit from a wrong key).
+ * Check a CA key PEM before anything is derived from it: a file that is not an
+ * EncryptedPrivateKeyInfo at all is damaged (CaFileDamagedError), one whose
+ * key derivation asks for more than KDF_LIMITS is KeyDerivationTooCostlyError
+ * (SPEC "Hostile key files"). Both exit 1, before a passphrase is asked.
  */
-export async function unlockCaKeyPem(pem: Buffer, passphrase: string, ca: ParsedCertificate, where: string): Promise<KeyObject> {
+export function checkCaKeyPem(pem: Buffer, where: string): void {
   const der = fromPem(pem.toString('latin1'), ['ENCRYPTED PRIVATE KEY']);
   if (!der) {
     const plain = /-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(pem.toString('latin1'));
     throw new CaFileDamagedError(plain ? `${where} is an unencrypted private key` : `${where} is not an encrypted private key`, RESTORE_HINT);
   }
   if (!isEncryptedKeyInfo(der)) throw new CaFileDamagedError(`${where} is damaged: not a readable encrypted private key`, RESTORE_HINT);
+  try {
+    checkKeyDerivation(der);
+  } catch (error) {
+    if (error instanceof KeyDerivationTooCostlyError) {
+      throw new KeyDerivationTooCostlyError(`${where} is refused before any work: its ${error.message}`, `pocketca writes scrypt N=2^14, r=8, p=1; ${RESTORE_HINT}`);
+    }
+    throw new CaFileDamagedError(`${where} is damaged: ${(error as Error).message}`, RESTORE_HINT);
+  }
+}
+
+/**
+ * Decrypt a CA key PEM (checked first, checkCaKeyPem) and check it belongs to
+ * `ca`. Once it parses, a failed decryption is the passphrase (CBC without a
+ * MAC cannot tell a flipped ciphertext bit from a wrong key).
+ */
+export async function unlockCaKeyPem(pem: Buffer, passphrase: string, ca: ParsedCertificate, where: string): Promise<KeyObject> {
+  checkCaKeyPem(pem, where);
   let key: KeyObject;
   try {
     key = await decryptCaKey(pem, passphrase);

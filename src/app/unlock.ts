@@ -17,6 +17,8 @@ export async function unlockCaKey(ctx: AppContext, command: string): Promise<Key
     warned.add(ctx.home);
     ctx.warn(`${ctx.home.keyPath} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`);
   }
+  // A damaged or hostile key file is refused before anyone types a passphrase for it.
+  ctx.home.checkKey();
   const passphrase = await ctx.passphrase();
   try {
     return await ctx.home.unlockKey(passphrase);

@@ -9,14 +9,39 @@
  * its 32 MiB decoding limit rules out a larger N.
  */
 import { createCipheriv, createDecipheriv, createPrivateKey, scrypt, scryptSync, type KeyObject } from 'node:crypto';
-import { WrongPassphraseError } from '../errors';
+import { KeyDerivationTooCostlyError, WrongPassphraseError } from '../errors';
 import { octetString, oid, sequence, smallInteger } from './der';
-import { content, readChildren, readOid, readTlv, type Tlv } from './der-reader';
+import { content, DerError, readChildren, readOid, readTlv, type Tlv } from './der-reader';
 import { fromPem, toPem } from './pem';
 
-const OID_PBES2 = '1.2.840.113549.1.5.13';
-const OID_SCRYPT = '1.3.6.1.4.1.11591.4.11';
-const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42';
+/** The algorithms of PBES2 (RFC 8018 App. A.2, A.4, B.2.5) and scrypt (RFC 7914 §7). */
+export const KEY_ENCRYPTION_OIDS = {
+  pbes2: '1.2.840.113549.1.5.13',
+  pbkdf2: '1.2.840.113549.1.5.12',
+  scrypt: '1.3.6.1.4.1.11591.4.11',
+  aes256Cbc: '2.16.840.1.101.3.4.1.42',
+} as const;
+const { pbes2: OID_PBES2, pbkdf2: OID_PBKDF2, scrypt: OID_SCRYPT, aes256Cbc: OID_AES256_CBC } = KEY_ENCRYPTION_OIDS;
+/** PBES1 (RFC 8018 §6.1, pbeWith<MD2|MD5|SHA1>And<DES|RC2>-CBC) and PKCS#12 PBE (RFC 7292 App. C): { salt, iterationCount }. */
+const OID_PBES1_PREFIX = '1.2.840.113549.1.5.';
+const OID_PKCS12_PBE_PREFIX = '1.2.840.113549.1.12.1.';
+
+/**
+ * The most work a key file may ask for (SPEC "Hostile key files"). OpenSSL
+ * and Node bound scrypt's memory but not its time: p lanes run one after
+ * another, so p = 4096 at N = 2^14 is minutes, and PBKDF2 with 2^31 - 1
+ * iterations is hours. pocketca's own keys use N = 2^14, r = 8, p = 1.
+ */
+export const KDF_LIMITS = {
+  /** scrypt CPU/memory cost N. */
+  scryptN: 2 ** 20,
+  /** scrypt block size r. */
+  scryptR: 32,
+  /** scrypt parallelisation p. */
+  scryptP: 16,
+  /** PBKDF2 (and PBES1, PKCS#12 PBE) iteration count. */
+  iterations: 10_000_000,
+} as const;
 
 export interface ScryptParams {
   /** CPU/memory cost; default 2^14 (OpenSSL's `-scrypt` default). */
@@ -68,10 +93,91 @@ export function encryptPrivateKey(
   return toPem('ENCRYPTED PRIVATE KEY', der);
 }
 
-/** Decrypt an encrypted PKCS#8 PEM; a wrong passphrase is WrongPassphraseError. */
+/**
+ * An INTEGER's value, any size (a hostile file may say 2^64). Zero and
+ * negative values are malformed: no KDF takes them.
+ */
+function positiveInteger(der: Buffer, tlv: Tlv | undefined, what: string): bigint {
+  if (tlv?.tag !== 0x02) throw new DerError(`${what} is not an INTEGER`);
+  const bytes = content(der, tlv);
+  if (bytes.length === 0 || (bytes[0]! & 0x80) !== 0) throw new DerError(`${what} is not a positive INTEGER`);
+  const value = BigInt(`0x${bytes.toString('hex')}`);
+  if (value === 0n) throw new DerError(`${what} is zero`);
+  return value;
+}
+
+function bounded(der: Buffer, tlv: Tlv | undefined, what: string, limit: number): void {
+  const value = positiveInteger(der, tlv, what);
+  if (value > BigInt(limit)) {
+    throw new KeyDerivationTooCostlyError(`${what} is ${value}, above the limit of ${limit}`);
+  }
+}
+
+/**
+ * Check an EncryptedPrivateKeyInfo's key derivation against KDF_LIMITS before
+ * anything derives a key from it: KeyDerivationTooCostlyError naming the
+ * parameter. Only what OpenSSL can decrypt passes: PBES2 with scrypt or
+ * PBKDF2, PBES1 and PKCS#12 PBE; any other algorithm, or parameters that do
+ * not parse, is a DerError (a damaged file), never handed on unchecked.
+ */
+export function checkKeyDerivation(der: Buffer): void {
+  const outer = readTlv(der, 0);
+  const [alg, data] = readChildren(der, outer);
+  if (outer.tag !== 0x30 || outer.end !== der.length || alg?.tag !== 0x30 || data?.tag !== 0x04) throw new DerError('not an EncryptedPrivateKeyInfo');
+  const [algOid, params] = readChildren(der, alg);
+  if (algOid?.tag !== 0x06 || params?.tag !== 0x30) throw new DerError('no encryption algorithm');
+  const algorithm = readOid(der, algOid);
+  if (algorithm.startsWith(OID_PBES1_PREFIX) || algorithm.startsWith(OID_PKCS12_PBE_PREFIX)) {
+    if (algorithm === OID_PBES2) return checkPbes2(der, params);
+    // PBEParameter and pkcs-12PbeParams: SEQUENCE { salt OCTET STRING, iterationCount INTEGER }.
+    const [salt, iterations] = readChildren(der, params);
+    if (salt?.tag !== 0x04) throw new DerError('no PBE salt');
+    return bounded(der, iterations, 'PBE iteration count', KDF_LIMITS.iterations);
+  }
+  throw new DerError(`unsupported key encryption ${algorithm}`);
+}
+
+/** PBES2-params { keyDerivationFunc, encryptionScheme } (RFC 8018 App. A.4). */
+function checkPbes2(der: Buffer, params: Tlv): void {
+  const [kdf, enc] = readChildren(der, params);
+  if (kdf?.tag !== 0x30 || enc?.tag !== 0x30) throw new DerError('malformed PBES2 parameters');
+  const [kdfOid, kdfParams] = readChildren(der, kdf);
+  if (kdfOid?.tag !== 0x06 || kdfParams?.tag !== 0x30) throw new DerError('malformed PBES2 key derivation');
+  const name = readOid(der, kdfOid);
+  const fields = readChildren(der, kdfParams);
+  if (name === OID_SCRYPT) {
+    // scrypt-params { salt, costParameter, blockSize, parallelizationParameter, keyLength OPTIONAL } (RFC 7914 §7.1)
+    const [salt, n, r, p] = fields;
+    if (salt?.tag !== 0x04) throw new DerError('no scrypt salt');
+    bounded(der, n, 'scrypt parameter N', KDF_LIMITS.scryptN);
+    bounded(der, r, 'scrypt parameter r', KDF_LIMITS.scryptR);
+    bounded(der, p, 'scrypt parameter p', KDF_LIMITS.scryptP);
+  } else if (name === OID_PBKDF2) {
+    // PBKDF2-params { salt, iterationCount, keyLength OPTIONAL, prf DEFAULT } (RFC 8018 App. A.2)
+    bounded(der, fields[1], 'PBKDF2 iteration count', KDF_LIMITS.iterations);
+  } else throw new DerError(`unsupported key derivation ${name}`);
+}
+
+/** The DER of an encrypted PKCS#8 PEM, its key derivation checked (checkKeyDerivation). */
+function checkedDer(pem: string | Buffer): Buffer {
+  const der = fromPem(typeof pem === 'string' ? pem : pem.toString('latin1'), ['ENCRYPTED PRIVATE KEY']);
+  if (!der) throw new DerError('no ENCRYPTED PRIVATE KEY block');
+  checkKeyDerivation(der);
+  return der;
+}
+
+/**
+ * Decrypt an encrypted PKCS#8 PEM; a wrong passphrase is WrongPassphraseError.
+ * OpenSSL gets the very DER block whose parameters were checked, not the PEM
+ * (in which it might find another block).
+ */
 export function decryptPrivateKey(pem: string | Buffer, passphrase: string): KeyObject {
+  return decryptCheckedDer(checkedDer(pem), passphrase);
+}
+
+function decryptCheckedDer(der: Buffer, passphrase: string): KeyObject {
   try {
-    return createPrivateKey({ key: pem, format: 'pem', passphrase });
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8', passphrase });
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
     const message = String((error as Error).message);
@@ -134,9 +240,9 @@ export function readScryptEncryption(der: Buffer): ScryptEncryption | undefined 
  * under another scheme are decrypted by OpenSSL, as before.
  */
 export async function decryptPrivateKeyAsync(pem: string | Buffer, passphrase: string): Promise<KeyObject> {
-  const der = fromPem(typeof pem === 'string' ? pem : pem.toString('latin1'), ['ENCRYPTED PRIVATE KEY']);
-  const params = der && readScryptEncryption(der);
-  if (!params) return decryptPrivateKey(pem, passphrase);
+  const der = checkedDer(pem);
+  const params = readScryptEncryption(der);
+  if (!params) return decryptCheckedDer(der, passphrase);
   const derived = await new Promise<Buffer>((resolve, reject) =>
     scrypt(Buffer.from(passphrase, 'utf8'), params.salt, 32, { N: params.N, r: params.r, p: params.p, maxmem: MAX_SCRYPT_MEMORY + 1024 * 1024 }, (error, key) =>
       error ? reject(error) : resolve(key),

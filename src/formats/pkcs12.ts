@@ -34,7 +34,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import type Forge from 'node-forge';
-import { MissingSecretError, UnreadableInputError, WrongPkcs12PasswordError } from '../errors';
+import { KeyDerivationTooCostlyError, MissingSecretError, UnreadableInputError, WrongPkcs12PasswordError } from '../errors';
 import { loadForge } from './forge';
 import { constructed, explicit, implicitPrimitive, nullValue, octetString, oid, sequence, sequenceOf, smallInteger, tlv } from './der';
 
@@ -63,7 +63,11 @@ export interface Pkcs12Params {
 const ITERATIONS = 2048;
 /** NIST SP 800-132 §5.1 asks for at least 128 random bits of salt. */
 const SALT_LENGTH = 16;
-/** Refuse hostile files that would keep the KDF busy for minutes. */
+/**
+ * Refuse hostile files that would keep the KDF busy for minutes: tighter than
+ * KDF_LIMITS.iterations (src/formats/encrypted-key.ts), since the PKCS#12 KDF
+ * runs here in JavaScript, up to three times per bag.
+ */
 const MAX_ITERATIONS = 1_000_000;
 
 const OID_P12 = {
@@ -475,7 +479,8 @@ function integerOf(node: Forge.asn1.Asn1): number {
 
 function checkedIterations(node: Forge.asn1.Asn1): number {
   const count = integerOf(node);
-  if (count < 1 || count > MAX_ITERATIONS) throw new UnreadableInputError(`PKCS#12 iteration count ${count} is out of range`);
+  if (count < 1) throw new UnreadableInputError(`PKCS#12 iteration count ${count} is out of range`);
+  if (count > MAX_ITERATIONS) throw new KeyDerivationTooCostlyError(`PKCS#12 iteration count ${count} is above the limit of ${MAX_ITERATIONS}`);
   return count;
 }
 

@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WrongPassphraseError } from '../../src/errors';
-import { decryptPrivateKeyAsync, encryptPrivateKey, readScryptEncryption } from '../../src/formats/encrypted-key';
-import { fromPem } from '../../src/formats/pem';
+import { KeyDerivationTooCostlyError, WrongPassphraseError } from '../../src/errors';
+import { octetString, oid, sequence, smallInteger } from '../../src/formats/der';
+import { checkKeyDerivation, decryptPrivateKeyAsync, KEY_ENCRYPTION_OIDS, encryptPrivateKey, readScryptEncryption } from '../../src/formats/encrypted-key';
+import { fromPem, toPem } from '../../src/formats/pem';
 import { decryptCaKey, prefetchKey } from '../../src/app/key-prefetch';
 import { prefetchCaKey } from '../../src/cli/argv';
 import { openssl, secretFile, tempDir } from '../helpers/cli';
@@ -99,4 +100,29 @@ test('prefetchCaKey reads the passphrase and home as the CLI will, and starts no
   assert.equal(prefetchCaKey(['--home', home, 'crl', '--passphrase-file', join(dir, 'missing')], {}), undefined, 'no file');
   writeFileSync(join(dir, 'big'), 'x'.repeat(5000));
   assert.equal(prefetchCaKey(['--home', home, 'crl', '--passphrase-file', join(dir, 'big')], {}), undefined, 'a file the CLI refuses');
+});
+
+test('a key asking for scrypt p = 4096 is refused before any scrypt: by the prefetch and by the unlock', async () => {
+  const x = readScryptEncryption(fromPem(ours.toString(), ['ENCRYPTED PRIVATE KEY'])!)!;
+  // ours with p rewritten (1 -> 4096): deriving it would take minutes.
+  const hostile = Buffer.from(
+    toPem(
+      'ENCRYPTED PRIVATE KEY',
+      sequence(
+        sequence(
+          oid(KEY_ENCRYPTION_OIDS.pbes2),
+          sequence(
+            sequence(oid(KEY_ENCRYPTION_OIDS.scrypt), sequence(octetString(x.salt), smallInteger(x.N), smallInteger(x.r), smallInteger(4096))),
+            sequence(oid(KEY_ENCRYPTION_OIDS.aes256Cbc), octetString(x.iv)),
+          ),
+        ),
+        octetString(x.encrypted),
+      ),
+    ),
+  );
+  assert.throws(() => checkKeyDerivation(fromPem(hostile.toString(), ['ENCRYPTED PRIVATE KEY'])!), KeyDerivationTooCostlyError);
+  const started = Date.now();
+  await assert.rejects(prefetchKey(hostile, PASS), { name: 'KeyDerivationTooCostlyError', message: 'scrypt parameter p is 4096, above the limit of 16' });
+  await assert.rejects(decryptCaKey(hostile, PASS), KeyDerivationTooCostlyError);
+  assert.ok(Date.now() - started < 5_000, 'refused, not derived');
 });
