@@ -4,7 +4,7 @@
  * `init`s on one home cannot both win; removes what it made if it fails.
  */
 import { createPublicKey } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { buildRootTbs } from '../ca/certificate-profiles';
 import { generateSerial } from '../ca/serial';
 import { signTbs } from '../ca/signing';
@@ -83,10 +83,11 @@ export async function initCa(ctx: AppContext, params: InitParams): Promise<InitR
 
   const passphrase = await ctx.passphrase();
   params.onKeyGeneration?.();
-  if (!existsSync(home.dir)) {
-    mkdirSync(home.dir, { recursive: true, mode: 0o700 });
-    chmodSync(home.dir, 0o700);
-  }
+  // A new home, or an existing empty one (mkdir ~/.pocketca first, a fresh
+  // stick's folder), becomes 0700 (SPEC "Modes"); one that already holds other
+  // files keeps its mode.
+  if (!existsSync(home.dir)) mkdirSync(home.dir, { recursive: true, mode: 0o700 });
+  if (readdirSync(home.dir).length === 0) chmodSync(home.dir, 0o700);
   const key = await generateRsaKey(params.keySize);
   const now = ctx.now();
   const serial = generateSerial(ctx.randomBytes);
@@ -107,8 +108,8 @@ export async function initCa(ctx: AppContext, params: InitParams): Promise<InitR
     writeFileExclusive(home.certPath, certPem, PUBLIC);
     created.push(home.certPath);
     created.push(home.dbPath, home.dbPath + '-wal', home.dbPath + '-shm');
+    // Created 0600 before SQLite opens it, so its -wal and -shm are too (src/store/database.ts).
     const db = openDatabase(home.dbPath, { create: true });
-    chmodSync(home.dbPath, PRIVATE);
     home.adoptDatabase(db);
     db.transaction(() => {
       setSetting(db, 'ca_fingerprint_sha256', ca.fingerprintSha256);

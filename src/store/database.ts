@@ -5,7 +5,7 @@
  * columns that are listed and filtered on.
  */
 import Database from 'better-sqlite3';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseError, DatabaseTooNewError } from '../errors';
 import { asDatabaseError } from './sqlite-errors';
@@ -43,13 +43,35 @@ function describe(error: unknown): string {
 }
 
 /**
- * Open (and with `create`, create) the database, switch to WAL and migrate.
+ * Create an empty database file 0600 unless one is there. SQLite would make
+ * it 0644 less the umask, and its -wal and -shm files take the database
+ * file's mode (unix VFS findCreateFileMode, fchmod over the umask), so a file
+ * made private first keeps all three private from their first byte.
+ */
+function createPrivateFile(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw new DatabaseError(`cannot create database ${path}: ${describe(error)}`);
+  }
+  try {
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Open (and with `create`, create 0600) the database, switch to WAL and migrate.
  * `create: false` refuses a missing file instead of making an empty one.
  */
 export function openDatabase(path: string, options: { create: boolean; readonly?: boolean } = { create: false }): Db {
   if (!options.create && !existsSync(path)) {
     throw new DatabaseError(`database ${path} is missing`, 'restore it with `pocketca restore`, or create a CA with `pocketca init`');
   }
+  if (options.create) createPrivateFile(path);
   let db: Db;
   try {
     db = new Database(path, { fileMustExist: !options.create, timeout: BUSY_TIMEOUT_MS, readonly: options.readonly ?? false });
