@@ -10,7 +10,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { UnreadableInputError, UsageError } from '../errors';
 import { apacheVhostConfig, apacheWebsocketTokenScript } from '../formats/proxy-apache';
-import { mosquittoListenerConfig } from '../formats/proxy-mosquitto';
+import { MOSQUITTO_USER, mosquittoListenerConfig } from '../formats/proxy-mosquitto';
+import { localGroupId, shareWithGroup } from './group-readable';
 import { nginxInjectConfig, nginxServerConfig, nginxWebsocketTokenScript } from '../formats/proxy-nginx';
 import {
   DEFAULT_WEBSOCKET_TOKEN_TTL,
@@ -205,6 +206,21 @@ function plan(ctx: AppContext, p: ProxyConfigParams): Plan {
   return { mode: 'server', serverName, listen, upstream, identity, certFile: `${stem}.pem`, keyFile: `${stem}.key.pem`, configFile: `${p.kind}-${stem}.conf` };
 }
 
+/**
+ * Debian's mosquitto reads its key as user mosquitto (src/formats/proxy-mosquitto.ts):
+ * where that group exists here (pocketca runs on the broker), the key is
+ * written 0640 group mosquitto, usable in place. Elsewhere it stays 0600 and
+ * the config's header says how to install it.
+ */
+function shareKeyWithMosquitto(ctx: AppContext, keyPath: string, installDir: string): void {
+  const gid = localGroupId(MOSQUITTO_USER);
+  if (gid === undefined || shareWithGroup(keyPath, gid)) return;
+  ctx.warn(
+    `${keyPath} stays 0600: this user may not give it to group ${MOSQUITTO_USER}, and mosquitto reads it as user ${MOSQUITTO_USER}; ` +
+      `install it with \`sudo install -m 0640 -g ${MOSQUITTO_USER} ${keyPath} ${installDir}/\``,
+  );
+}
+
 export function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams): ProxyConfigResult {
   const installDir = p.installDir ?? DEFAULT_INSTALL_DIR;
   if (!SAFE_PATH.test(installDir)) {
@@ -236,7 +252,7 @@ export function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams): Prox
   if (x.mode === 'inject') {
     config = nginxInjectConfig({ listen: x.listen, upstream: x.upstream!, serverName: x.serverName, files, crlNextUpdate });
   } else if (p.kind === 'mosquitto') {
-    config = mosquittoListenerConfig({ listen: x.listen, files, crlNextUpdate });
+    config = mosquittoListenerConfig({ listen: x.listen, files, crlNextUpdate, configFile: x.configFile });
   } else {
     let tokenParams: { script: string; secret: string } | undefined;
     if (p.websocketToken) {
@@ -278,6 +294,7 @@ export function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams): Prox
       written[o.role] = join(dir, o.name);
       writeFileAtomic(written[o.role]!, o.data, o.mode);
     }
+    if (p.kind === 'mosquitto') shareKeyWithMosquitto(ctx, written.key!, installDir);
   }
   return {
     kind: p.kind,

@@ -1,29 +1,85 @@
 /**
- * `pocketca proxy mosquitto` in a real mosquitto on 127.0.0.1, with
- * mosquitto_pub/mosquitto_sub as clients: a certificate of this CA connects
- * and its CN is the MQTT username; none, foreign and revoked (after publish
- * and SIGHUP, what `systemctl reload mosquitto` sends) are refused.
- * Run: npx tsc -p . && node --test dist/test/e2e/proxy-mosquitto.test.js
+ * `pocketca proxy mosquitto` in a real mosquitto on 127.0.0.1, started as
+ * Debian's service starts it: as root, with `user mosquitto` in its config,
+ * so it reads the certificate, key and CRL as user mosquitto at start and on
+ * every SIGHUP (what `systemctl reload mosquitto` sends). mosquitto_pub and
+ * mosquitto_sub are the clients: a certificate of this CA connects and its CN
+ * is the MQTT username; none, foreign and revoked (after the documented
+ * re-publish and SIGHUP) are refused, while valid ones still connect.
+ * Two ways to deploy: the files installed on the broker with the commands at
+ * the top of the generated .conf (the README's), and `--out-dir` on the
+ * broker itself, used in place.
+ * Run (as root): npx tsc -p . && node --test dist/test/e2e/proxy-mosquitto.test.js
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import { tempDir } from '../helpers/cli';
 import { proxyFixture, type Client } from '../helpers/proxy-fixture';
-import { freePort, requireServer, runCommand, startMosquitto, waitFor } from '../helpers/servers';
+import { freePort, requireRootForMosquitto, requireServer, runCommand, startMosquitto, waitFor } from '../helpers/servers';
 
-test('mosquitto: a certificate of this CA connects as its CN; none, foreign and revoked (after publish + reload) are refused', async (t) => {
+const DEBIAN_CONF_DIR = '/etc/mosquitto/conf.d/';
+
+/**
+ * The install commands at the top of the generated .conf: the full install,
+ * and the one after a new CRL (the lines after "That is:").
+ */
+function headerCommands(conf: string): { install: string[]; afterCrl: string[] } {
+  const install: string[] = [];
+  const afterCrl: string[] = [];
+  let target = install;
+  for (const line of conf.split('\n')) {
+    if (!line.startsWith('#')) break;
+    if (/That is: run the same/.test(line)) target = afterCrl;
+    const m = /^# {3}(install .*)$/.exec(line);
+    if (m) target.push(m[1]!);
+  }
+  return { install, afterCrl };
+}
+
+/** Run commands as the header says, in the directory `--out-dir` wrote, with the test's conf.d for Debian's. */
+function runAsTold(commands: string[], cwd: string, confDir: string): void {
+  for (const command of commands) {
+    const r = spawnSync('sh', ['-c', command.split(DEBIAN_CONF_DIR).join(`${confDir}/`)], { cwd, encoding: 'utf8' });
+    assert.equal(r.status, 0, `${command}\n${r.stderr}`);
+  }
+}
+
+async function deployAndRevoke(t: TestContext, how: 'installed as the .conf says' | 'written in place on the broker'): Promise<void> {
   const mosquitto = requireServer(t, 'mosquitto');
-  if (!mosquitto) return;
+  if (!mosquitto || !requireRootForMosquitto(t)) return;
   const f = proxyFixture(t, ['alice', 'bob', 'carol']);
   const { alice, bob, carol } = f.clients as Record<string, Client>;
   const port = await freePort();
-  const dir = join(f.ca.dir, 'to-broker');
+  // The broker's side, reachable by user mosquitto: /etc/pocketca and /etc/mosquitto/conf.d.
+  const broker = tempDir('pocketca-broker-');
+  t.after(() => require('node:fs').rmSync(broker, { recursive: true, force: true }));
+  chmodSync(broker, 0o755);
+  const installDir = join(broker, 'etc-pocketca');
+  const confDir = join(broker, 'conf.d');
+  mkdirSync(confDir, { mode: 0o755 });
+  const inPlace = how === 'written in place on the broker';
+  // Copied: written where the CA lives (a 0700 test directory, like the laptop), then installed.
+  const outDir = inPlace ? installDir : join(f.ca.dir, 'to-broker');
+  const conf = join(outDir, 'mosquitto-localhost.conf');
   const publish = () =>
-    f.ca.ok(['proxy', 'mosquitto', '--cert', f.server.cert, '--key', f.server.key, '--listen', `127.0.0.1:${port}`, '--out-dir', dir, '--install-dir', dir]);
+    f.ca.ok(['proxy', 'mosquitto', '--cert', f.server.cert, '--key', f.server.key, '--listen', `127.0.0.1:${port}`, '--out-dir', outDir, '--install-dir', installDir]);
   publish();
-  const broker = await startMosquitto(t, mosquitto, f.ca.dir, join(dir, 'mosquitto-localhost.conf'), port);
-  const log = () => readFileSync(broker.log, 'utf8');
+  const commands = headerCommands(readFileSync(conf, 'utf8'));
+  if (!inPlace) {
+    assert.equal(commands.install.length, 4, `the .conf says how to install every file:\n${readFileSync(conf, 'utf8')}`);
+    assert.equal(commands.afterCrl.length, 1, 'and how to publish a new CRL');
+    runAsTold(commands.install, outDir, confDir);
+  }
+  const broker1 = await startMosquitto(t, mosquitto, broker, inPlace ? installDir : confDir, port);
+  const log = () => readFileSync(broker1.log, 'utf8');
+  const id = (flag: string) => Number(spawnSync('id', [flag, 'mosquitto'], { encoding: 'utf8' }).stdout.trim());
+  const pid = readFileSync(join(broker, 'run', 'mosquitto.pid'), 'utf8').trim();
+  assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`^Uid:\\t${id('-u')}\\t`, 'm'), 'the broker runs as user mosquitto');
+  const key = statSync(join(installDir, 'localhost.key.pem'));
+  assert.deepEqual([(key.mode & 0o777).toString(8), key.gid], ['640', id('-g')], 'the key is 0640 group mosquitto, never world-readable');
   const tls = (c?: Client) => ['-h', 'localhost', '-p', String(port), '--cafile', f.caPem, ...(c ? ['--cert', c.cert, '--key', c.key] : [])];
   const pub = (c: Client | undefined, topic: string) => runCommand('mosquitto_pub', [...tls(c), '-t', topic, '-m', 'hello']);
 
@@ -43,14 +99,23 @@ test('mosquitto: a certificate of this CA connects as its CN; none, foreign and 
   }
   assert.doesNotMatch(log(), /u'stranger'/);
 
-  // Revoke a working device, publish again, reload: refused.
+  // Revoke a working device, publish again as the .conf says, reload: refused; the others still connect.
   assert.equal((await pub(carol, 'home/carol')).code, 0);
   f.ca.ok(['revoke', 'carol']);
   publish();
-  await broker.reload();
+  if (!inPlace) runAsTold(commands.afterCrl, outDir, confDir);
+  await broker1.reload();
   // mosquitto is one thread: once it has logged the reload, the next connection meets the new CRL.
   await waitFor(async () => log().includes('Reloading config'), 'mosquitto to reload', log);
   const revoked = await pub(carol, 'home/carol-revoked');
   assert.notEqual(revoked.code, 0, 'carol must be refused after revoke and reload');
-  assert.equal((await pub(alice, 'home/alice-after')).code, 0, 'alice still connects');
-});
+  const after = await pub(alice, 'home/alice-after');
+  assert.equal(after.code, 0, `alice still connects after the reload\n${after.stderr}\n${log()}`);
+  assert.doesNotMatch(log(), /Unable to load|Permission denied/);
+}
+
+test('mosquitto as Debian runs it, files installed as the .conf says: CN as username; none, foreign and revoked (after re-publish + SIGHUP) refused', (t) =>
+  deployAndRevoke(t, 'installed as the .conf says'));
+
+test('mosquitto as Debian runs it, --out-dir on the broker itself: the key is 0640 group mosquitto and works in place, also after revoke + re-publish + SIGHUP', (t) =>
+  deployAndRevoke(t, 'written in place on the broker'));

@@ -5,11 +5,10 @@
  * stopped in t.after, also when the test fails; its log is attached to the
  * error when it does not start.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
+import { accessSync, chownSync, constants, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { connect, createServer as createTcpServer } from 'node:net';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { isOnPath, requireFile, requireTool } from './tools';
@@ -236,21 +235,63 @@ ${includes.map((i) => `Include ${i}`).join('\n')}
   return startChecked(t, apache2, ['-f', conf], { check: ['-t'], run: ['-DFOREGROUND'], reload: ['-k', 'graceful'] }, ports, root, log);
 }
 
-/** mosquitto with the generated listener block after a minimal main config that logs every connection. */
-export async function startMosquitto(t: TestContext, mosquitto: string, dir: string, listenerConf: string, port: number): Promise<RunningServer> {
-  const root = join(dir, 'mosquitto');
-  mkdirSync(root, { recursive: true });
+/** The user Debian's mosquitto package creates and its service drops to (mosquitto.conf `user`, default mosquitto). */
+const MOSQUITTO_USER = 'mosquitto';
+
+/**
+ * The uid of the `mosquitto` user, created as the package's postinst does
+ * when missing (a system user with its own group). Root only: mosquitto
+ * switches user only when started as root.
+ */
+function mosquittoUid(): number {
+  const id = () => spawnSync('id', ['-u', MOSQUITTO_USER], { encoding: 'utf8' });
+  let r = id();
+  if (r.status !== 0) {
+    const made = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/var/lib/mosquitto', '--shell', '/usr/sbin/nologin', MOSQUITTO_USER], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`useradd ${MOSQUITTO_USER} failed: ${made.stderr}`);
+    r = id();
+  }
+  return Number(r.stdout.trim());
+}
+
+/**
+ * True when the test runs as root, which starting mosquitto as Debian's
+ * service does (as root, then `user mosquitto`) needs. Otherwise skips the
+ * test (the caller returns), or throws when CI=true.
+ */
+export function requireRootForMosquitto(t: TestContext): boolean {
+  if (isRoot()) return true;
+  const reason = 'mosquitto is started as root with `user mosquitto`, as Debian runs it: run the test as root';
+  if (process.env.CI === 'true') throw new Error(reason);
+  t.skip(reason);
+  return false;
+}
+
+/**
+ * mosquitto as Debian's service runs it: started as root with a main config
+ * that says `user mosquitto` (Debian's default) and includes `confDir` (for
+ * /etc/mosquitto/conf.d), logging every connection. It reads the files the
+ * listener names as that user, so they must be where it can reach them: not
+ * under a 0700 test directory. `root` holds the main config and, owned by
+ * the broker's user like /run/mosquitto and /var/log/mosquitto, its log and
+ * pid file.
+ */
+export async function startMosquitto(t: TestContext, mosquitto: string, root: string, confDir: string, port: number): Promise<RunningServer> {
+  const run = join(root, 'run');
+  mkdirSync(run, { recursive: true });
+  chownSync(run, mosquittoUid(), -1);
   const conf = join(root, 'mosquitto.conf');
-  const log = join(root, 'mosquitto.log');
+  const log = join(run, 'mosquitto.log');
   writeFileSync(
     conf,
     `persistence false
 log_dest file ${log}
 log_type all
 connection_messages true
-pid_file ${join(root, 'mosquitto.pid')}
-${isRoot() ? `user ${userInfo().username}\n` : ''}
-${readFileSync(listenerConf, 'utf8')}`,
+pid_file ${join(run, 'mosquitto.pid')}
+user ${MOSQUITTO_USER}
+include_dir ${confDir}
+`,
   );
   const child = await startDaemon(t, mosquitto, ['-c', conf], [port], log);
   return {

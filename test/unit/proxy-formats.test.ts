@@ -6,12 +6,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UsageError } from '../../src/errors';
 import { assembleSigned } from '../../src/formats/x509';
 import { encodeTbsCrl } from '../../src/formats/crl';
 import { CrlFormatError, readCrl } from '../../src/formats/crl-reader';
 import { apacheVhostConfig, apacheWebsocketTokenScript } from '../../src/formats/proxy-apache';
 import { mosquittoListenerConfig } from '../../src/formats/proxy-mosquitto';
+import { localGroupId } from '../../src/app/group-readable';
 import { nginxServerConfig, nginxWebsocketTokenScript } from '../../src/formats/proxy-nginx';
 import { parseListen, parseUpstream, type ProxyFiles } from '../../src/formats/proxy-params';
 
@@ -82,11 +86,30 @@ test('apache: Listen only for a port other than 443; the Require line carries th
 });
 
 test('mosquitto: the listener requires a certificate, checks the CRL and takes the identity as username', () => {
-  const conf = mosquittoListenerConfig({ listen: { host: '[::1]', port: 8883 }, files: FILES, crlNextUpdate: NEXT });
+  const conf = mosquittoListenerConfig({ listen: { host: '[::1]', port: 8883 }, files: FILES, crlNextUpdate: NEXT, configFile: 'mosquitto-broker.conf' });
   assert.match(conf, /^listener 8883 ::1$/m);
   for (const line of ['require_certificate true', 'use_identity_as_username true', 'crlfile /etc/pocketca/crl.pem', 'cafile /etc/pocketca/bundle.pem']) {
     assert.match(conf, new RegExp(`^${line.replace(/\./g, '\\.')}$`, 'm'));
   }
+});
+
+test('mosquitto: the header says how to install the files for the Debian user mosquitto, the key 0640 group mosquitto', () => {
+  const conf = mosquittoListenerConfig({ listen: { port: 8883 }, files: FILES, crlNextUpdate: NEXT, configFile: 'mosquitto-broker.conf' });
+  const key = FILES.key.split('/').pop()!;
+  assert.match(conf, new RegExp(`^#   install -m 0640 -g mosquitto ${key.replace(/\./g, '\\.')} /etc/pocketca/$`, 'm'));
+  assert.match(conf, /^#   install -m 0644 mosquitto-broker\.conf \/etc\/mosquitto\/conf\.d\/$/m);
+  assert.match(conf, /^#   install -m 0644 crl\.pem \/etc\/pocketca\/$/m);
+  assert.doesNotMatch(conf, new RegExp(`0644 .*${key.replace(/\./g, '\\.')}`), 'the key is never world-readable');
+});
+
+test('localGroupId reads /etc/group lines; a missing group or file is undefined', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pocketca-group-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'group');
+  writeFileSync(file, 'root:x:0:\nmosquittoes:x:7:\nmosquitto:x:105:alice,bob\n');
+  assert.equal(localGroupId('mosquitto', file), 105);
+  assert.equal(localGroupId('nobody-here', file), undefined);
+  assert.equal(localGroupId('mosquitto', join(dir, 'missing')), undefined);
 });
 
 test('readCrl: dates (UTCTime and GeneralizedTime), entries, the signed bytes; garbage is a CrlFormatError', () => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EXIT_CODES, choice, durationOption, runtimeFor } from '../runtime';
 
 const RELOAD = { nginx: 'nginx -t && nginx -s reload', apache: 'apachectl configtest && apachectl graceful', mosquitto: 'systemctl reload mosquitto   (SIGHUP: it re-reads certificates and the CRL)' };
-const CONF_DIR = { nginx: '/etc/nginx/conf.d/', apache: '/etc/apache2/sites-available/ (then a2ensite it)', mosquitto: '/etc/mosquitto/conf.d/' };
+const CONF_DIR = { nginx: '/etc/nginx/conf.d/', apache: '/etc/apache2/sites-available/ (then a2ensite it)', mosquitto: '/etc/mosquitto/conf.d/ (the key readable by group mosquitto: the commands are at the top of the .conf)' };
 
 export function registerProxy(program: Command): void {
   program
