@@ -13,12 +13,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { tempDir } from '../helpers/cli';
+import { BIN, cleanEnv, PASSPHRASE, secretFile, tempDir } from '../helpers/cli';
 import { proxyFixture, type Client } from '../helpers/proxy-fixture';
-import { freePort, requireRootForMosquitto, requireServer, runCommand, startMosquitto, waitFor } from '../helpers/servers';
+import { freePort, mosquittoUid, requireRootForMosquitto, requireServer, runCommand, startMosquitto, waitFor } from '../helpers/servers';
 
 const DEBIAN_CONF_DIR = '/etc/mosquitto/conf.d/';
 
@@ -119,3 +119,31 @@ test('mosquitto as Debian runs it, files installed as the .conf says: CN as user
 
 test('mosquitto as Debian runs it, --out-dir on the broker itself: the key is 0640 group mosquitto and works in place, also after revoke + re-publish + SIGHUP', (t) =>
   deployAndRevoke(t, 'written in place on the broker'));
+
+test('a user who may not give the key to group mosquitto gets it 0600 and the install command to run', (t) => {
+  if (!requireRootForMosquitto(t)) return;
+  mosquittoUid(); // the group exists, as on a broker
+  const user = 'pocketca-tester';
+  if (spawnSync('id', ['-u', user]).status !== 0) {
+    const made = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', user], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+  }
+  const uid = Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim());
+  const dir = tempDir();
+  t.after(() => require('node:fs').rmSync(dir, { recursive: true, force: true }));
+  const pass = secretFile(dir, 'pass', PASSPHRASE);
+  for (const path of [dir, pass]) chownSync(path, uid, -1);
+  const home = join(dir, 'home');
+  const as = (args: string[]) => {
+    const r = spawnSync('runuser', ['-u', user, '--', process.execPath, BIN, ...args, '--home', home], { cwd: dir, env: cleanEnv(), encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `${args.join(' ')}\n${r.stderr}`);
+    return r;
+  };
+  as(['init', '--key-size', '2048', '--passphrase-file', pass]);
+  as(['issue', 'broker', '--profile', 'server', '--dns', 'broker.home.arpa', '--passphrase-file', pass]);
+  const r = as(['proxy', 'mosquitto', '--cert', 'broker.pem', '--key', 'broker.key.pem', '--out-dir', join(dir, 'to-broker')]);
+  const key = statSync(join(dir, 'to-broker', 'broker.home.arpa.key.pem'));
+  assert.deepEqual([(key.mode & 0o777).toString(8), key.uid], ['600', uid], 'left 0600, the user\'s own');
+  assert.match(r.stderr, /stays 0600: this user may not give it to group mosquitto/);
+  assert.match(r.stderr, /sudo install -m 0640 -g mosquitto \S+broker\.home\.arpa\.key\.pem \/etc\/pocketca\//);
+});

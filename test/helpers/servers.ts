@@ -243,7 +243,7 @@ const MOSQUITTO_USER = 'mosquitto';
  * when missing (a system user with its own group). Root only: mosquitto
  * switches user only when started as root.
  */
-function mosquittoUid(): number {
+export function mosquittoUid(): number {
   const id = () => spawnSync('id', ['-u', MOSQUITTO_USER], { encoding: 'utf8' });
   let r = id();
   if (r.status !== 0) {
