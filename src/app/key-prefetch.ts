@@ -8,6 +8,8 @@
  * What is read that early is a guess from argv: the unlock uses the result
  * only for the very same key bytes and passphrase it reads itself, through
  * the usual checks, so a wrong guess costs a wasted scrypt, never a wrong key.
+ * A key file asking for more work than KDF_LIMITS starts nothing here either:
+ * decryptPrivateKeyAsync refuses it before any scrypt (SPEC "Hostile key files").
  */
 import type { KeyObject } from 'node:crypto';
 import { decryptPrivateKeyAsync } from '../formats/encrypted-key';
