@@ -12,6 +12,7 @@ import { validateName, sanitizeName } from '../../src/ca/names';
 import { generateSerial, normalizeSerial } from '../../src/ca/serial';
 import { generatePassword } from '../../src/ca/passwords';
 import { buildEndEntityTbs, buildRootTbs, MAX_SERVER_DAYS } from '../../src/ca/certificate-profiles';
+import { buildSubject } from '../../src/ca/subject';
 import { signTbs } from '../../src/ca/signing';
 import { encodeTbsCrl } from '../../src/formats/crl';
 import { time, unsignedInteger } from '../../src/formats/der';
@@ -82,7 +83,7 @@ test('root and end-entity certificates with fixed time: validity, limits, chain'
   const leafKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
   const params = {
     profile: 'server' as const,
-    subjectDer: encodeName([{ type: 'CN', value: 'web' }]),
+    subject: buildSubject('web'),
     spkiDer: leafKey,
     keyType: 'ec',
     sans: { dns: ['web.home.arpa'], ip: [], email: [] },
