@@ -105,6 +105,25 @@ test('a CSR whose CN is a path, a terminal escape and unicode: refused (exit 2, 
   assert.deepEqual(readdirSync(ca.out), []);
 });
 
+test('issue --cn goes through the same subject builder: controls and over 64 code points refused, 64 emoji accepted', async (t) => {
+  if (!requireTool(t, 'openssl')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const refused: [string, RegExp][] = [
+    ['bell\u0007', /^error: --cn "bell\\u0007" contains control characters$/m],
+    ['rtl\u202eexe.gnp', /^error: --cn "rtl\\u202eexe\.gnp" contains control characters$/m],
+    ['\u{1F600}'.repeat(65), /^error: --cn ".*" is 65 characters long; a CN has at most 64$/m],
+    ['  ', /^error: --cn "  " is empty$/m],
+  ];
+  const results = await Promise.all(refused.map(([cn]) => ca.runAsync(['issue', 'dev', '--cn', cn, '--profile', 'server', '--dns', 'dev.home.arpa'])));
+  results.forEach((r, i) => assertRefused(r, 2, refused[i]![1], `--cn ${JSON.stringify(refused[i]![0])}`));
+  assert.deepEqual(listAll(ca), [], 'nothing recorded');
+  assert.deepEqual(readdirSync(ca.out), [], 'nothing written');
+  const ok = JSON.parse(ca.ok(['issue', 'dev', '--cn', '\u{1F600}'.repeat(64), '--profile', 'server', '--dns', 'dev.home.arpa', '--json']).stdout);
+  assert.equal(ok.subject, 'CN=' + '\u{1F600}'.repeat(64));
+  assert.match(openssl(['asn1parse', '-in', ok.files.cert]).stdout, /:commonName\s*\n.*prim: UTF8STRING/);
+});
+
 test('a database that is corrupt, truncated, damaged in a page or newer than the code: exit 1 with a hint', async (t) => {
   const ca = createTestCa();
   t.after(() => ca.cleanup());
