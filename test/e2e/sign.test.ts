@@ -182,6 +182,9 @@ test('sign builds the subject: O, OU, emailAddress and multi-valued RDN members 
   assert.equal(viaMulti.subject, 'CN=dave');
   writeFileSync(join(ca.dir, 'multi.pem'), viaMulti.pem);
   assert.equal(subjectOf(join(ca.dir, 'multi.pem')), 'subject=CN=dave');
+  const toStdout = ca.ok(['sign', csr, '--name', 'dave-stdout']);
+  assert.match(toStdout.stdout, /^-----BEGIN CERTIFICATE-----\n[^]*-----END CERTIFICATE-----\n$/, 'stdout carries the PEM alone');
+  assert.match(toStdout.stderr, /^signed client certificate [0-9a-f]+ for dave-stdout \(CN=dave\)$/m, 'stderr names the full subject');
   const renamed = JSON.parse(ca.ok(['sign', csr, '--cn', 'Dave Laptop', '--json']).stdout);
   assert.equal(renamed.subject, 'CN=Dave Laptop');
   assert.equal(renamed.name, 'Dave-Laptop', 'the record name follows the CN');

@@ -45,6 +45,9 @@ ${EXIT_CODES}`,
       const { ignored: _ignored, ...json } = result;
       if (out.json) out.result(json, () => '');
       else if (opts.out) out.result(json, () => `signed ${result.profile} certificate ${result.serial} for ${result.name} (${result.subject}) -> ${resolve(opts.out)}`);
-      else out.data(result.pem);
+      else {
+        out.note(`signed ${result.profile} certificate ${result.serial} for ${result.name} (${result.subject})`);
+        out.data(result.pem);
+      }
     });
 }
