@@ -192,6 +192,26 @@ test('sign builds the subject: O, OU, emailAddress and multi-valued RDN members 
   assert.equal(subjectOf(join(ca.dir, 'renamed.pem')), 'subject=CN=Dave Laptop');
 });
 
+test('an unsorted multi-valued RDN and an invalid PrintableString outside the CN: accepted as exactly CN=dave, which Go parses', (t) => {
+  if (!requireTool(t, 'openssl') || !canMakeHostileCsrs(t)) return;
+  const go = goX509(t);
+  if (!go) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  // DER requires a SET's members sorted by their encoding (X.690 §11.6): O (2.5.4.10) sorts after CN (2.5.4.3).
+  const csr = makeHostileCsr(ca.dir, 'unsorted.der', {
+    key: { type: 'ec', curve: 'secp256r1' },
+    subject: [[[OIDS.OU, 0x13, Buffer.from('super_user@')]], [utf8(OIDS.O, 'Admins'), utf8(OIDS.CN, 'dave')]],
+  });
+  const pem = join(ca.dir, 'unsorted.pem');
+  const r = ca.ok(['sign', csr, '--out', pem]);
+  assert.match(r.stderr, /the CSR asked for subject "OU=super_user@, O=Admins, CN=dave" \(issued as CN=dave\); ignored/);
+  assert.equal(subjectOf(pem), 'subject=CN=dave');
+  const verdict = go.verify({ rootPem: readFileSync(join(ca.home, 'ca.pem'), 'utf8'), leafPem: readFileSync(pem, 'utf8') });
+  assert.ok(verdict.parsed && verdict.verified, verdict.error);
+  assert.equal(verdict.subject, 'CN=dave');
+});
+
 test('sign refuses two CNs, control characters, a CN over 64 code points and an invalid PrintableString (exit 2, nothing recorded) unless --cn', (t) => {
   if (!requireTool(t, 'openssl') || !canMakeHostileCsrs(t)) return;
   const ca = createTestCa();
