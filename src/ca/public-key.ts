@@ -178,7 +178,7 @@ export function canonicalPublicKey(spkiDer: Buffer): CanonicalPublicKey {
       case OID_ED25519:
         return canonicalEd25519(params, key);
       default:
-        return refuse(`a ${KNOWN_NAMES[dotted] ?? `key of algorithm ${dotted}`} key is not accepted`);
+        return refuse(KNOWN_NAMES[dotted] ? `${/^[AEFHILMNORSX]/.test(KNOWN_NAMES[dotted]!) ? 'an' : 'a'} ${KNOWN_NAMES[dotted]} key is not accepted` : `a key of algorithm ${dotted} is not accepted`);
     }
   } catch (error) {
     if (error instanceof DerError) malformed(error.message);

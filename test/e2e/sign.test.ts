@@ -286,7 +286,7 @@ test('sign checks the key: RSA-1024/512, P-192, P-521, secp256k1, DSA and Ed448 
     ['p-521', ec('P-521'), /an EC key on P-521/],
     ['secp256k1', ec('secp256k1'), /an EC key on secp256k1/],
     ['dsa', ['-newkey', `dsa:${dsaParams}`], /^error: a DSA key is not accepted: pocketca certifies/m],
-    ['ed448', ['-newkey', 'ed448'], /a Ed448 key is not accepted/],
+    ['ed448', ['-newkey', 'ed448'], /an Ed448 key is not accepted/],
   ];
   for (const [what, keyArgs, words] of cases) {
     const csr = makeCsr(ca, `${what}.csr`, keyArgs, `/CN=${what}`);
