@@ -36,6 +36,10 @@ export class CsrSignatureError extends UsageError {
     super('CSR signature does not verify', 'the CSR was altered or is not signed by its own key; make a new one on the device');
   }
 }
+/** A public key pocketca does not certify (weak RSA, another curve, DSA...) or cannot re-encode: exit 2. */
+export class KeyNotAcceptedError extends UsageError {}
+/** A subject (CN) pocketca will not put in a certificate: none, several, control characters, too long (exit 2). */
+export class InvalidSubjectError extends UsageError {}
 export class UnreadableInputError extends UsageError {}
 export class InputTooLargeError extends UsageError {}
 export class MissingSecretError extends UsageError {}

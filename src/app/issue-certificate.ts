@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { buildEndEntityTbs, validityFor, type ProfileName } from '../ca/certificate-profiles';
 import { generateSerial, serialToHex } from '../ca/serial';
 import { signTbs } from '../ca/signing';
-import { formatName, type NameAttribute } from '../formats/x500-name';
+import type { Subject } from '../ca/subject';
 import { fingerprintOf, type ParsedCertificate, type SubjectAltNames } from '../formats/x509';
 import { insertCertificate, type CertificateRecord, type Source } from '../store/certificates';
 import type { Db } from '../store/database';
@@ -18,8 +18,8 @@ export interface SignRequest {
   name: string;
   profile: ProfileName;
   source: Source;
-  subjectDer: Buffer;
-  subject: NameAttribute[];
+  /** Built by src/ca/subject.ts, the one subject builder. */
+  subject: Subject;
   spkiDer: Buffer;
   keyType: string;
   sans: SubjectAltNames;
@@ -48,7 +48,7 @@ export function signCertificate(
       name: request.name,
       profile: request.profile,
       source: request.source,
-      subject: formatName(request.subject),
+      subject: request.subject.text,
       notBefore: notBefore.toISOString(),
       notAfter: notAfter.toISOString(),
       fingerprintSha256: fingerprintOf(der),

@@ -8,11 +8,12 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
 import { validateName } from '../ca/names';
 import { generatePassword } from '../ca/passwords';
+import { buildSubject } from '../ca/subject';
 import { validateSans } from '../ca/subject-alt-names';
 import { OutputExistsError, UsageError } from '../errors';
 import { toPem } from '../formats/pem';
 import type { Pkcs12Format } from '../formats/pkcs12';
-import { commonNameFromDer, encodeName } from '../formats/x500-name';
+import { commonNameFromDer } from '../formats/x500-name';
 import type { AppContext } from './context';
 import { PRIVATE, PUBLIC, writeFileAtomic } from './files';
 import { recordCertificate, signCertificate, summarize, type IssuedSummary } from './issue-certificate';
@@ -98,8 +99,7 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   const command = p.command ?? 'issue';
   if (!CLIENT_KEY_SIZES.includes(p.keySize)) throw new UsageError('--key-size must be 2048, 3072 or 4096');
   const sans = validateSans({ dns: p.dns, ip: p.ip, email: p.email });
-  const cn = p.cn ?? name;
-  if (!cn.trim() || cn.length > 64) throw new UsageError('--cn must be 1-64 characters');
+  const subject = buildSubject(p.cn ?? name);
   if (p.p12Password !== undefined && p.p12Password.length === 0) throw new UsageError('the PKCS#12 password must not be empty');
   const outDir = resolve(p.outDir);
   checkOutDir(outDir);
@@ -129,8 +129,6 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   const p12Secrets = p.profile === 'client' ? preparePkcs12(password, p.p12Format) : undefined;
   const key = await keyPromise;
 
-  const subject = [{ type: 'CN', value: cn }];
-  const subjectDer = encodeName(subject);
   const signed = signCertificate(
     ca,
     caKey,
@@ -138,7 +136,6 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
       name,
       profile: p.profile,
       source: command === 'renew' ? 'renew' : 'issue',
-      subjectDer,
       subject,
       spkiDer: createPublicKey(key).export({ type: 'spki', format: 'der' }),
       keyType: 'rsa',

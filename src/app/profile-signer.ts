@@ -10,7 +10,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decryptPrivateKeyAsync, encryptPrivateKey } from '../formats/encrypted-key';
-import { encodeName } from '../formats/x500-name';
+import { buildSubject } from '../ca/subject';
 import { certificateDer, findBySerial } from '../store/certificates';
 import { getSetting, setSetting } from '../store/settings';
 import type { AppContext } from './context';
@@ -30,7 +30,7 @@ export async function ensureProfileSigner(ctx: AppContext, caKey: KeyObject): Pr
     return { certDer: certificateDer(db, row.serial)!, key: await decryptPrivateKeyAsync(readFileSync(keyPath), await ctx.passphrase()) };
   }
   const key = await generateRsaKey(2048);
-  const subject = [{ type: 'CN', value: 'pocketca profile signer' }];
+  const subject = buildSubject('pocketca profile signer');
   const signed = signCertificate(
     ctx.home.caCertificate(),
     caKey,
@@ -39,7 +39,6 @@ export async function ensureProfileSigner(ctx: AppContext, caKey: KeyObject): Pr
       profile: 'profile-signer',
       source: 'internal',
       subject,
-      subjectDer: encodeName(subject),
       spkiDer: createPublicKey(key).export({ type: 'spki', format: 'der' }),
       keyType: 'rsa',
       sans: { dns: [], ip: [], email: [] },

@@ -103,7 +103,8 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
       );
     }
     checkOutDir(outDir);
-    const signed = await signCsr(ctx, { csr: p.csr, profile, name: old.name, days, ...sans, command: 'renew', subject: old.subject });
+    const oldCn = commonNameFromDer(parseCertificate(der).subjectDer) ?? old.name;
+    const signed = await signCsr(ctx, { csr: p.csr, profile, name: old.name, days, ...sans, command: 'renew', commonName: oldCn });
     const certPath = join(outDir, `${old.name}.pem`);
     writeFileAtomic(certPath, signed.pem, PUBLIC);
     const { pem: _pem, ignored: _ignored, ...rest } = signed;

@@ -1,12 +1,17 @@
 /**
  * `pocketca sign CSR`: a certificate for a key that never leaves its device.
- * The CSR's signature must verify; its requested extensions are never copied
- * (SPEC `sign`): SANs come from the CSR only for the server profile.
+ * The CSR's signature must verify; nothing of it is copied (SPEC `sign`,
+ * "Trust boundary"): the subject is built as `CN=<cn>` (src/ca/subject.ts),
+ * the key is checked and re-encoded (src/ca/public-key.ts), the requested
+ * extensions are ignored, and SANs come from the CSR only for the server
+ * profile, checked like the flags.
  */
 import { DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
 import { sanitizeName, validateName } from '../ca/names';
+import { canonicalPublicKey, type CanonicalPublicKey } from '../ca/public-key';
+import { showText, subjectForCsr, type CsrSubject } from '../ca/subject';
 import { hasSans, validateSans } from '../ca/subject-alt-names';
-import { CsrSignatureError, InvalidCsrError, UsageError } from '../errors';
+import { InvalidCsrError, UsageError } from '../errors';
 import { parseCsr, type ParsedCsr } from '../formats/csr';
 import { toPem } from '../formats/pem';
 import { recordEvent } from '../store/events';
@@ -20,7 +25,9 @@ export { MAX_CSR_BYTES };
 export interface SignParams {
   csr: Buffer;
   profile: Exclude<ProfileName, 'profile-signer'>;
-  /** Record name; default the CSR's CN, sanitised. */
+  /** The certificate's CN; default the CSR's single CN (SPEC "`sign` builds the subject itself"). */
+  cn?: string;
+  /** Record name; default the CN, sanitised. */
   name?: string;
   days?: number;
   email: string[];
@@ -28,13 +35,13 @@ export interface SignParams {
   ip: string[];
   /** The command recorded in the audit log; default 'sign'. */
   command?: 'sign' | 'renew';
-  /** `renew --csr`: the subject (as `list` shows it) the CSR must carry; default any. */
-  subject?: string;
+  /** `renew --csr`: the CN the CSR must carry (the renewed certificate's); default any. */
+  commonName?: string;
 }
 
 export interface SignResult extends IssuedSummary {
   pem: string;
-  /** Requested extensions that were not honoured, for a warning. */
+  /** Requested extensions and subject attributes that were not honoured, for a warning. */
   ignored: string[];
 }
 
@@ -42,26 +49,30 @@ export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResul
   const command = p.command ?? 'sign';
   const db = ctx.home.database();
   const ca = ctx.home.caCertificate();
-  let csr: ParsedCsr;
+  let csr: ParsedCsr<CanonicalPublicKey>;
+  let built: CsrSubject;
   try {
     if (p.csr.length > MAX_CSR_BYTES) throw new InvalidCsrError(`the CSR is ${p.csr.length} bytes; a CSR is a few kilobytes (limit ${MAX_CSR_BYTES})`);
-    csr = parseCsr(p.csr);
-    if (!csr.commonName) throw new InvalidCsrError('the CSR has no common name (CN) in its subject', 'make the CSR with a subject like /CN=device-name');
+    // The key is checked (and re-encoded) before the signature: a DSA or P-192 key is refused as such.
+    csr = parseCsr(p.csr, canonicalPublicKey);
+    built = subjectForCsr(csr.subjectDer, p.cn);
   } catch (error) {
-    if (error instanceof InvalidCsrError || error instanceof CsrSignatureError) {
+    if (error instanceof UsageError) {
       recordEvent(db, { at: ctx.now().toISOString(), command, outcome: 'refused', detail: error.message });
     }
     throw error;
   }
-  if (p.subject !== undefined && csr.subjectText !== p.subject) {
+  const { subject } = built;
+  if (p.commonName !== undefined && subject.commonName !== p.commonName) {
     throw new UsageError(
-      `the CSR's subject ${JSON.stringify(csr.subjectText)} differs from the certificate's ${JSON.stringify(p.subject)}`,
+      `the CSR's subject ${showText(subject.text)} differs from the certificate's ${showText(`CN=${p.commonName}`)}`,
       'renew keeps the subject; for another subject use `pocketca sign`',
     );
   }
-  const name = validateName(p.name ?? (sanitizeName(csr.commonName) || 'device'));
+  const name = validateName(p.name ?? (sanitizeName(subject.commonName) || 'device'));
   const explicit = validateSans({ dns: p.dns, ip: p.ip, email: p.email });
   const ignored: string[] = [];
+  if (built.dropped !== undefined) ignored.push(`subject ${showText(built.dropped)} (issued as ${subject.text})`);
   let sans = explicit;
   if (!hasSans(explicit) && p.profile === 'server') sans = validateSans(csr.requestedSans);
   else if (hasSans(csr.requestedSans) && p.profile !== 'server') ignored.push('subjectAltName (use --dns/--ip/--email)');
@@ -72,10 +83,11 @@ export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResul
   }
 
   const caKey = await unlockCaKey(ctx, command);
+  const key = csr.acceptedKey;
   const signed = signCertificate(
     ca,
     caKey,
-    { name, profile: p.profile, source: 'sign', subjectDer: csr.subjectDer, subject: csr.subject, spkiDer: csr.spkiDer, keyType: csr.keyType, sans, days },
+    { name, profile: p.profile, source: 'sign', subject, spkiDer: key.spkiDer, keyType: key.kind, sans, days },
     ctx.now(),
     ctx.randomBytes,
   );

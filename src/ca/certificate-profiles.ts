@@ -18,7 +18,10 @@ import {
   type ParsedCertificate,
   type SubjectAltNames,
 } from '../formats/x509';
+import { KeyNotAcceptedError } from '../errors';
+import { canonicalPublicKey } from './public-key';
 import { hasSans } from './subject-alt-names';
+import type { Subject } from './subject';
 
 export type ProfileName = 'client' | 'server' | 'profile-signer';
 
@@ -39,7 +42,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface EndEntityParams {
   profile: ProfileName;
-  subjectDer: Buffer;
+  /** From `buildSubject`/`subjectForCsr` (src/ca/subject.ts): never a CSR's bytes. */
+  subject: Subject;
+  /** Must be in the canonical form `canonicalPublicKey` returns (src/ca/public-key.ts). */
   spkiDer: Buffer;
   /** 'rsa', 'ec' or 'ed25519': keyEncipherment only makes sense for RSA (RFC 5280 §4.2.1.3). */
   keyType: string;
@@ -102,6 +107,10 @@ export function buildEndEntityTbs(ca: ParsedCertificate, p: EndEntityParams): Bu
       `use --days ${Math.max(1, Math.floor((caNotAfter.getTime() - p.now.getTime()) / DAY_MS))} or less`,
     );
   }
+  // Defence in depth: whatever the caller checked, only an accepted key in
+  // its canonical encoding is certified.
+  const key = canonicalPublicKey(p.spkiDer);
+  if (!key.spkiDer.equals(p.spkiDer) || key.kind !== p.keyType) throw new KeyNotAcceptedError(`the ${p.keyType} public key is not in its canonical encoding`);
   const { bits, ekus } = usagesFor(p.profile, p.keyType);
   const extensions: Extension[] = [
     basicConstraints(false),
@@ -114,7 +123,7 @@ export function buildEndEntityTbs(ca: ParsedCertificate, p: EndEntityParams): Bu
   return encodeTbsCertificate({
     serial: p.serial,
     issuerDer: ca.subjectDer,
-    subjectDer: p.subjectDer,
+    subjectDer: p.subject.der,
     ...validity,
     spkiDer: p.spkiDer,
     extensions,

@@ -4,7 +4,7 @@
  * extensions it asks for are reported, never trusted (SPEC `sign`).
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { CsrSignatureError, InvalidCsrError } from '../errors';
+import { CsrSignatureError, InvalidCsrError, PocketcaError } from '../errors';
 import { content, DerError, readChildren, readOid, readTlv, slice, type Tlv } from './der-reader';
 import { fromPem, looksLikePem } from './pem';
 import { commonNameOf, decodeName, formatName, type NameAttribute } from './x500-name';
@@ -26,12 +26,16 @@ const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const OID_SAN = '2.5.29.17';
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 
-export interface ParsedCsr {
+export interface ParsedCsr<K = undefined> {
+  /** The subject as received: read, never copied into a certificate (src/ca/subject.ts builds that). */
   subjectDer: Buffer;
   subject: NameAttribute[];
   subjectText: string;
   commonName: string | undefined;
+  /** The key as received: read, never copied into a certificate (src/ca/public-key.ts re-encodes it). */
   spkiDer: Buffer;
+  /** What `acceptKey` returned for the key. */
+  acceptedKey: K;
   publicKey: KeyObject;
   /** 'rsa', 'ec' or 'ed25519'. */
   keyType: string;
@@ -53,12 +57,18 @@ export function csrDerFromBytes(bytes: Buffer): Buffer {
 
 const oidOf = (buf: Buffer, node: Tlv): string => readOid(buf, node);
 
-export function parseCsr(bytes: Buffer): ParsedCsr {
+/**
+ * `acceptKey` sees the SubjectPublicKeyInfo before the signature is checked
+ * (it may refuse the key with its own error: a DSA key is then refused as
+ * DSA, not as an unknown signature algorithm); what it returns comes back as
+ * `acceptedKey`.
+ */
+export function parseCsr<K = undefined>(bytes: Buffer, acceptKey: (spkiDer: Buffer) => K = () => undefined as K): ParsedCsr<K> {
   const der = csrDerFromBytes(bytes);
   try {
-    return parseCsrDer(der);
+    return parseCsrDer(der, acceptKey);
   } catch (error) {
-    if (error instanceof CsrSignatureError || error instanceof InvalidCsrError) throw error;
+    if (error instanceof PocketcaError) throw error;
     if (error instanceof DerError || error instanceof RangeError || error instanceof Error) {
       throw new InvalidCsrError(`not a valid certificate request (${error.message.split('\n')[0]})`);
     }
@@ -66,7 +76,7 @@ export function parseCsr(bytes: Buffer): ParsedCsr {
   }
 }
 
-function parseCsrDer(der: Buffer): ParsedCsr {
+function parseCsrDer<K>(der: Buffer, acceptKey: (spkiDer: Buffer) => K): ParsedCsr<K> {
   const outer = readTlv(der, 0);
   if (outer.tag !== 0x30 || outer.end !== der.length) throw new InvalidCsrError('not a certificate request: trailing or malformed data');
   const [infoTlv, algTlv, sigTlv] = readChildren(der, outer);
@@ -78,13 +88,14 @@ function parseCsrDer(der: Buffer): ParsedCsr {
   if (!versionTlv || versionTlv.tag !== 0x02 || !subjectTlv || subjectTlv.tag !== 0x30 || !spkiTlv || spkiTlv.tag !== 0x30) {
     throw new InvalidCsrError('not a certificate request: wrong certificationRequestInfo');
   }
+  const spkiDer = Buffer.from(slice(der, spkiTlv));
+  const acceptedKey = acceptKey(spkiDer);
   const algOidTlv = readChildren(der, algTlv)[0];
   if (!algOidTlv || algOidTlv.tag !== 0x06) throw new InvalidCsrError('not a certificate request: bad signature algorithm');
   const algOid = oidOf(der, algOidTlv);
   const alg = SIGNATURE_ALGORITHMS[algOid];
   if (!alg) throw new InvalidCsrError(`unsupported CSR signature algorithm ${algOid}`, 'make the CSR with RSA (PKCS#1 v1.5), ECDSA or Ed25519 and SHA-256');
 
-  const spkiDer = Buffer.from(slice(der, spkiTlv));
   let publicKey: KeyObject;
   try {
     publicKey = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
@@ -133,6 +144,7 @@ function parseCsrDer(der: Buffer): ParsedCsr {
     subjectText: formatName(subject),
     commonName: commonNameOf(subject),
     spkiDer,
+    acceptedKey,
     publicKey,
     keyType,
     requestedSans,

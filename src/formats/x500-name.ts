@@ -41,31 +41,64 @@ export function encodeName(attributes: readonly NameAttribute[]): Buffer {
   );
 }
 
+/** An attribute as read from DER, with what the encoding said about it. */
+export interface DecodedAttribute extends NameAttribute {
+  /** The string type's DER tag (0x0c UTF8String, 0x13 PrintableString...). */
+  tag: number;
+  /**
+   * False when the bytes break their string type's alphabet: a
+   * PrintableString outside X.680 §41.4's characters, an IA5String or
+   * VisibleString beyond ASCII, a BMPString with a lone surrogate, or a
+   * string type pocketca does not read (UniversalString, ...). Go's
+   * crypto/x509 refuses such names.
+   */
+  wellFormed: boolean;
+}
+
+const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+const ASCII = /^[\x00-\x7f]*$/;
+
 /**
- * Decode a Name (its DER) into attributes, in DER order. UTF8String is
- * decoded strictly (malformed UTF-8 is an error, as it was through
- * node-forge), BMPString as UTF-16BE (X.680 §41), the other string types as
- * single octets. Read with the DER reader, not forge: `sign` would load forge
- * for this alone, ~50 ms of its start-up (issue 6).
+ * Decode a Name (its DER) into its RDNs, each a list of attributes, in DER
+ * order. UTF8String is decoded strictly (malformed UTF-8 is an error, as it
+ * was through node-forge), BMPString as UTF-16BE (X.680 §41), the other
+ * string types as single octets. Read with the DER reader, not forge: `sign`
+ * would load forge for this alone, ~50 ms of its start-up (issue 6).
  */
-export function decodeName(nameDer: Buffer): NameAttribute[] {
-  const out: NameAttribute[] = [];
+export function decodeRdns(nameDer: Buffer): DecodedAttribute[][] {
+  const out: DecodedAttribute[][] = [];
   for (const rdn of readChildren(nameDer, readTlv(nameDer, 0))) {
+    if (rdn.tag !== 0x31) throw new DerError('a RelativeDistinguishedName is a SET');
+    const attributes: DecodedAttribute[] = [];
     for (const atv of readChildren(nameDer, rdn)) {
       const [typeTlv, valueTlv] = readChildren(nameDer, atv);
       if (!typeTlv || !valueTlv || typeTlv.tag !== 0x06 || valueTlv.tag & 0x20) throw new DerError('malformed AttributeTypeAndValue');
       const dotted = readOid(nameDer, typeTlv);
       const bytes = content(nameDer, valueTlv);
+      const tag = valueTlv.tag;
       let value: string;
-      if (valueTlv.tag === 0x0c) value = decodeURIComponent(escape(bytes.toString('latin1')));
-      else if (valueTlv.tag === 0x1e) {
+      let wellFormed = true;
+      if (tag === 0x0c) value = decodeURIComponent(escape(bytes.toString('latin1')));
+      else if (tag === 0x1e) {
         if (bytes.length % 2) throw new DerError('odd BMPString');
         value = Buffer.from(bytes).swap16().toString('utf16le');
-      } else value = bytes.toString('latin1');
-      out.push({ type: OID_TO_SHORT[dotted] ?? dotted, value });
+        wellFormed = !/\p{Cs}/u.test(value);
+      } else {
+        value = bytes.toString('latin1');
+        if (tag === 0x13) wellFormed = PRINTABLE.test(value);
+        else if (tag === 0x16 || tag === 0x1a || tag === 0x12) wellFormed = ASCII.test(value);
+        else if (tag !== 0x14) wellFormed = false; // T61String is read as Latin-1, as OpenSSL does
+      }
+      attributes.push({ type: OID_TO_SHORT[dotted] ?? dotted, value, tag, wellFormed });
     }
+    out.push(attributes);
   }
   return out;
+}
+
+/** The attributes of a Name, in DER order, without the RDN grouping. */
+export function decodeName(nameDer: Buffer): NameAttribute[] {
+  return decodeRdns(nameDer).flatMap((rdn) => rdn.map(({ type, value }) => ({ type, value })));
 }
 
 /** One-line text, DER order, like `C=DE, O=Home, CN=alice-iphone`. */

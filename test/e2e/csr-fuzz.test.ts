@@ -5,7 +5,9 @@
  *   - never an exception other than a usage error (exit 2), never a crash;
  *   - never a certificate for a CSR whose signature openssl does not verify,
  *     and every certificate carries the CSR's own key and verifies with the CA;
- *   - nothing is recorded for a refused CSR.
+ *   - nothing is recorded for a refused CSR;
+ *   - the subject of every certificate is one CN, and Go's crypto/x509 (the
+ *     strictest parser at hand) parses and verifies each one the binary issues.
  * Mutations work on the four fixtures in test/fixtures/csr (no key is made per
  * case): bit flips, byte edits, cuts, insertions, DER length and tag edits,
  * swapped signatures, keys and algorithm identifiers, and PEM text damage.
@@ -21,6 +23,7 @@ import { signCsr } from '../../src/app/sign-csr';
 import { PocketcaError } from '../../src/errors';
 import { createTestCa, openssl, PASSPHRASE, ROOT, type TestCa } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
+import { goX509 } from '../helpers/go-x509';
 import { withDatabase } from '../helpers/guarantees';
 
 const FIXTURES = ['rsa-2048-sans.csr.pem', 'rsa-2048-server.csr.der', 'ec-p256.csr.der', 'ed25519.csr.pem'];
@@ -294,6 +297,8 @@ function checkIssued(ca: TestCa, caCert: X509Certificate, c: FuzzCase, pem: stri
   assert.ok(cert.verify(caCert.publicKey), `case ${c.id}: the certificate verifies with the CA`);
   const csrKey = createPublicKey(verdict.pubkey).export({ type: 'spki', format: 'der' });
   assert.ok(cert.publicKey.export({ type: 'spki', format: 'der' }).equals(csrKey), `case ${c.id}: the certificate carries the CSR's key`);
+  // SPEC "Trust boundary": the subject is exactly one CN, whatever the CSR held.
+  assert.match(cert.subject, /^CN=[^\n]+$/, `case ${c.id}: the subject is one CN: ${JSON.stringify(cert.subject)}`);
 }
 
 const countCertificates = (ca: TestCa): number => withDatabase(ca.home, (db) => db.prepare('SELECT COUNT(*) FROM certificates').pluck().get() as number);
@@ -336,7 +341,10 @@ test('48 mutated CSRs through the real binary: exit 0 or 2, never a crash', asyn
   if (!requireTool(t, 'openssl')) return;
   const ca = createTestCa();
   t.after(() => ca.cleanup());
+  const go = goX509(t);
+  if (!go) return;
   const caCert = new X509Certificate(readFileSync(join(ca.home, 'ca.pem')));
+  const rootPem = readFileSync(join(ca.home, 'ca.pem'), 'utf8');
   const all = [...cases(4242, 48)];
   let accepted = 0;
   for (let i = 0; i < all.length; i += 4) {
@@ -360,7 +368,11 @@ test('48 mutated CSRs through the real binary: exit 0 or 2, never a crash', asyn
         return;
       }
       accepted++;
-      checkIssued(ca, caCert, c, JSON.parse(r.stdout).pem);
+      const pem = JSON.parse(r.stdout).pem;
+      checkIssued(ca, caCert, c, pem);
+      // Strict parsers read every certificate sign issues, however odd the CSR was.
+      const verdict = go.verify({ rootPem, leafPem: pem, usage: c.profile === 'server' ? 'serverAuth' : 'clientAuth' });
+      assert.ok(verdict.parsed && verdict.verified, `case ${c.id} (${c.what}): Go's crypto/x509: ${verdict.error}`);
     });
   }
   assert.equal(countCertificates(ca), accepted);

@@ -76,23 +76,52 @@ test('names with path separators, control characters and unicode are refused bef
   assert.ok(existsSync(join(ca.out, 'A.b_c-1.pem')));
 });
 
-test('a CSR whose CN is a path, a terminal escape and unicode: the name is sanitised, list and log show no control byte', (t) => {
+test('a CSR whose CN is a path, a terminal escape and unicode: refused (exit 2, nothing recorded); with --cn, or a path without controls, the name is sanitised', (t) => {
   if (!requireTool(t, 'openssl')) return;
   const ca = createTestCa();
   t.after(() => ca.cleanup());
   const csr = join(ca.dir, 'evil.csr');
   const made = openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', csr + '.key', '-utf8', '-subj', '/CN=..\\/..\\/evil\u001b[2J\u0007 ü', '-out', csr]);
   assert.equal(made.code, 0, made.stderr);
-  const signed = JSON.parse(ca.ok(['sign', csr, '--json']).stdout);
+  // SPEC "Trust boundary": a CN with control characters is exit 2 unless --cn is given.
+  const refused = ca.run(['sign', csr, '--json']);
+  assertRefused(refused, 2, /the CSR's CN "\.\.\/\.\.\/evil\\u001b\[2J\\u0007 ü" contains control characters/, 'CN with controls');
+  assert.doesNotMatch(refused.stderr, /[\u0000-\u0009\u000b-\u001f\u007f]/, 'the error shows the controls escaped');
+  assert.deepEqual(listAll(ca), [], 'nothing recorded');
+  const rescued = JSON.parse(ca.ok(['sign', csr, '--cn', 'evil device', '--json']).stdout);
+  assert.equal(rescued.subject, 'CN=evil device');
+  assert.equal(rescued.name, 'evil-device');
+
+  const path = join(ca.dir, 'path.csr');
+  assert.equal(openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', path + '.key', '-utf8', '-subj', '/CN=..\\/..\\/etc\\/passwd ü', '-out', path]).code, 0);
+  const signed = JSON.parse(ca.ok(['sign', path, '--json']).stdout);
   assert.match(signed.name, /^[A-Za-z0-9][A-Za-z0-9._-]*$/);
   assert.doesNotMatch(signed.name, /\//);
-  assert.equal(signed.subject, 'CN=../../evil\u001b[2J\u0007 ü', 'the certificate keeps what the device asked for');
+  assert.equal(signed.subject, 'CN=../../etc/passwd ü', 'the certificate keeps the CN the device asked for');
   for (const args of [['list', '--all'], ['show', signed.serial], ['log']]) {
     const out = ca.ok(args).stdout;
     assert.doesNotMatch(out, /[\u0000-\u0008\u000b-\u001f\u007f]/, `${args[0]} prints no control character`);
   }
-  assert.match(ca.ok(['list']).stdout, /evil\\u001b\[2J\\u0007 ü/, 'shown escaped');
   assert.deepEqual(readdirSync(ca.out), []);
+});
+
+test('issue --cn goes through the same subject builder: controls and over 64 code points refused, 64 emoji accepted', async (t) => {
+  if (!requireTool(t, 'openssl')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const refused: [string, RegExp][] = [
+    ['bell\u0007', /^error: --cn "bell\\u0007" contains control characters$/m],
+    ['rtl\u202eexe.gnp', /^error: --cn "rtl\\u202eexe\.gnp" contains control characters$/m],
+    ['\u{1F600}'.repeat(65), /^error: --cn ".*" is 65 characters long; a CN has at most 64$/m],
+    ['  ', /^error: --cn "  " is empty$/m],
+  ];
+  const results = await Promise.all(refused.map(([cn]) => ca.runAsync(['issue', 'dev', '--cn', cn, '--profile', 'server', '--dns', 'dev.home.arpa'])));
+  results.forEach((r, i) => assertRefused(r, 2, refused[i]![1], `--cn ${JSON.stringify(refused[i]![0])}`));
+  assert.deepEqual(listAll(ca), [], 'nothing recorded');
+  assert.deepEqual(readdirSync(ca.out), [], 'nothing written');
+  const ok = JSON.parse(ca.ok(['issue', 'dev', '--cn', '\u{1F600}'.repeat(64), '--profile', 'server', '--dns', 'dev.home.arpa', '--json']).stdout);
+  assert.equal(ok.subject, 'CN=' + '\u{1F600}'.repeat(64));
+  assert.match(openssl(['asn1parse', '-in', ok.files.cert]).stdout, /:commonName\s*\n.*prim: UTF8STRING/);
 });
 
 test('a database that is corrupt, truncated, damaged in a page or newer than the code: exit 1 with a hint', async (t) => {

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readOid, readTlv } from '../../src/formats/der-reader';
-import { commonNameFromDer, decodeName, encodeName, formatName } from '../../src/formats/x500-name';
+import { commonNameFromDer, decodeName, decodeRdns, encodeName, formatName } from '../../src/formats/x500-name';
 import { oid } from '../../src/formats/der';
 
 const tlv = (tag: number, content: Buffer): Buffer => Buffer.concat([Buffer.from([tag, content.length]), content]);
@@ -46,4 +46,23 @@ test('readOid: the first two arcs share a subidentifier; arc 2 takes the rest fr
   }
   const joint = Buffer.from('0603883701', 'hex'); // X.690 §8.19.5 example: 2.999.1
   assert.equal(readOid(joint, readTlv(joint, 0)), '2.999.1');
+});
+
+test('decodeRdns keeps the RDN grouping and says which strings break their type (Go refuses those names)', () => {
+  const multi = tlv(0x31, Buffer.concat([tlv(0x30, Buffer.concat([oid('2.5.4.10'), tlv(0x13, Buffer.from('a_b'))])), tlv(0x30, Buffer.concat([oid('2.5.4.3'), tlv(0x13, Buffer.from('dave'))]))]));
+  const rdns = decodeRdns(name(multi, rdn('2.5.4.3', 0x16, Buffer.from([0x41, 0xe9])), rdn('2.5.4.3', 0x0c, Buffer.from('ok'))));
+  assert.deepEqual(
+    rdns.map((r) => r.map((a) => [a.type, a.value, a.tag, a.wellFormed])),
+    [
+      [
+        ['O', 'a_b', 0x13, false],
+        ['CN', 'dave', 0x13, true],
+      ],
+      [['CN', 'Aé', 0x16, false]],
+      [['CN', 'ok', 0x0c, true]],
+    ],
+  );
+  assert.equal(decodeRdns(name(rdn('2.5.4.3', 0x1e, Buffer.from([0xd8, 0x00]))))[0]![0]!.wellFormed, false, 'a lone surrogate');
+  assert.equal(decodeRdns(name(rdn('2.5.4.3', 0x14, Buffer.from([0x41, 0xe9]))))[0]![0]!.wellFormed, true, 'T61String read as Latin-1');
+  assert.throws(() => decodeRdns(tlv(0x30, tlv(0x30, Buffer.alloc(0)))), /a RelativeDistinguishedName is a SET/);
 });

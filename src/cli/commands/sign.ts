@@ -9,7 +9,8 @@ export function registerSign(program: Command): void {
     .description('sign a CSR a device made itself (its key never leaves it)')
     .argument('<csr>', 'the CSR file, PEM or DER, or - for stdin')
     .option('--profile <kind>', 'client or server', choice('--profile', ['client', 'server']), 'client')
-    .option('--name <name>', "record name (default: the CSR's CN, sanitised)")
+    .option('--cn <cn>', "the certificate's CN (default: the CSR's single CN); the subject is exactly CN=<cn>")
+    .option('--name <name>', 'record name (default: the CN, sanitised)')
     .option('--days <n>', 'validity in days (default 365 client, 398 server)', intOption('--days', 1, 36500))
     .option('--email <addr>', 'rfc822Name SAN (repeatable)', collect, [])
     .option('--dns <name>', 'DNS SAN (repeatable)', collect, [])
@@ -19,9 +20,11 @@ export function registerSign(program: Command): void {
     .addHelpText(
       'after',
       `
-The CSR's signature must verify. Its requested extensions are never copied:
-the certificate is CA:FALSE with the profile's key usages; SANs come from the
-CSR only with --profile server, else from --dns/--ip/--email.
+The CSR's signature must verify. Nothing of it is copied: the subject is
+exactly CN=<cn> (--cn, else the CSR's one CN; O, OU and the rest are dropped),
+the key (RSA 2048-8192, ECDSA P-256/P-384 or Ed25519) is re-encoded, and the
+certificate is CA:FALSE with the profile's key usages; SANs come from the CSR
+only with --profile server, else from --dns/--ip/--email.
 
 Examples:
   openssl req -new -newkey rsa:2048 -nodes -keyout dev.key -subj /CN=sensor-1 -out dev.csr
@@ -33,7 +36,7 @@ ${EXIT_CODES}`,
       const { ctx, out } = runtimeFor(command, opts);
       const csr = await readInput(csrPath, CSR_INPUT);
       const { signCsr } = await import('../../app/sign-csr');
-      const result = await signCsr(ctx, { csr, profile: opts.profile, name: opts.name, days: opts.days, email: opts.email, dns: opts.dns, ip: opts.ip });
+      const result = await signCsr(ctx, { csr, profile: opts.profile, cn: opts.cn, name: opts.name, days: opts.days, email: opts.email, dns: opts.dns, ip: opts.ip });
       for (const what of result.ignored) ctx.warn(`the CSR asked for ${what}; ignored`);
       if (opts.out) {
         const { writeFileAtomic, PUBLIC } = await import('../../app/files');
@@ -41,7 +44,10 @@ ${EXIT_CODES}`,
       }
       const { ignored: _ignored, ...json } = result;
       if (out.json) out.result(json, () => '');
-      else if (opts.out) out.result(json, () => `signed ${result.profile} certificate ${result.serial} for ${result.name} -> ${resolve(opts.out)}`);
-      else out.data(result.pem);
+      else if (opts.out) out.result(json, () => `signed ${result.profile} certificate ${result.serial} for ${result.name} (${result.subject}) -> ${resolve(opts.out)}`);
+      else {
+        out.note(`signed ${result.profile} certificate ${result.serial} for ${result.name} (${result.subject})`);
+        out.data(result.pem);
+      }
     });
 }
