@@ -2,10 +2,11 @@
  * `pocketca proxy nginx|apache|mosquitto`: read the bundle, the CRL and the
  * given certificate and key, decide the names, generate the config (and the
  * WebSocket token's script), and with --out-dir write all of it, ready to copy
- * to the proxy's --install-dir. The WebSocket token's HMAC key is made once
- * per home and kept in the settings table; `--rotate-secret` replaces it.
+ * to the proxy's --install-dir. The WebSocket token's HMAC key is derived
+ * from the CA key, so `--websocket-token` unlocks it; `--rotate-secret`
+ * replaces the per-home salt of that derivation.
  */
-import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, hkdfSync, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { UnreadableInputError, UsageError } from '../errors';
@@ -19,16 +20,17 @@ import {
   isLoopback,
   parseListen,
   parseUpstream,
+  parseWebsocketPath,
   type ListenAddress,
   type ProxyFiles,
   type Upstream,
 } from '../formats/proxy-params';
 import { recordEvent } from '../store/events';
-import { revokedSerialsValidAfter } from '../store/revocations';
 import { getSetting, setSetting } from '../store/settings';
 import type { AppContext } from './context';
 import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
 import { PRIVATE, PUBLIC, readFileBounded, writeFileAtomic } from './files';
+import { unlockCaKey } from './unlock';
 
 export type ProxyKind = 'nginx' | 'apache' | 'mosquitto';
 
@@ -52,6 +54,8 @@ export interface ProxyConfigParams {
   installDir?: string;
   /** Add the Safari WebSocket exception (nginx, apache). */
   websocketToken?: boolean;
+  /** Where the exception applies (exact paths, or prefixes ending in /); default every path. */
+  websocketPaths?: string[];
   /** The token's lifetime in seconds; default DEFAULT_WEBSOCKET_TOKEN_TTL. */
   websocketTokenTtl?: number;
   /** Make a new HMAC key first: every token issued so far stops working. */
@@ -65,7 +69,7 @@ export interface ProxyConfigResult {
   listen: string;
   upstream: string | null;
   installDir: string;
-  websocketToken: { ttlSeconds: number; secret: 'created' | 'rotated' | 'kept' } | null;
+  websocketToken: { ttlSeconds: number; paths: string[]; secret: 'created' | 'rotated' | 'kept' } | null;
   crl: { nextUpdate: string | null; daysLeft: number | null };
   /** Paths written, by role (with outDir). */
   files: Record<string, string>;
@@ -74,7 +78,8 @@ export interface ProxyConfigResult {
 }
 
 export const DEFAULT_INSTALL_DIR = '/etc/pocketca';
-const SECRET_SETTING = 'websocket_token_secret';
+/** Random, per home, not secret by itself (the CA key is the secret): `--rotate-secret` replaces it. */
+const SALT_SETTING = 'websocket_token_salt';
 const MIN_TTL = 60;
 const MAX_TTL = 24 * 60 * 60;
 const MAX_PEM_BYTES = 1024 * 1024;
@@ -143,18 +148,35 @@ function need<T>(value: T | undefined, flag: string, hint: string): T {
   return value;
 }
 
-/** The HMAC key of the WebSocket token, made on first use; rotated on request. */
-function websocketSecret(ctx: AppContext, rotate: boolean): { secret: string; state: 'created' | 'rotated' | 'kept' } {
+/**
+ * The WebSocket token's HMAC key for one server name: HKDF-SHA256 (RFC 5869)
+ * over the CA private key (PKCS#8 DER), with the home's salt and the server
+ * name in the info. Nothing usable without the CA passphrase is stored (issue
+ * 9: the key used to sit in plain text in pocketca.db, and so in backups), and
+ * a proxy's file holds the key of its own server name only: it cannot mint
+ * cookies for another proxy of the same CA.
+ */
+export function deriveWebsocketTokenKey(caKey: KeyObject, salt: Buffer, serverName: string): string {
+  const ikm = caKey.export({ type: 'pkcs8', format: 'der' });
+  try {
+    return Buffer.from(hkdfSync('sha256', ikm, salt, `pocketca websocket token v2|${serverName}`, 32)).toString('hex');
+  } finally {
+    ikm.fill(0);
+  }
+}
+
+/** The derivation's salt, made on first use; replaced on request (every earlier cookie stops working). */
+function websocketSalt(ctx: AppContext, rotate: boolean): { salt: Buffer; state: 'created' | 'rotated' | 'kept' } {
   const db = ctx.home.database();
   return db
     .transaction(() => {
-      const existing = getSetting(db, SECRET_SETTING);
-      if (existing && !rotate) return { secret: existing, state: 'kept' as const };
-      const secret = ctx.randomBytes(32).toString('hex');
-      setSetting(db, SECRET_SETTING, secret);
+      const existing = getSetting(db, SALT_SETTING);
+      if (existing && !rotate) return { salt: Buffer.from(existing, 'hex'), state: 'kept' as const };
+      const salt = ctx.randomBytes(32);
+      setSetting(db, SALT_SETTING, salt.toString('hex'));
       const state = existing ? ('rotated' as const) : ('created' as const);
-      recordEvent(db, { at: ctx.now().toISOString(), command: 'proxy', outcome: 'ok', detail: `websocket token secret ${state}` });
-      return { secret, state };
+      recordEvent(db, { at: ctx.now().toISOString(), command: 'proxy', outcome: 'ok', detail: `websocket token key ${state}` });
+      return { salt, state };
     })
     .immediate();
 }
@@ -221,12 +243,14 @@ function shareKeyWithMosquitto(ctx: AppContext, keyPath: string, installDir: str
   );
 }
 
-export function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams): ProxyConfigResult {
+export async function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams): Promise<ProxyConfigResult> {
   const installDir = p.installDir ?? DEFAULT_INSTALL_DIR;
   if (!SAFE_PATH.test(installDir)) {
     throw new UsageError(`--install-dir ${JSON.stringify(installDir)} must be an absolute path of letters, digits and . _ / @ + -`);
   }
   if (p.rotateSecret && !p.websocketToken) throw new UsageError('--rotate-secret goes with --websocket-token');
+  if (p.websocketPaths?.length && !p.websocketToken) throw new UsageError('--websocket-path goes with --websocket-token');
+  const websocketPaths = [...new Set((p.websocketPaths ?? []).map(parseWebsocketPath))];
   if (p.websocketToken && !p.outDir) {
     throw new UsageError('--websocket-token needs --out-dir', 'the token needs a second file and the config holds a secret: both are written to a directory, 0600 where secret');
   }
@@ -256,19 +280,21 @@ export function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams): Prox
   } else {
     let tokenParams: { script: string; secret: string } | undefined;
     if (p.websocketToken) {
-      const { secret, state } = websocketSecret(ctx, Boolean(p.rotateSecret));
-      token = { ttlSeconds: ttl, secret: state };
-      const revokedSerials = revokedSerialsValidAfter(ctx.home.database(), new Date(now.getTime() - ttl * 1000).toISOString()).map((s) =>
-        s.replace(/^0+(?=.)/, ''),
-      );
+      // Unlocked last, once everything else checked out; the salt changes only after a good passphrase.
+      const caKey = await unlockCaKey(ctx, 'proxy');
+      const { salt, state } = websocketSalt(ctx, Boolean(p.rotateSecret));
+      const tokenName = x.serverName.toLowerCase();
+      const secret = deriveWebsocketTokenKey(caKey, salt, tokenName);
+      token = { ttlSeconds: ttl, paths: websocketPaths, secret: state };
       const script = `${x.configFile.replace(/\.conf$/, '')}-websocket-token.${p.kind === 'nginx' ? 'js' : 'lua'}`;
       tokenParams = { script: at(script), secret };
+      const scriptParams = { serverName: tokenName, ttlSeconds: ttl, paths: websocketPaths, crlFile: files.crl };
       // nginx reads the njs module as root at start, so it may hold the key (0600); Apache's
       // children load the Lua file as www-data, so it holds none and the key stays in the config.
       outputs.push(
         p.kind === 'nginx'
-          ? { role: 'script', name: script, data: nginxWebsocketTokenScript({ secret, ttlSeconds: ttl, revokedSerials }), mode: PRIVATE }
-          : { role: 'script', name: script, data: apacheWebsocketTokenScript({ ttlSeconds: ttl, revokedSerials }), mode: PUBLIC },
+          ? { role: 'script', name: script, data: nginxWebsocketTokenScript({ ...scriptParams, secret }), mode: PRIVATE }
+          : { role: 'script', name: script, data: apacheWebsocketTokenScript(scriptParams), mode: PUBLIC },
       );
     }
     const common = { serverName: x.serverName, listen: x.listen, upstream: x.upstream!, files, crlNextUpdate };

@@ -33,11 +33,21 @@ export interface ApacheVhostParams {
   listen: ListenAddress;
   upstream: Upstream;
   files: ProxyFiles;
-  /** The WebSocket token: the Lua file (path on the proxy) and the HMAC key; undefined: a certificate on every request. */
+  /** The WebSocket token: the Lua file (path on the proxy) and the HMAC key for this server name; undefined: a certificate on every request. */
   websocketToken?: { script: string; secret: string };
   /** The CRL's nextUpdate (ISO), for the comment. */
   crlNextUpdate: string;
 }
+
+/**
+ * The publish step. `apachectl graceful` (Debian's `systemctl reload apache2`)
+ * lets the old children finish what they serve, an upgraded WebSocket
+ * included, for as long as it stays open; `apachectl restart` (SIGHUP to the
+ * parent) kills the children at once. Debian's `systemctl restart apache2`
+ * runs graceful-stop, which waits for those connections (up to systemd's stop
+ * timeout), so it is not the way either.
+ */
+export const APACHE_PUBLISH = 'apachectl restart';
 
 /** The environment variables the Lua provider sets for mod_headers, one per identity header. */
 const TOKEN_ENV = { subjectDn: 'POCKETCA_CLIENT_S_DN', serial: 'POCKETCA_CLIENT_SERIAL', verify: 'POCKETCA_CLIENT_VERIFY' } as const;
@@ -72,7 +82,12 @@ export function apacheVhostConfig(p: ApacheVhostParams): string {
     'WebSocket upgrades go through mod_proxy_http (upgrade=websocket, Apache 2.4.47 and later);',
     'on an older Apache, enable mod_proxy_wstunnel instead.',
     ...(token ? [`This file holds the WebSocket token's HMAC key (on the Require line): keep it 0600.`] : []),
-    ...crlReminder('apachectl graceful', p.crlNextUpdate),
+    ...crlReminder(APACHE_PUBLISH, p.crlNextUpdate),
+    '',
+    'Why restart and not graceful: after `apachectl graceful` the old children keep serving the',
+    "connections they hold, so an open WebSocket of a revoked device would live on; `restart`",
+    'stops every child at once (the parent stays, the ports stay open): it ends all open',
+    'connections (clients reconnect) within a second or two.',
   ]);
   const addr = `${p.listen.host ?? '*'}:${p.listen.port}`;
   const top = [
@@ -104,6 +119,12 @@ export function apacheVhostConfig(p: ApacheVhostParams): string {
           '<Location />',
           `    Require ${provider} ${token.secret}`,
           '</Location>',
+          '',
+          '# The token cookie is for this server only: removed from Cookie before the upstream',
+          '# (after the provider read it; RequestHeader runs in the fixups phase), the others kept.',
+          `RequestHeader edit* Cookie "(^|[;,])\\s*${WEBSOCKET_COOKIE}=[^;,]*" ""`,
+          'RequestHeader edit Cookie "^[;,\\s]+" ""',
+          'RequestHeader unset Cookie "expr=-z %{req:Cookie}"',
         ]
       : []),
     '',
@@ -182,7 +203,7 @@ end
 
 const LUA_AUTHORIZE = String.raw`
 local function mac(secret, serial, expiry)
-  return hmac_sha256_hex(secret, VERSION .. '|' .. serial .. '|' .. expiry)
+  return hmac_sha256_hex(secret, VERSION .. '|' .. SERVER_NAME .. '|' .. serial .. '|' .. expiry)
 end
 
 -- serial, expiry of a token whose MAC checks and whose expiry is in the future (and not beyond TTL), else nil.
@@ -190,9 +211,104 @@ local function valid_token(r, secret, now)
   local serial, expiry, tag = (r:getcookie(COOKIE) or ''):match('^([0-9a-f]+)%.([0-9]+)%.([0-9a-f]+)$')
   if not serial or #serial > 40 or #expiry > 12 or #tag ~= 64 then return nil end
   local e = tonumber(expiry)
-  if e <= now or e > now + TTL or REVOKED[serial] then return nil end
+  if e <= now or e > now + TTL then return nil end
   if not same(tag, mac(secret, serial, expiry)) then return nil end
   return serial, e
+end
+
+local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+
+local function base64_decode(text)
+  text = text:gsub('[^%w+/]', '')
+  local bits = text:gsub('.', function(c)
+    local v = B64:find(c, 1, true) - 1
+    local s = ''
+    for i = 5, 0, -1 do s = s .. ((v >> i) & 1) end
+    return s
+  end)
+  bits = bits:sub(1, #bits - #bits % 8)
+  return (bits:gsub('%d%d%d%d%d%d%d%d', function(b) return string.char(tonumber(b, 2)) end))
+end
+
+-- One DER element at p (1-based): its tag and where its contents start and end (exclusive).
+local function tlv(der, p)
+  local tag, len = der:byte(p, p + 1)
+  if not len then error('short') end
+  local q = p + 2
+  if len >= 0x80 then
+    local n = len - 0x80
+    if n < 1 or n > 3 then error('length') end
+    len = 0
+    for i = 0, n - 1 do len = len * 256 + der:byte(q + i) end
+    q = q + n
+  end
+  if q + len - 1 > #der then error('short') end
+  return tag, q, q + len
+end
+
+-- CertificateList (RFC 5280 5.1): the serials of tbsCertList.revokedCertificates, into out.
+local function add_revoked(der, out)
+  local _, list = tlv(der, 1)
+  local _, p, tbs_end = tlv(der, list)
+  local tag, _, e = tlv(der, p)
+  if tag == 0x02 then p = e end           -- version
+  _, _, p = tlv(der, p)                   -- signature
+  _, _, p = tlv(der, p)                   -- issuer
+  _, _, p = tlv(der, p)                   -- thisUpdate
+  if p < tbs_end then
+    tag, _, e = tlv(der, p)
+    if tag == 0x17 or tag == 0x18 then p = e end   -- nextUpdate
+  end
+  if p >= tbs_end then return end
+  local s, q
+  tag, q, e = tlv(der, p)
+  if tag ~= 0x30 then return end
+  while q < e do
+    local _, entry, entry_end = tlv(der, q)
+    local t, s0, s1 = tlv(der, entry)
+    if t ~= 0x02 then error('serial') end
+    s = der:sub(s0, s1 - 1):gsub('.', function(c) return string.format('%02x', c:byte()) end):gsub('^0+(.)', '%1')
+    out[s] = true
+    q = entry_end
+  end
+end
+
+-- True when the deployed CRL(s) list the serial, or cannot be read (refuse rather than guess).
+local function revoked(serial)
+  local ok, result = pcall(function()
+    local f = assert(io.open(CRL_FILE, 'rb'))
+    local pem = f:read('a')
+    f:close()
+    local out, found = {}, false
+    for body in pem:gmatch('%-%-%-%-%-BEGIN X509 CRL%-%-%-%-%-([%w+/=%s]+)%-%-%-%-%-END X509 CRL%-%-%-%-%-') do
+      add_revoked(base64_decode(body), out)
+      found = true
+    end
+    return not found or out[serial] == true
+  end)
+  return not ok or result
+end
+
+-- A WebSocket opening handshake (RFC 6455 4.1), not just an Upgrade header.
+local function is_handshake(r)
+  if r.method ~= 'GET' or (r.headers_in['Upgrade'] or ''):lower() ~= 'websocket' then return false end
+  local upgrade = false
+  for token in (r.headers_in['Connection'] or ''):lower():gmatch('[^,]+') do
+    if token:match('^%s*(.-)%s*$') == 'upgrade' then upgrade = true end
+  end
+  -- The key: base64 of 16 bytes, so 22 characters, the last with its low 4 bits zero, and "==".
+  local key = r.headers_in['Sec-WebSocket-Key'] or ''
+  return upgrade and r.headers_in['Sec-WebSocket-Version'] == '13' and #key == 24 and key:match('^[%w+/]+[AQgw]==$') ~= nil
+end
+
+local function on_path(r)
+  if #PATHS == 0 then return true end
+  for _, p in ipairs(PATHS) do
+    if p:sub(-1) == '/' then
+      if r.uri:sub(1, #p) == p then return true end
+    elseif r.uri == p then return true end
+  end
+  return false
 end
 
 local function grant(r, dn, serial, verify)
@@ -204,14 +320,14 @@ end
 
 -- Require <provider> <hex key>: a verified certificate passes (and gets a new
 -- token when it has none for this certificate, or one past half its life);
--- a WebSocket upgrade without a certificate passes with a valid token.
+-- a WebSocket opening handshake on one of PATHS without a certificate passes
+-- with a valid token of a serial the deployed CRL does not list.
 function authorize(r, secret)
   local now = os.time()
-  local upgrade = (r.headers_in['Upgrade'] or ''):lower() == 'websocket'
   local status = r:ssl_var_lookup('SSL_CLIENT_VERIFY') or 'NONE'
   if status == 'SUCCESS' then
     local serial = (r:ssl_var_lookup('SSL_CLIENT_M_SERIAL') or ''):lower():gsub('^0+(.)', '%1')
-    if not upgrade then
+    if (r.headers_in['Upgrade'] or '') == '' then
       local current, expiry = valid_token(r, secret, now)
       if current ~= serial or expiry - now <= TTL / 2 then
         local e = tostring(now + TTL)
@@ -221,9 +337,9 @@ function authorize(r, secret)
     end
     return grant(r, r:ssl_var_lookup('SSL_CLIENT_S_DN') or '', serial, 'SUCCESS')
   end
-  if status == 'NONE' and upgrade then
+  if status == 'NONE' and is_handshake(r) and on_path(r) then
     local serial = valid_token(r, secret, now)
-    if serial then return grant(r, '', serial, 'TOKEN') end
+    if serial and not revoked(serial) then return grant(r, '', serial, 'TOKEN') end
   end
   return apache2.AUTHZ_DENIED
 end
@@ -235,16 +351,19 @@ end
  * key arrives as the Require line's argument from the 0600 config.
  */
 export function apacheWebsocketTokenScript(p: Omit<WebsocketTokenScriptParams, 'secret'>): string {
-  const revoked = p.revokedSerials.map((s) => `  [${JSON.stringify(s)}] = true,`).join('\n');
+  const paths = p.paths.map((s) => `  ${JSON.stringify(s)},`).join('\n');
   return `-- The Safari WebSocket exception for Apache (mod_lua, Lua 5.3), generated by pocketca.
 -- LuaAuthzProvider in the generated VirtualHost config names this file.
 local TTL = ${p.ttlSeconds}
 local COOKIE = ${JSON.stringify(WEBSOCKET_COOKIE)}
 local VERSION = ${JSON.stringify(WEBSOCKET_TOKEN_VERSION)}
--- Certificates revoked when this file was generated: their tokens die at the next reload, not at expiry.
-local REVOKED = {
-${revoked}
+local SERVER_NAME = ${JSON.stringify(p.serverName)}
+-- Where a certificate-less handshake may pass: exact paths, or everything under one ending in /. Empty: every path.
+local PATHS = {
+${paths}
 }
+-- Read on every certificate-less handshake: a device revoked in the copy there loses its token at once.
+local CRL_FILE = ${JSON.stringify(p.crlFile)}
 
 ${LUA_HMAC_SHA256}${LUA_AUTHORIZE}`;
 }

@@ -81,22 +81,51 @@ export const WEBSOCKET_COOKIE = '__Host-pocketca_ws';
 export const DEFAULT_WEBSOCKET_TOKEN_TTL = 12 * 60 * 60;
 
 /**
- * The bytes the token's HMAC-SHA256 covers; the cookie's value is
- * `<serial>.<expiry>.<hex mac>`, with the serial in lowercase hex without
- * leading zeros and the expiry in Unix seconds. The key is the secret's hex
- * text. The njs and Lua checkers build the same string.
+ * The bytes the token's HMAC-SHA256 covers: the version, the config's server
+ * name (a cookie minted by one proxy is refused by a config for another), the
+ * serial in lowercase hex without leading zeros and the expiry in Unix
+ * seconds. The cookie's value is `<serial>.<expiry>.<hex mac>`; the key is the
+ * hex text of the per-server-name key. The njs and Lua checkers build the same
+ * string. Version 1 (issue 9) covered only serial and expiry.
  */
-export const WEBSOCKET_TOKEN_VERSION = 'pocketca-ws-v1';
-export const websocketTokenMessage = (serial: string, expiry: number): string => `${WEBSOCKET_TOKEN_VERSION}|${serial}|${expiry}`;
+export const WEBSOCKET_TOKEN_VERSION = 'pocketca-ws-v2';
+export const websocketTokenMessage = (serverName: string, serial: string, expiry: number): string =>
+  `${WEBSOCKET_TOKEN_VERSION}|${serverName}|${serial}|${expiry}`;
 
 /** What the njs and Lua token checkers are generated from. */
 export interface WebsocketTokenScriptParams {
-  /** The HMAC key, hex (the njs module embeds it; the Apache config passes it on its Require line). */
+  /** The HMAC key for this server name, hex (the njs module embeds it; the Apache config passes it on its Require line). */
   secret: string;
+  /** The config's server name, part of every MAC. */
+  serverName: string;
   /** Token lifetime in seconds. */
   ttlSeconds: number;
-  /** Lowercase hex serials (no leading zeros) whose tokens are refused before they expire. */
-  revokedSerials: readonly string[];
+  /** Where the exception applies (see parseWebsocketPath); empty: every path. */
+  paths: readonly string[];
+  /**
+   * The deployed crl.pem (path on the proxy): read on every certificate-less
+   * handshake, so a revoked device's cookie dies as soon as the new CRL is
+   * copied there, without re-running `proxy`. Unreadable: every token is refused.
+   */
+  crlFile: string;
+}
+
+/**
+ * `--websocket-path`: an absolute path matched against the request's
+ * normalised path (nginx $uri, Apache r->uri): exactly, or, when it ends in
+ * `/`, everything under it. Only characters that need no quoting in njs, Lua
+ * or a config, and no `.`/`..` segments or `//` (the server normalises those
+ * away before matching, so such a path would never match).
+ */
+export function parseWebsocketPath(value: string): string {
+  const segments = value.split('/').slice(1);
+  if (!/^\/[A-Za-z0-9._~@+/-]*$/.test(value) || segments.slice(0, -1).some((s) => s === '' || s === '.' || s === '..') || ['.', '..'].includes(segments.at(-1)!)) {
+    throw new UsageError(
+      `--websocket-path ${JSON.stringify(value)} is not an absolute path of letters, digits and . _ ~ @ + - /`,
+      'for example --websocket-path /api/websocket (exactly that path) or --websocket-path /ws/ (everything under /ws/)',
+    );
+  }
+  return value;
 }
 
 /** The files a proxy config names, as absolute paths on the proxy. */

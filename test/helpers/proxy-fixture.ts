@@ -79,9 +79,9 @@ export function writeExpiredCrl(ca: TestCa): void {
   if (r.code !== 0) throw new Error(`openssl ca -gencrl failed: ${r.stderr}`);
 }
 
-/** A WebSocket token computed here with Node's HMAC, independently of the njs and Lua code. */
-export function websocketToken(secret: string, serial: string, expiry: number, name = '__Host-pocketca_ws'): string {
-  const mac = createHmac('sha256', secret).update(`pocketca-ws-v1|${serial}|${expiry}`).digest('hex');
+/** A WebSocket token (version 2: bound to the server name) computed here with Node's HMAC, independently of the njs and Lua code. */
+export function websocketToken(secret: string, serverName: string, serial: string, expiry: number, name = '__Host-pocketca_ws'): string {
+  const mac = createHmac('sha256', secret).update(`pocketca-ws-v2|${serverName}|${serial}|${expiry}`).digest('hex');
   return `${name}=${serial}.${expiry}.${mac}`;
 }
 

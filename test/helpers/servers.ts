@@ -6,11 +6,15 @@
  * error when it does not start.
  */
 import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, chownSync, constants, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import { connect, createServer as createTcpServer } from 'node:net';
+import { connect, createServer as createTcpServer, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { APACHE_PUBLISH } from '../../src/formats/proxy-apache';
+import { NGINX_WORKER_SHUTDOWN_TIMEOUT } from '../../src/formats/proxy-nginx';
 import { isOnPath, requireFile, requireTool } from './tools';
 
 const APACHE_MODULES = '/usr/lib/apache2/modules';
@@ -85,6 +89,8 @@ export interface RunningServer {
   log: string;
   /** Reload the configuration (re-reads certificates and the CRL) as the generated comments say; resolves once it took effect. */
   reload(): Promise<void>;
+  /** How long after reload() an open connection may live on, in ms (what the generated comments promise). */
+  closesWithinMs?: number;
 }
 
 /** Start `command args`, wait until `ports` accept connections, stop it in t.after. */
@@ -132,6 +138,7 @@ async function startChecked(
   ports: number[],
   dir: string,
   log: string,
+  closesWithinMs: number,
 ): Promise<RunningServer> {
   const checked = await runCommand(command, [...base, ...args.check]);
   if (checked.code !== 0) throw new Error(`${command} ${args.check.join(' ')} refused the config:\n${checked.stderr}`);
@@ -139,9 +146,11 @@ async function startChecked(
   return {
     dir,
     log,
+    closesWithinMs,
     reload: async () => {
-      // Both servers reload by starting new workers and retiring the old ones, which keep
-      // serving meanwhile: the reload is done when every old worker has exited.
+      // Both servers reload by starting new workers and retiring the old ones (nginx: once their
+      // connections close or worker_shutdown_timeout passes; Apache's restart: at once): the
+      // reload is done when every old worker has exited.
       const before = childrenOf(daemon.pid!);
       const r = await runCommand(command, [...base, ...args.reload]);
       if (r.code !== 0) throw new Error(`${command} ${args.reload.join(' ')} failed:\n${r.stderr}\n${readLog(log)}`);
@@ -152,6 +161,7 @@ async function startChecked(
         },
         `${command}'s old workers to exit after the reload`,
         () => readLog(log),
+        closesWithinMs + 10_000,
       );
     },
   };
@@ -176,7 +186,8 @@ function childrenOf(pid: number): number[] {
 
 /**
  * nginx with the generated files included inside http {}, as Debian's
- * conf.d does; the njs module loaded as Debian's modules-enabled does.
+ * conf.d does; the njs module loaded as Debian's modules-enabled does, and
+ * worker_shutdown_timeout in the main context, as the generated header asks.
  */
 export async function startNginx(t: TestContext, nginx: string, dir: string, includes: string[], ports: number[]): Promise<RunningServer> {
   const prefix = join(dir, 'nginx');
@@ -187,6 +198,7 @@ export async function startNginx(t: TestContext, nginx: string, dir: string, inc
   writeFileSync(
     conf,
     `load_module ${NJS_MODULE};
+worker_shutdown_timeout ${NGINX_WORKER_SHUTDOWN_TIMEOUT};
 worker_processes 1;
 error_log ${log} info;
 pid ${join(prefix, 'nginx.pid')};
@@ -199,7 +211,7 @@ ${includes.map((i) => `  include ${i};`).join('\n')}
 `,
   );
   const args = { check: ['-t'], run: ['-g', 'daemon off;'], reload: ['-s', 'reload'] };
-  return startChecked(t, nginx, ['-p', prefix, '-c', conf], args, ports, prefix, log);
+  return startChecked(t, nginx, ['-p', prefix, '-c', conf], args, ports, prefix, log, Number.parseInt(NGINX_WORKER_SHUTDOWN_TIMEOUT, 10) * 1000);
 }
 
 /**
@@ -232,7 +244,9 @@ SSLSessionCache shmcb:${join(root, 'ssl_scache')}(512000)
 ${includes.map((i) => `Include ${i}`).join('\n')}
 `,
   );
-  return startChecked(t, apache2, ['-f', conf], { check: ['-t'], run: ['-DFOREGROUND'], reload: ['-k', 'graceful'] }, ports, root, log);
+  // The publish step the generated file names (`apachectl restart` is `apache2 -k restart`).
+  const reload = ['-k', APACHE_PUBLISH.split(' ')[1]!];
+  return startChecked(t, apache2, ['-f', conf], { check: ['-t'], run: ['-DFOREGROUND'], reload }, ports, root, log, 2000);
 }
 
 /** The user Debian's mosquitto package creates and its service drops to (mosquitto.conf `user`, default mosquitto). */
@@ -316,10 +330,40 @@ export interface Upstream {
   find(path: string): SeenRequest | undefined;
 }
 
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** Sec-WebSocket-Accept for a key (RFC 6455 §4.2.2). */
+const acceptOf = (key: string): string => createHash('sha1').update(key + WS_GUID).digest('base64');
+
+/** One WebSocket frame (RFC 6455 §5.2), short payloads only; masked when a client sends it. */
+function wsFrame(opcode: number, payload: Buffer, mask: boolean): Buffer {
+  if (payload.length > 125) throw new Error('test frames are short');
+  const key = mask ? randomBytes(4) : Buffer.alloc(0);
+  const body = mask ? Buffer.from(payload.map((b, i) => b ^ key[i % 4]!)) : payload;
+  return Buffer.concat([Buffer.from([0x80 | opcode, (mask ? 0x80 : 0) | payload.length]), key, body]);
+}
+
+/** Take the complete frames from the front of `buf`: [opcode, payload][] and the rest. */
+function readFrames(buf: Buffer): { frames: [number, Buffer][]; rest: Buffer } {
+  const frames: [number, Buffer][] = [];
+  while (buf.length >= 2) {
+    const masked = (buf[1]! & 0x80) !== 0;
+    const len = buf[1]! & 0x7f;
+    const head = 2 + (masked ? 4 : 0);
+    if (len > 125) throw new Error('test frames are short');
+    if (buf.length < head + len) break;
+    const key = buf.subarray(2, head);
+    const payload = Buffer.from(buf.subarray(head, head + len).map((b, i) => (masked ? b ^ key[i % 4]! : b)));
+    frames.push([buf[0]! & 0x0f, payload]);
+    buf = buf.subarray(head + len);
+  }
+  return { frames, rest: buf };
+}
+
 /**
  * The service behind the proxy: answers every request with the headers it
  * received (JSON), and every upgrade with 101 and the identity headers echoed
- * back, then closes. Records all of them.
+ * back, then closes; an upgrade to a path under /echo is a real WebSocket
+ * (RFC 6455) that echoes text frames and stays open. Records all of them.
  */
 export async function startUpstream(t: TestContext): Promise<Upstream> {
   const seen: SeenRequest[] = [];
@@ -328,15 +372,30 @@ export async function startUpstream(t: TestContext): Promise<Upstream> {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ path: req.url, headers: req.headers }));
   });
-  server.on('upgrade', (req, socket) => {
+  server.on('upgrade', (req, socket: Socket) => {
     seen.push({ path: req.url ?? '', headers: req.headers, upgrade: true });
     const echo = ['x-ssl-client-serial', 'x-ssl-client-verify', 'x-ssl-client-s-dn']
       .filter((h) => req.headers[h] !== undefined)
       .map((h) => `Upstream-Saw-${h}: ${req.headers[h]}\r\n`)
       .join('');
-    socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${echo}\r\n`);
+    const key = req.headers['sec-websocket-key'];
+    if (!(req.url ?? '').startsWith('/echo') || typeof key !== 'string') {
+      socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${echo}\r\n`);
+      return;
+    }
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptOf(key)}\r\n${echo}\r\n`);
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      const { frames, rest } = readFrames(Buffer.concat([pending, d]));
+      pending = rest;
+      for (const [opcode, payload] of frames) {
+        if (opcode === 0x1) socket.write(wsFrame(0x1, payload, false));
+        else if (opcode === 0x8) socket.end(wsFrame(0x8, payload, false));
+      }
+    });
+    socket.on('error', () => undefined);
   });
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -347,6 +406,77 @@ export async function startUpstream(t: TestContext): Promise<Upstream> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
   return { port: (server.address() as { port: number }).port, seen, find: (path) => seen.find((r) => r.path === path) };
+}
+
+export interface WebSocketClient {
+  /** The status of the proxy's answer to the handshake (101 when it went through). */
+  status: number;
+  /** Send a text message, resolve with the text that comes back. */
+  echo(text: string): Promise<string>;
+  /** Resolves (with Date.now()) when the connection is closed, by either side. */
+  closed: Promise<number>;
+  close(): void;
+}
+
+/**
+ * A WebSocket client over TLS to 127.0.0.1:`port` (SNI and Host localhost),
+ * optionally with a client certificate and extra header lines: the opening
+ * handshake of RFC 6455 §4.1, with Sec-WebSocket-Accept checked on a 101.
+ */
+export async function openWebSocket(opts: { port: number; path: string; ca: string; cert?: string; key?: string; headers?: string[] }): Promise<WebSocketClient> {
+  const socket = tlsConnect({
+    host: '127.0.0.1',
+    port: opts.port,
+    servername: 'localhost',
+    ca: readFileSync(opts.ca),
+    ...(opts.cert ? { cert: readFileSync(opts.cert), key: readFileSync(opts.key!) } : {}),
+  });
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+  socket.on('error', () => undefined);
+  const key = randomBytes(16).toString('base64');
+  const request = [`GET ${opts.path} HTTP/1.1`, `Host: localhost:${opts.port}`, 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13', ...(opts.headers ?? [])];
+  socket.write(request.join('\r\n') + '\r\n\r\n');
+  let buf: Buffer = Buffer.alloc(0);
+  const head = await new Promise<string>((resolve) => {
+    const timer = setTimeout(() => resolve(''), 10_000);
+    const onData = (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      const text = buf.subarray(0, end).toString('latin1');
+      buf = buf.subarray(end + 4);
+      resolve(text);
+    };
+    socket.on('data', onData);
+    void closed.then(() => resolve(buf.toString('latin1')));
+  });
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+  if (status === 101 && !new RegExp(`^Sec-WebSocket-Accept: ${acceptOf(key).replace(/[+/]/g, '\\$&')}\r?$`, 'mi').test(head)) {
+    socket.destroy();
+    throw new Error(`101 without the right Sec-WebSocket-Accept:\n${head}`);
+  }
+  const waiting: ((text: string) => void)[] = [];
+  socket.on('data', (d: Buffer) => {
+    const { frames, rest } = readFrames(Buffer.concat([buf, d]));
+    buf = rest;
+    for (const [opcode, payload] of frames) if (opcode === 0x1) waiting.shift()?.(payload.toString('utf8'));
+  });
+  return {
+    status,
+    closed,
+    close: () => socket.destroy(),
+    echo: (text) =>
+      new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no echo within 5 s')), 5000);
+        waiting.push((got) => {
+          clearTimeout(timer);
+          resolve(got);
+        });
+        socket.write(wsFrame(0x1, Buffer.from(text), true));
+      }),
+  };
 }
 
 export interface CurlResult {

@@ -17,7 +17,7 @@ import { apacheVhostConfig, apacheWebsocketTokenScript } from '../../src/formats
 import { mosquittoListenerConfig } from '../../src/formats/proxy-mosquitto';
 import { localGroupId } from '../../src/app/group-readable';
 import { nginxServerConfig, nginxWebsocketTokenScript } from '../../src/formats/proxy-nginx';
-import { parseListen, parseUpstream, type ProxyFiles } from '../../src/formats/proxy-params';
+import { parseListen, parseUpstream, parseWebsocketPath, type ProxyFiles } from '../../src/formats/proxy-params';
 
 const FILES: ProxyFiles = { bundle: '/etc/pocketca/bundle.pem', crl: '/etc/pocketca/crl.pem', cert: '/etc/pocketca/c.pem', key: '/etc/pocketca/c.key.pem' };
 const NEXT = '2027-01-01T00:00:00.000Z';
@@ -55,16 +55,41 @@ test('nginx: certificate required without the token, optional with it and the js
   assert.match(token, /if \(\$pocketca_ws_verify_cloud_home_arpa_443 = ""\) \{ return 403; \}/);
 });
 
-test('the token scripts: the key only in the njs module, the revoked serials and lifetime in both', () => {
-  const js = nginxWebsocketTokenScript({ secret: 'ab'.repeat(32), ttlSeconds: 600, revokedSerials: ['4f2a', '7c'] });
+test('the token scripts: the key only in the njs module; server name, paths, lifetime and the CRL to read in both', () => {
+  const params = { serverName: 'cloud.home.arpa', ttlSeconds: 600, paths: ['/api/websocket', '/ws/'], crlFile: '/etc/pocketca/crl.pem' };
+  const js = nginxWebsocketTokenScript({ ...params, secret: 'ab'.repeat(32) });
   assert.match(js, /var SECRET = "(ab){32}";/);
+  assert.match(js, /var SERVER_NAME = "cloud\.home\.arpa";/);
   assert.match(js, /var TTL = 600;/);
-  assert.match(js, /"4f2a": true,\n {2}"7c": true/);
+  assert.match(js, /var PATHS = \["\/api\/websocket","\/ws\/"\];/);
+  assert.match(js, /var CRL_FILE = "\/etc\/pocketca\/crl\.pem";/);
+  assert.match(js, /'pocketca-ws-v2' \+ '\|' \+ SERVER_NAME|"pocketca-ws-v2" \+ '\|' \+ SERVER_NAME/);
   assert.match(js, /SameSite=Strict/);
-  const lua = apacheWebsocketTokenScript({ ttlSeconds: 600, revokedSerials: ['4f2a'] });
+  const lua = apacheWebsocketTokenScript(params);
   assert.match(lua, /local TTL = 600/);
-  assert.match(lua, /\["4f2a"\] = true,/);
+  assert.match(lua, /local SERVER_NAME = "cloud\.home\.arpa"/);
+  assert.match(lua, /local PATHS = \{\n {2}"\/api\/websocket",\n {2}"\/ws\/",\n\}/);
+  assert.match(lua, /local CRL_FILE = "\/etc\/pocketca\/crl\.pem"/);
   assert.doesNotMatch(lua, /abab/);
+});
+
+test('parseWebsocketPath: absolute paths of safe characters; no dot segments, empty segments or quoting', () => {
+  for (const good of ['/', '/api/websocket', '/ws/', '/a.b/c-d_e~f@g+h']) assert.equal(parseWebsocketPath(good), good);
+  for (const bad of ['', 'api/websocket', '/a b', '/a"b', '/a;b', '/a/../b', '/a/./b', '/a//b', '/..', '/a/..', '/%2e%2e', '/a\\b']) {
+    assert.throws(() => parseWebsocketPath(bad), UsageError, bad);
+  }
+});
+
+test('nginx: Host as the client sent it, port included, with a fallback; the token cookie is kept from the upstream', () => {
+  const base = { serverName: 'cloud.home.arpa', upstream: parseUpstream('http://127.0.0.1:8123'), files: FILES, crlNextUpdate: NEXT };
+  const conf = nginxServerConfig({ ...base, listen: { port: 8443 }, websocketTokenScript: '/etc/pocketca/t.js' });
+  assert.match(conf, /map \$http_host \$pocketca_host_cloud_home_arpa_8443 \{\n {4}default \$http_host;\n {4}'' {6}\$host:\$server_port;\n\}/);
+  assert.match(conf, /proxy_set_header Host \$pocketca_host_cloud_home_arpa_8443;/);
+  assert.match(conf, /js_set \$pocketca_ws_cookies_cloud_home_arpa_8443 pocketca_ws_cloud_home_arpa_8443\.cookies;/);
+  assert.match(conf, /proxy_set_header Cookie \$pocketca_ws_cookies_cloud_home_arpa_8443;/);
+  assert.match(conf, /worker_shutdown_timeout 10s;/);
+  assert.match(nginxServerConfig({ ...base, listen: { port: 443 } }), /'' {6}\$host;/);
+  assert.doesNotMatch(nginxServerConfig({ ...base, listen: { port: 443 } }), /proxy_set_header Cookie/);
 });
 
 test('apache: Listen only for a port other than 443; the Require line carries the key; identity headers from mod_ssl or the token', () => {
@@ -83,6 +108,9 @@ test('apache: Listen only for a port other than 443; the Require line carries th
   assert.match(token, /SSLVerifyClient\s+optional/);
   assert.match(token, /RequestHeader set X-SSL-Client-Serial "%\{POCKETCA_CLIENT_SERIAL\}e" env=POCKETCA_CLIENT_SERIAL/);
   assert.match(token, /a2enmod ssl proxy proxy_http headers lua/);
+  assert.match(token, /RequestHeader edit\* Cookie /);
+  assert.match(token, /apachectl restart/);
+  assert.doesNotMatch(plain, /RequestHeader edit\* Cookie/);
 });
 
 test('mosquitto: the listener requires a certificate, checks the CRL and takes the identity as username', () => {

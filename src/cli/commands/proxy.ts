@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { APACHE_PUBLISH } from '../../formats/proxy-apache';
 import { EXIT_CODES, choice, durationOption, runtimeFor } from '../runtime';
 
-const RELOAD = { nginx: 'nginx -t && nginx -s reload', apache: 'apachectl configtest && apachectl graceful', mosquitto: 'systemctl reload mosquitto   (SIGHUP: it re-reads certificates and the CRL)' };
+const RELOAD = { nginx: 'nginx -t && nginx -s reload', apache: `apachectl configtest && ${APACHE_PUBLISH}`, mosquitto: 'systemctl reload mosquitto   (SIGHUP: it re-reads certificates and the CRL)' };
 const CONF_DIR = { nginx: '/etc/nginx/conf.d/', apache: '/etc/apache2/sites-available/ (then a2ensite it)', mosquitto: '/etc/mosquitto/conf.d/ (the key readable by group mosquitto: the commands are at the top of the .conf)' };
 
 export function registerProxy(program: Command): void {
@@ -17,29 +18,33 @@ export function registerProxy(program: Command): void {
     .option('--out-dir <dir>', 'write the config, bundle.pem, crl.pem, the certificate and key there (else print the config)')
     .option('--install-dir <dir>', 'where those files live on the proxy, as the config names them', '/etc/pocketca')
     .option('--websocket-token', "the Safari WebSocket exception: a signed cookie lets a certificate-less WebSocket upgrade through")
+    .option('--websocket-path <path>', 'where the exception applies, e.g. /api/websocket; a path ending in / covers what is under it (repeatable; default every path)', (v: string, all: string[] = []) => [...all, v])
     .option('--websocket-token-ttl <duration>', 'how long a token lives: 30m, 12h (default 12h, at most 24h)', durationOption('--websocket-token-ttl'))
     .option('--rotate-secret', "make a new HMAC key for the token first (every token issued so far stops working)")
+    .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt): --websocket-token derives its key from the CA key')
     .option('--inject-cert <file>', 'nginx: instead, a local plain-HTTP proxy presenting this client certificate to an https --upstream')
     .option('--inject-key <file>', 'the key of --inject-cert (PEM, unencrypted)')
     .addHelpText(
       'after',
       `
 The config names every file under --install-dir. After a new CRL (revoke, crl),
-run the same command again and copy crl.pem over: nginx, Apache and Mosquitto
-read the CRL only when they load their configuration, and refuse every client
-once it has expired.
+copy crl.pem over (or run the same command again) and reload: nginx, Apache and
+Mosquitto read the CRL only when they load their configuration, and refuse every
+client once it has expired. With --websocket-token, nginx needs
+worker_shutdown_timeout (the config's header says where) and Apache a restart,
+not graceful, so that a revoked device's open WebSockets are closed too.
 
 Examples:
   pocketca proxy nginx --upstream http://127.0.0.1:8123 --cert cloud.pem --key cloud.key.pem --out-dir to-proxy
-  pocketca proxy apache --upstream http://127.0.0.1:8123 --cert cloud.pem --key cloud.key.pem --websocket-token --out-dir to-proxy
+  pocketca proxy apache --upstream http://127.0.0.1:8123 --cert cloud.pem --key cloud.key.pem --websocket-token --websocket-path /api/websocket --out-dir to-proxy
   pocketca proxy mosquitto --cert broker.pem --key broker.key.pem --out-dir to-broker
   pocketca proxy nginx --inject-cert printer.pem --inject-key printer.key.pem --upstream https://cloud.home.arpa --listen 127.0.0.1:8080
 ${EXIT_CODES}`,
     )
     .action(async (kind: 'nginx' | 'apache' | 'mosquitto', opts, command: Command) => {
-      const { ctx, out } = runtimeFor(command);
+      const { ctx, out } = runtimeFor(command, opts);
       const { generateProxyConfig } = await import('../../app/proxy-config');
-      const result = generateProxyConfig(ctx, {
+      const result = await generateProxyConfig(ctx, {
         kind,
         serverName: opts.serverName,
         listen: opts.listen,
@@ -51,6 +56,7 @@ ${EXIT_CODES}`,
         outDir: opts.outDir,
         installDir: opts.installDir,
         websocketToken: Boolean(opts.websocketToken),
+        websocketPaths: opts.websocketPath,
         websocketTokenTtl: opts.websocketTokenTtl === undefined ? undefined : Math.round(opts.websocketTokenTtl / 1000),
         rotateSecret: Boolean(opts.rotateSecret),
       });

@@ -15,7 +15,9 @@ export function registerRevoke(program: Command): void {
       'after',
       `
 After revoking, copy crl.pem to the proxy and reload it (nginx -s reload,
-apachectl graceful): neither re-reads a CRL by itself.
+apachectl restart): neither re-reads a CRL by itself. Open WebSockets of the
+device end with the reload: at once with Apache's restart, within nginx's
+worker_shutdown_timeout (see the generated config).
 
 Examples:
   pocketca revoke alice-iphone --reason keyCompromise
@@ -40,6 +42,6 @@ ${EXIT_CODES}`,
       out.result(result, () =>
         [...result.revoked.map((r) => `revoked ${r.serial} (${r.name}), reason ${r.reason}`), `signed CRL number ${result.crlNumber}: ${result.crlPath}`].join('\n'),
       );
-      out.note(`copy ${result.crlPath} to the proxy and reload it (nginx -s reload / apachectl graceful), or re-run \`pocketca proxy ... --out-dir\``);
+      out.note(`copy ${result.crlPath} to the proxy and reload it (nginx -s reload / apachectl restart), or re-run \`pocketca proxy ... --out-dir\``);
     });
 }
