@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import { APACHE, certificateOnly, expiredCrl, websocketTokenScenario } from '../helpers/proxy-scenarios';
 
-test('apache: a certificate of this CA reaches the upstream with its identity; none, foreign, revoked (after publish + graceful) are refused', (t) =>
+test('apache: a certificate of this CA reaches the upstream with its identity; none, foreign, revoked (after publish + apachectl restart) are refused', (t) =>
   certificateOnly(t, APACHE));
 
 test('apache --websocket-token: the cookie lets a certificate-less WebSocket upgrade through, and nothing else', (t) => websocketTokenScenario(t, APACHE));

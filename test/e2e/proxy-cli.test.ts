@@ -7,9 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { hkdfSync } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { createTestCa, type TestCa } from '../helpers/cli';
+import { createTestCa, openssl, pocketca, PASSPHRASE, type TestCa } from '../helpers/cli';
 import { issueClient } from '../helpers/proxy-fixture';
 
 function caWithServer(t: import('node:test').TestContext): TestCa {
@@ -22,6 +24,8 @@ function caWithServer(t: import('node:test').TestContext): TestCa {
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
 const server = (ca: TestCa) => ['--cert', join(ca.out, 'cloud.pem'), '--key', join(ca.out, 'cloud.key.pem')];
 const UPSTREAM = ['--upstream', 'http://127.0.0.1:8123'];
+/** `proxy` unlocks the CA key only for --websocket-token, so the test helper does not pass the passphrase by itself. */
+const pass = (ca: TestCa) => ['--passphrase-file', ca.passFile];
 
 test('proxy nginx without --out-dir prints the server block for the default install dir, named after the certificate', (t) => {
   const ca = caWithServer(t);
@@ -48,7 +52,7 @@ test('proxy nginx without --out-dir prints the server block for the default inst
 test('proxy --out-dir writes every file, private ones 0600; the WebSocket secret is only in the 0600 file and made once', (t) => {
   const ca = caWithServer(t);
   const nginxDir = join(ca.dir, 'nginx');
-  const first = JSON.parse(ca.ok(['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', '--out-dir', nginxDir, '--json']).stdout);
+  const first = JSON.parse(ca.ok(['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', ...pass(ca), '--out-dir', nginxDir, '--json']).stdout);
   assert.deepEqual(readdirSync(nginxDir).sort(), ['bundle.pem', 'cloud.home.arpa.key.pem', 'cloud.home.arpa.pem', 'crl.pem', 'nginx-cloud.home.arpa-websocket-token.js', 'nginx-cloud.home.arpa.conf']);
   assert.equal(first.websocketToken.secret, 'created');
   assert.equal(first.config, undefined, 'the config is not echoed when it was written');
@@ -62,22 +66,22 @@ test('proxy --out-dir writes every file, private ones 0600; the WebSocket secret
   assert.doesNotMatch(readFileSync(first.files.config, 'utf8'), new RegExp(secret));
 
   const apacheDir = join(ca.dir, 'apache');
-  const apache = ca.ok(['proxy', 'apache', ...UPSTREAM, ...server(ca), '--websocket-token', '--out-dir', apacheDir, '--listen', '8443']);
+  const apache = ca.ok(['proxy', 'apache', ...UPSTREAM, ...server(ca), '--websocket-token', ...pass(ca), '--out-dir', apacheDir, '--listen', '8443']);
   const files = readdirSync(apacheDir);
   assert.ok(files.includes('apache-cloud.home.arpa-websocket-token.lua'));
   const conf = readFileSync(join(apacheDir, 'apache-cloud.home.arpa.conf'), 'utf8');
   assert.equal(mode(join(apacheDir, 'apache-cloud.home.arpa.conf')), '600');
   assert.equal(mode(join(apacheDir, 'apache-cloud.home.arpa-websocket-token.lua')), '644', "Apache's children read it as www-data");
-  assert.match(conf, new RegExp(`Require pocketca_ws_cloud_home_arpa_8443 ${secret}`), 'one secret per home, kept between runs');
+  assert.match(conf, new RegExp(`Require pocketca_ws_cloud_home_arpa_8443 ${secret}`), 'one key per home and server name, kept between runs');
   assert.match(conf, /^Listen 8443 https$/m);
   assert.doesNotMatch(readFileSync(join(apacheDir, 'apache-cloud.home.arpa-websocket-token.lua'), 'utf8'), new RegExp(secret));
   assert.doesNotMatch(apache.stdout + apache.stderr, new RegExp(secret), 'never printed');
 
-  const rotated = JSON.parse(ca.ok(['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', '--rotate-secret', '--out-dir', nginxDir, '--json']).stdout);
+  const rotated = JSON.parse(ca.ok(['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', ...pass(ca), '--rotate-secret', '--out-dir', nginxDir, '--json']).stdout);
   assert.equal(rotated.websocketToken.secret, 'rotated');
   assert.doesNotMatch(readFileSync(rotated.files.script, 'utf8'), new RegExp(secret));
   assert.match(readFileSync(rotated.files.script, 'utf8'), /var TTL = 43200;/);
-  const short = JSON.parse(ca.ok(['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', '--websocket-token-ttl', '30m', '--out-dir', nginxDir, '--json']).stdout);
+  const short = JSON.parse(ca.ok(['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', ...pass(ca), '--websocket-token-ttl', '30m', '--out-dir', nginxDir, '--json']).stdout);
   assert.equal(short.websocketToken.ttlSeconds, 1800);
   assert.match(readFileSync(short.files.script, 'utf8'), /var TTL = 1800;/);
 });
@@ -108,6 +112,10 @@ test('proxy: bad usage is exit 2 with the reason', (t) => {
     [['proxy', 'apache', '--inject-cert', client.cert, '--inject-key', client.key, '--upstream', 'https://x'], /for `proxy nginx` only/],
     [['proxy', 'nginx', '--inject-cert', client.cert, '--inject-key', client.key, ...UPSTREAM], /--upstream must be https:\/\/ for --inject-cert/],
     [['proxy', 'nginx', '--inject-cert', client.cert, '--upstream', 'https://x'], /error: --inject-key is required/],
+    [['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-path', '/ws', ...out], /--websocket-path goes with --websocket-token/],
+    [['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', '--websocket-path', 'api/ws', ...out], /--websocket-path "api\/ws" is not an absolute path/],
+    [['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', '--websocket-path', '/a/../b', ...out], /--websocket-path "\/a\/\.\.\/b"/],
+    [['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', '--websocket-path', '/a";x', ...out], /is not an absolute path/],
   ];
   for (const [args, expected] of cases) {
     const r = ca.run(args);
@@ -134,4 +142,63 @@ test('proxy nginx --inject-cert: listens on loopback by default, verifies the up
   const w = ca.ok(['proxy', 'nginx', '--inject-cert', foreign.cert, '--inject-key', foreign.key, '--upstream', 'https://cloud.home.arpa', '--listen', '0.0.0.0:8080']);
   assert.match(w.stderr, /warning: .*foreign\.pem was not issued by this CA/);
   assert.match(w.stderr, /warning: --listen 0\.0\.0\.0:8080 is not a loopback address/);
+});
+
+test('proxy --websocket-token: the key is derived from the CA key (HKDF), per server name; nothing usable is stored; no passphrase is exit 2', (t) => {
+  const ca = caWithServer(t);
+  const dir = join(ca.dir, 'o');
+  const args = ['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', '--out-dir', dir, '--home', ca.home];
+  // No passphrase and no TTY: exit 2 with the usual hint, nothing written, nothing recorded.
+  const none = pocketca(args);
+  assert.equal(none.code, 2, none.stderr);
+  assert.match(none.stderr, /--passphrase-file|POCKETCA_PASSPHRASE/);
+  assert.equal(existsSync(dir), false);
+  const wrong = pocketca(args, { env: { POCKETCA_PASSPHRASE: 'not the passphrase' } });
+  assert.equal(wrong.code, 1, wrong.stderr);
+  assert.match(wrong.stderr, /error: wrong CA passphrase/);
+  const db = () => new Database(join(ca.home, 'pocketca.db'), { readonly: true });
+  const settings = () => {
+    const d = db();
+    try {
+      return Object.fromEntries((d.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+    } finally {
+      d.close();
+    }
+  };
+  assert.equal(settings().websocket_token_salt, undefined, 'a wrong passphrase changes nothing');
+
+  const ok = pocketca(args, { env: { POCKETCA_PASSPHRASE: PASSPHRASE } });
+  assert.equal(ok.code, 0, ok.stderr);
+  const key = /var SECRET = "([0-9a-f]{64})";/.exec(readFileSync(join(dir, 'nginx-cloud.home.arpa-websocket-token.js'), 'utf8'))![1]!;
+  // Independently: openssl decrypts the CA key; HKDF-SHA256 (RFC 5869) over its PKCS#8 DER with the home's salt and the server name.
+  const caPem = openssl(['pkey', '-in', join(ca.home, 'ca.key.pem'), '-passin', `file:${ca.passFile}`]);
+  assert.equal(caPem.code, 0, caPem.stderr);
+  const caDer = Buffer.from(caPem.stdout.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
+  const salt = Buffer.from(settings().websocket_token_salt!, 'hex');
+  assert.equal(salt.length, 32);
+  const derive = (name: string) => Buffer.from(hkdfSync('sha256', caDer, salt, `pocketca websocket token v2|${name}`, 32)).toString('hex');
+  assert.equal(key, derive('cloud.home.arpa'));
+  // The key is nowhere in the home (database, -wal included), and no setting holds a key.
+  for (const f of readdirSync(ca.home)) assert.equal(readFileSync(join(ca.home, f)).includes(key), false, `${f} holds the key`);
+  assert.deepEqual(Object.keys(settings()).filter((k) => k.startsWith('websocket')), ['websocket_token_salt']);
+
+  // Another server name, same home: another key, which no other config holds.
+  const other = JSON.parse(ca.ok([...args.slice(0, -4), '--server-name', 'music.home.arpa', '--out-dir', join(ca.dir, 'o2'), ...pass(ca), '--json']).stdout);
+  const otherKey = /var SECRET = "([0-9a-f]{64})";/.exec(readFileSync(other.files.script, 'utf8'))![1]!;
+  assert.equal(otherKey, derive('music.home.arpa'));
+  assert.notEqual(otherKey, key);
+});
+
+test('migration 003 forgets the plain-text token secret of an older home', (t) => {
+  const ca = caWithServer(t);
+  const path = join(ca.home, 'pocketca.db');
+  const d = new Database(path);
+  d.prepare("INSERT INTO settings (key, value) VALUES ('websocket_token_secret', ?)").run('ab'.repeat(32));
+  d.pragma('user_version = 2');
+  d.close();
+  ca.ok(['list']);
+  const after = new Database(path, { readonly: true });
+  t.after(() => after.close());
+  assert.equal((after.prepare("SELECT count(*) AS n FROM settings WHERE key = 'websocket_token_secret'").get() as { n: number }).n, 0);
+  assert.equal(after.pragma('user_version', { simple: true }), 3);
 });
