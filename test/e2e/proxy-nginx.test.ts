@@ -7,13 +7,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { proxyFixture } from '../helpers/proxy-fixture';
-import { NGINX, assertRefused, certificateOnly, expiredCrl, websocketTokenScenario } from '../helpers/proxy-scenarios';
+import { NGINX, assertRefused, certificateOnly, expiredCrl, opensslCrlScenario, websocketTokenScenario } from '../helpers/proxy-scenarios';
 import { curl, freePort, requireServer, startNginx, startUpstream } from '../helpers/servers';
 
 test('nginx: a certificate of this CA reaches the upstream with its identity; none, foreign, revoked (after publish + reload) are refused', (t) =>
   certificateOnly(t, NGINX));
 
 test('nginx --websocket-token: the cookie lets a certificate-less WebSocket upgrade through, and nothing else', (t) => websocketTokenScenario(t, NGINX));
+
+test('nginx --websocket-token: a device in a CRL made by openssl (300 entries) loses its cookie', (t) => opensslCrlScenario(t, NGINX));
 
 test('nginx: an expired CRL refuses every client, and doctor exits 1 for it', (t) => expiredCrl(t, NGINX));
 

@@ -59,24 +59,34 @@ export const as = (f: ProxyFixture, client?: Client): string[] => ['--cacert', f
 const opensslTime = (d: Date): string => d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
 
 /**
- * Replace the home's crl.pem with one signed by the same CA key (openssl ca
- * -gencrl) whose nextUpdate passed yesterday: what a proxy holds when nobody
- * re-signed the CRL in time.
+ * A CRL signed by the CA's key with openssl (openssl ca -gencrl, a v1 CRL
+ * without extensions), listing `revoked` (lowercase hex serials), written to `out`.
  */
-export function writeExpiredCrl(ca: TestCa): void {
+export function writeOpensslCrl(ca: TestCa, out: string, opts: { revoked?: string[]; lastUpdate: Date; nextUpdate: Date }): void {
   const dir = join(ca.dir, 'openssl-ca');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'index.txt'), '');
+  const at = opensslTime(opts.lastUpdate).slice(2);
+  const index = (opts.revoked ?? []).map((s) => `R\t301231000000Z\t${at}\t${(s.length % 2 ? '0' + s : s).toUpperCase()}\tunknown\t/CN=x\n`);
+  writeFileSync(join(dir, 'index.txt'), index.join(''));
   writeFileSync(join(dir, 'crlnumber'), '1000\n');
   writeFileSync(join(dir, 'ca.cnf'), `[ca]\ndefault_ca = d\n[d]\ndatabase = ${dir}/index.txt\ncrlnumber = ${dir}/crlnumber\ndefault_md = sha256\n`);
-  const day = 86_400_000;
   const r = openssl([
     'ca', '-batch', '-config', join(dir, 'ca.cnf'), '-gencrl',
     '-keyfile', join(ca.home, 'ca.key.pem'), '-passin', `file:${ca.passFile}`, '-cert', join(ca.home, 'ca.pem'),
-    '-crl_lastupdate', opensslTime(new Date(Date.now() - 2 * day)), '-crl_nextupdate', opensslTime(new Date(Date.now() - day)),
-    '-out', join(ca.home, 'crl.pem'),
+    '-crl_lastupdate', opensslTime(opts.lastUpdate), '-crl_nextupdate', opensslTime(opts.nextUpdate),
+    '-out', out,
   ]);
   if (r.code !== 0) throw new Error(`openssl ca -gencrl failed: ${r.stderr}`);
+}
+
+/**
+ * Replace the home's crl.pem with one signed by the same CA key whose
+ * nextUpdate passed yesterday: what a proxy holds when nobody re-signed the
+ * CRL in time.
+ */
+export function writeExpiredCrl(ca: TestCa): void {
+  const day = 86_400_000;
+  writeOpensslCrl(ca, join(ca.home, 'crl.pem'), { lastUpdate: new Date(Date.now() - 2 * day), nextUpdate: new Date(Date.now() - day) });
 }
 
 /** A WebSocket token (version 2: bound to the server name) computed here with Node's HMAC, independently of the njs and Lua code. */

@@ -4,11 +4,12 @@
  * by test/e2e/proxy-nginx.test.ts and test/e2e/proxy-apache.test.ts.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { pocketca } from './cli';
-import { as, parseSetCookie, proxyFixture, websocketToken, writeExpiredCrl, type Client, type ProxyFixture } from './proxy-fixture';
+import { as, parseSetCookie, proxyFixture, websocketToken, writeExpiredCrl, writeOpensslCrl, type Client, type ProxyFixture } from './proxy-fixture';
 import { curl, freePort, openWebSocket, requireServer, startApache, startNginx, startUpstream, WEBSOCKET_UPGRADE, type CurlResult, type RunningServer, type Upstream } from './servers';
 
 export interface ProxyServer {
@@ -303,4 +304,27 @@ export async function websocketTokenScenario(t: TestContext, s: ProxyServer): Pr
   assert.notEqual(s.secretIn(p.outDir, p.port), secret);
   await p.server.reload();
   assertRefused(await upgradeWith(bobCookie, '/ws-rotated'), upstream, '/ws-rotated', 'a cookie under the old key');
+}
+
+/**
+ * The token checkers parse the deployed crl.pem themselves: one that openssl
+ * made (a v1 CRL, 300 entries, long DER lengths) with alice among them
+ * refuses her cookie and lets bob's through.
+ */
+export async function opensslCrlScenario(t: TestContext, s: ProxyServer): Promise<void> {
+  const p = await runProxy(t, s, ['alice', 'bob'], ['--websocket-token']);
+  if (!p) return;
+  const { f, upstream } = p;
+  const { alice, bob } = f.clients as { alice: Client; bob: Client };
+  const secret = s.secretIn(p.outDir, p.port);
+  const expiry = Math.floor(Date.now() / 1000) + 3600;
+  const upgrade = (client: Client, path: string) => curl([...as(f), ...WEBSOCKET_UPGRADE, '-H', `Cookie: ${websocketToken(secret, 'localhost', client.serial, expiry)}`, p.url(path)]);
+  assertReached(await upgrade(alice, '/alice-before'), upstream, '/alice-before', "alice's cookie before");
+
+  const others = Array.from({ length: 300 }, () => randomBytes(16).toString('hex').replace(/^0+/, ''));
+  const day = 86_400_000;
+  writeOpensslCrl(f.ca, join(p.outDir, 'crl.pem'), { revoked: [...others.slice(0, 150), alice.serial, ...others.slice(150)], lastUpdate: new Date(Date.now() - day), nextUpdate: new Date(Date.now() + day) });
+  await p.server.reload();
+  assertRefused(await upgrade(alice, '/alice-in-openssl-crl'), upstream, '/alice-in-openssl-crl', "alice's cookie, alice in openssl's CRL");
+  assertReached(await upgrade(bob, '/bob-not-in-crl'), upstream, '/bob-not-in-crl', "bob's cookie, bob not in it");
 }
