@@ -160,7 +160,11 @@ export function crlReminder(reload: string, crlNextUpdate: string): string[] {
 export const WEBSOCKET_TOKEN_COMMENT: readonly string[] = [
   '# The Safari WebSocket exception (pocketca proxy --websocket-token): Safari presents',
   '# no client certificate on WebSocket connections. A request with a verified',
-  `# certificate gets a cookie ${WEBSOCKET_COOKIE} (HMAC-SHA256 over its serial and an expiry);`,
-  '# a WebSocket upgrade without a certificate passes only with a valid, unexpired one;',
-  '# anything else without a certificate is refused (403). A certificate that fails',
+  `# certificate gets a cookie ${WEBSOCKET_COOKIE}: HMAC-SHA256 over this server name, its`,
+  '# serial and an expiry, under a key derived from the CA key for this server name only.',
+  '# Without a certificate, only a real WebSocket opening handshake (GET, Upgrade: websocket,',
+  '# Connection: upgrade, Sec-WebSocket-Version: 13, a valid Sec-WebSocket-Key; RFC 6455 4.1)',
+  '# on a --websocket-path passes, with a valid, unexpired cookie whose serial is not in the',
+  '# deployed CRL; anything else without a certificate is refused (403) before the upstream.',
+  '# The cookie is removed from the request the upstream gets. A certificate that fails',
 ];
