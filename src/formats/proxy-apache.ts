@@ -301,8 +301,11 @@ local function is_handshake(r)
   return upgrade and r.headers_in['Sec-WebSocket-Version'] == '13' and #key == 24 and key:match('^[%w+/]+[AQgw]==$') ~= nil
 end
 
+-- Matched on the normalised path (r.uri); and only when the client sent it so (no %XX, no dot
+-- segments), so that the upstream cannot read the request line it gets as another path.
 local function on_path(r)
   if #PATHS == 0 then return true end
+  if (r.unparsed_uri or ''):match('^[^?]*') ~= r.uri then return false end
   for _, p in ipairs(PATHS) do
     if p:sub(-1) == '/' then
       if r.uri:sub(1, #p) == p then return true end

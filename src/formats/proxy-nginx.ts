@@ -331,8 +331,11 @@ function isHandshake(r) {
   return upgrade && h['Sec-WebSocket-Version'] === '13' && /^[A-Za-z0-9+\/]{21}[AQgw]==$/.test(h['Sec-WebSocket-Key'] || '');
 }
 
+// Matched on the normalised path ($uri); and only when the client sent it so (no %XX, no dot
+// segments): proxy_pass passes the request line as sent, which the upstream might read otherwise.
 function onPath(r) {
   if (PATHS.length === 0) return true;
+  if (r.variables.request_uri.split('?')[0] !== r.uri) return false;
   for (var i = 0; i < PATHS.length; i++) {
     var p = PATHS[i];
     if (p.charAt(p.length - 1) === '/' ? r.uri.indexOf(p) === 0 : r.uri === p) return true;

@@ -258,6 +258,13 @@ export async function websocketTokenScenario(t: TestContext, s: ProxyServer): Pr
   for (const path of ['/elsewhere', '/api/websocket/more', '/api/websocketx', '/ws', '/api']) {
     assertRefused(await upgradeWith(otherCookie, path, { site: other }), upstream, path, `a handshake outside --websocket-path (${path})`);
   }
+  // The path as sent must be the path matched: no percent-encoding or dot segments that the server normalises away.
+  for (const [i, path] of ['/api/%77ebsocket', '/x/../api/websocket', '/ws/./chat', '/ws//chat'].entries()) {
+    const r = await curl([...as(f), ...WEBSOCKET_UPGRADE, '--path-as-is', '-H', `Cookie: ${otherCookie}`, other.url(`${path}?n=${i}`)]);
+    assert.ok(!passed(r), `${path} as sent: expected a refusal, got curl exit ${r.code}, HTTP ${r.status}`);
+    assert.equal(upstream.seen.some((x) => x.path.endsWith(`?n=${i}`)), false, `${path} as sent must not reach the upstream`);
+  }
+  assertReached(await upgradeWith(otherCookie, '/api/websocket?x=1', { site: other }), upstream, '/api/websocket?x=1', 'a query after a --websocket-path');
   assertReached(await curl([...as(f, alice), other.url('/elsewhere-with-cert')]), upstream, '/elsewhere-with-cert', 'a certificate, on any path');
 
   // Renewal: a cookie past half its life is replaced on the next certificate request; a fresh one is not.
