@@ -28,10 +28,3 @@ export function* eachRevocation(db: Db): Generator<RevocationRow> {
   }
 }
 
-/** Serials revoked whose certificates were still valid at `since` (ISO): what a proxy must still refuse by itself. */
-export function revokedSerialsValidAfter(db: Db, since: string): string[] {
-  return db
-    .prepare('SELECT r.serial FROM revocations r JOIN certificates c ON c.serial = r.serial WHERE c.not_after > ? ORDER BY r.serial')
-    .pluck()
-    .all(since) as string[];
-}
