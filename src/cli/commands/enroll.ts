@@ -2,6 +2,7 @@ import { accessSync, constants as fsConstants, existsSync, statSync } from 'node
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { validateName } from '../../ca/names';
+import { decodeName, formatName } from '../../formats/x500-name';
 import { CertificateNotFoundError, UsageError } from '../../errors';
 import { DEVICE_KINDS, issueNextSteps, type DeviceKind } from '../device-steps';
 import { askChoice, askConfirm, askText } from '../prompt';
@@ -70,7 +71,7 @@ ${EXIT_CODES}`,
       const ca = ctx.home.caCertificate(); // no CA: stop before asking anything
       const { findValid } = await import('../../app/find-certificate');
       const { issueIdentity } = await import('../../app/issue-identity');
-      out.note(`Enrolling a device with the CA ${ca.x509.subject.replace(/\n/g, ', ')} (${ctx.home.dir}).`);
+      out.note(`Enrolling a device with the CA ${formatName(decodeName(ca.subjectDer))} (${ctx.home.dir}).`);
 
       const name = (
         await askText('Device name (letters, digits, . _ -), for example alice-iphone:', {
