@@ -24,6 +24,7 @@ const PACKAGES: Record<string, string> = {
   zbarimg: 'zbar-tools',
   script: 'util-linux',
   unshare: 'util-linux',
+  npm: 'npm',
   tmux: 'tmux',
   zsh: 'zsh',
   fish: 'fish',
