@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { CaNotFoundError, PocketcaError } from '../errors';
 import { fromPemAll } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
+import { decodeName, formatName } from '../formats/x500-name';
 import { listCertificates } from '../store/certificates';
 import { latestCrl } from '../store/crls';
 import type { Db } from '../store/database';
@@ -119,7 +120,7 @@ function checkCaCertificate(ca: ParsedCertificate, now: Date): Check {
   const days = daysUntil(notAfter, now);
   const base = { name: 'ca-certificate' as const, daysLeft: days, expires: notAfter };
   if (days < 0) return { ...base, status: 'fail', message: `the CA certificate expired ${notAfter}: nothing it signed is trusted` };
-  const message = `${ca.x509.subject.replace(/\n/g, ', ')}, valid until ${notAfter} (${days} days)`;
+  const message = `${formatName(decodeName(ca.subjectDer))}, valid until ${notAfter} (${days} days)`;
   if (days < CA_WARNING_DAYS) return { ...base, status: 'warn', message: `${message}: plan a new CA and its rollout to every device` };
   return { ...base, status: 'ok', message };
 }

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 
 import { buildRootTbs } from '../ca/certificate-profiles';
 import { generateSerial } from '../ca/serial';
 import { signTbs } from '../ca/signing';
+import { MAX_CN_LENGTH } from '../ca/subject';
 import { CaAlreadyExistsError, UsageError } from '../errors';
 import { encryptPrivateKey } from '../formats/encrypted-key';
 import { toPem } from '../formats/pem';
@@ -62,8 +63,9 @@ function writeFileExclusive(path: string, data: string, mode: number): void {
 }
 
 function validate(p: InitParams): NameAttribute[] {
-  if (!p.name.trim() || p.name.length > 64) throw new UsageError('--name must be 1-64 characters');
-  if (p.org !== undefined && (!p.org.trim() || p.org.length > 64)) throw new UsageError('--org must be 1-64 characters');
+  // RFC 5280 Appendix A bounds (ub-common-name, ub-organization-name: 64) count characters, not UTF-16 units.
+  if (!p.name.trim() || [...p.name].length > MAX_CN_LENGTH) throw new UsageError('--name must be 1-64 characters');
+  if (p.org !== undefined && (!p.org.trim() || [...p.org].length > 64)) throw new UsageError('--org must be 1-64 characters');
   if (p.country !== undefined && !/^[A-Z]{2}$/.test(p.country)) throw new UsageError('--country must be two capital letters (ISO 3166), e.g. DE');
   if (!(KEY_SIZES as readonly number[]).includes(p.keySize)) throw new UsageError('--key-size must be 2048, 3072 or 4096');
   if (!Number.isInteger(p.crlDays) || p.crlDays < 1 || p.crlDays > 3650) throw new UsageError('--crl-days must be a whole number from 1 to 3650');

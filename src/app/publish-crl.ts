@@ -6,6 +6,7 @@
  */
 import { verify, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { crlValidityFor } from '../ca/crl-validity';
 import { signTbs } from '../ca/signing';
 import { encodeTbsCrl, sha256Hex, type CrlEntry } from '../formats/crl';
 import { CrlFormatError, readCrl } from '../formats/crl-reader';
@@ -26,7 +27,6 @@ import { checkpoint, PUBLIC, writeFileAtomic } from './files';
  * being a monthly one. `doctor` counts the days down.
  */
 export const DEFAULT_CRL_DAYS = 365;
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export function crlDaysOf(db: Db): number {
   return Number(getSetting(db, 'crl_days') ?? DEFAULT_CRL_DAYS);
@@ -65,14 +65,14 @@ export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, 
       yield row as CrlEntry;
     }
   };
-  const nextUpdate = new Date(now.getTime() + days * DAY_MS);
+  const { thisUpdate, nextUpdate } = crlValidityFor(now, days, new Date(ca.x509.validTo));
   const der = signTbs(
     key,
-    encodeTbsCrl({ issuerDer: ca.subjectDer, authorityKeyId: ca.keyId, crlNumber: number, thisUpdate: now, nextUpdate, entries: entries() }),
+    encodeTbsCrl({ issuerDer: ca.subjectDer, authorityKeyId: ca.keyId, crlNumber: number, thisUpdate, nextUpdate, entries: entries() }),
   );
   const record: CrlRecord = {
     number,
-    thisUpdate: now.toISOString(),
+    thisUpdate: thisUpdate.toISOString(),
     nextUpdate: nextUpdate.toISOString(),
     entries: count,
     sha256: sha256Hex(der),

@@ -85,11 +85,12 @@ export function deviceSteps(fileName: string, device?: DeviceKind): string[] {
   }
 }
 
-/** The closing line under the steps: how long the link lives and what is not in it. */
+/** The closing lines under the steps: how long the link lives and what is not in it. */
 export function linkTerms(maxDownloads: number, ttl: string, expiresAt: Date, carriesPassword: boolean): string {
   const until = expiresAt.toTimeString().slice(0, 5);
   const times = maxDownloads === 1 ? 'once' : `for ${maxDownloads} downloads`;
-  const secret = carriesPassword ? ' The PKCS#12 password is not in the link: type it on the device.' : '';
+  // On a line of its own: together they are wider than an 80-column terminal.
+  const secret = carriesPassword ? '\nThe PKCS#12 password is not in the link: type it on the device.' : '';
   return `The link works ${times} and stops at ${until} (in ${ttl}).${secret}`;
 }
 

@@ -124,18 +124,52 @@ export function formatTable(header: string[], cells: string[][]): string {
 }
 
 /**
- * A QR code for `url` in the terminal, on `stream` (stdout for `qr` and
- * `share`, stderr inside the `enroll` wizard). The code keeps its own black
- * on white colours even with --no-color: without them it cannot be scanned.
- * When the terminal is narrower than the code, the lines would wrap into an
- * unreadable pattern: say so and suggest the image files instead.
+ * A QR code for `url` in the terminal, on `stream` (stdout for `qr`). The code
+ * keeps its own black on white colours even with --no-color: without them it
+ * cannot be scanned. When the terminal is narrower than the code, the lines
+ * would wrap into an unreadable pattern: say so and suggest the image files.
  */
 export async function printQr(url: string, out: Output, stream: NodeJS.WriteStream = process.stdout): Promise<void> {
-  const { qrToTerminal, terminalWidth } = await import('../formats/qr');
-  const art = await qrToTerminal(url);
-  const width = terminalWidth(url);
-  if (stream.isTTY && stream.columns && stream.columns < width) {
-    out.warn(`the terminal is ${stream.columns} columns wide and the QR code needs ${width}; widen it, or use pocketca qr URL --png FILE`);
+  const { qrForTerminal } = await import('../formats/qr');
+  const qr = qrForTerminal(url);
+  if (stream.isTTY && stream.columns && stream.columns < qr.columns) {
+    out.warn(`the terminal is ${stream.columns} columns wide and the QR code needs ${qr.columns}; widen it, or use pocketca qr URL --png FILE`);
   }
-  stream.write(art.endsWith('\n') ? art : art + '\n');
+  stream.write(qr.lines.join('\n') + '\n');
+}
+
+/**
+ * The bottom of the screen while a link is served (`share`, `enroll`): the
+ * line above the code (a generated password, repeated there so it is on the
+ * screen while the phone asks for it), the QR code, and the URL as the last
+ * line (issue 10). At a terminal too small for the whole code, it is not
+ * drawn (half a code scrolled off is worse than none): the user is told the
+ * size needed, and the code is drawn once the window has grown to fit.
+ * Returns a function that stops watching the window.
+ */
+export async function showLinkCode(url: string, out: Output, stream: NodeJS.WriteStream, above?: string): Promise<() => void> {
+  const { qrForTerminal } = await import('../formats/qr');
+  const qr = qrForTerminal(url);
+  const block = [...(above === undefined ? [] : [above]), ...qr.lines, url];
+  // The code, the lines with it, and the line the cursor waits on.
+  const columns = Math.max(qr.columns, url.length, above?.length ?? 0);
+  const rows = block.length + 1;
+  const fits = () => !stream.isTTY || !stream.columns || !stream.rows || (stream.columns >= columns && stream.rows >= rows);
+  const draw = () => stream.write(block.join('\n') + '\n');
+  if (fits()) {
+    draw();
+    return () => undefined;
+  }
+  out.warn(`the terminal is ${stream.columns}x${stream.rows} and the QR code needs ${columns}x${rows} (columns x rows): enlarge the window and it is drawn; or type the link below`);
+  if (above !== undefined) stream.write(above + '\n');
+  stream.write(url + '\n');
+  // Drawn again each time the window goes from too small to big enough (a shrink garbles what was drawn).
+  let fitting = false;
+  const onResize = () => {
+    const now = fits();
+    if (now && !fitting) draw();
+    fitting = now;
+  };
+  stream.on('resize', onResize);
+  return () => stream.off('resize', onResize);
 }

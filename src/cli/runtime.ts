@@ -52,11 +52,13 @@ export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) 
 
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/** A parser that accepts one of `values`; it carries them (`.choices`) for the completions and the man page (help-model.ts). */
 export function choice<T extends string>(name: string, values: readonly T[]) {
-  return (value: string): T => {
+  const parse = (value: string): T => {
     if (!values.includes(value as T)) throw new InvalidArgumentError(`${name} must be one of: ${values.join(', ')}`);
     return value as T;
   };
+  return Object.assign(parse, { choices: values });
 }
 
 /** The EXIT CODES section every command's help ends with. */

@@ -1,6 +1,6 @@
 /**
  * Running a share from the command line (`share`, and `enroll`'s last step):
- * start the server, print the URL, its QR code and the steps on the device,
+ * start the server, print the steps on the device, then its QR code and URL,
  * log each request on stderr, and wait. The returned promise resolves after
  * the last allowed download and rejects with ShareExpiredError (exit 1) when
  * the TTL passes first; main turns that into the exit code.
@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ShareOutcome, ShareRequestLog } from '../app/share-server';
 import { deviceSteps, linkTerms, type DeviceKind } from './device-steps';
-import { printQr, type Output } from './output';
+import { showLinkCode, type Output } from './output';
 
 export interface ShareRunOptions {
   file: string;
@@ -22,6 +22,8 @@ export interface ShareRunOptions {
   stream: NodeJS.WriteStream;
   /** With --json, print `{"url": ...}` on stdout instead of the URL and QR code; default true (`enroll` has its own JSON result). */
   jsonLine?: boolean;
+  /** A line shown right above the QR code: `enroll`'s generated PKCS#12 password, so it is on the screen while the phone asks for it. */
+  aboveCode?: string;
 }
 
 function formatLog(e: ShareRequestLog, maxDownloads: number): string {
@@ -54,10 +56,8 @@ export async function runShare(o: ShareRunOptions, out: Output): Promise<ShareOu
   if (session.noLanAddress) {
     out.warn('this machine has no LAN address: the link names 127.0.0.1, which a phone cannot reach; connect to the Wi-Fi or pass --bind ADDR');
   }
-  if (!jsonLine) {
-    o.stream.write(`${session.url}\n`);
-    await printQr(session.url, out, o.stream);
-  }
+  // The screen, for 80x24 (issue 10): the steps first, then the code and the
+  // URL last, so what the phone needs is what stays on the screen.
   const isP12 = /\.(p12|pfx|mobileconfig)$/i.test(session.file.name);
   out.note(
     [
@@ -67,11 +67,11 @@ export async function runShare(o: ShareRunOptions, out: Output): Promise<ShareOu
       ...deviceSteps(session.file.name, o.device),
       '',
       linkTerms(session.maxDownloads, formatDuration(session.ttlMs), session.expiresAt, isP12),
-      '',
     ].join('\n'),
   );
+  const stopWatching = jsonLine ? () => undefined : await showLinkCode(session.url, out, o.stream, o.aboveCode);
 
-  const outcome = await session.done;
+  const outcome = await session.done.finally(stopWatching);
   out.note(`done: ${outcome.downloads} of ${session.maxDownloads} download${session.maxDownloads === 1 ? '' : 's'}; the link is closed`);
   return outcome;
 }

@@ -227,5 +227,14 @@ export function signMobileconfig(
   const signedData = ((contentInfo.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[0]!.value as Forge.asn1.Asn1[];
   const signerInfo = (signedData[signedData.length - 1]!.value as Forge.asn1.Asn1[])[0]!.value as Forge.asn1.Asn1[];
   signerInfo[1] = issuerAndSerialNumber(signer.certDer);
+  // RFC 5754 §2: SHA-2 AlgorithmIdentifiers omit the parameters (forge writes
+  // NULL). In SignedData.digestAlgorithms and SignerInfo.digestAlgorithm; no
+  // signature covers either. The signatureAlgorithm, rsaEncryption, keeps its
+  // NULL (RFC 3370 §3.2).
+  const withoutParameters = (algorithm: Forge.asn1.Asn1) => {
+    algorithm.value = (algorithm.value as Forge.asn1.Asn1[]).slice(0, 1);
+  };
+  for (const algorithm of signedData[1]!.value as Forge.asn1.Asn1[]) withoutParameters(algorithm);
+  withoutParameters(signerInfo[2]!);
   return Buffer.from(forge.asn1.toDer(contentInfo).getBytes(), 'binary');
 }

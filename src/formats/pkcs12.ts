@@ -168,16 +168,14 @@ export function encodePkcs12(params: Pkcs12Params, secrets: Pkcs12Secrets = prep
 }
 
 /**
- * node-forge's `toPkcs12Asn1(key, certs, password, {algorithm: '3des'})`,
- * octet for octet but for the random salts: the certificates' SafeContents
- * in the clear, then the shrouded key, both bags carrying the attributes in
- * forge's order (localKeyId, friendlyName), then the SHA-1 MAC.
+ * The layout of node-forge's `toPkcs12Asn1(key, certs, password, {algorithm:
+ * '3des'})`: the certificates' SafeContents in the clear, then the shrouded
+ * key, then the SHA-1 MAC. Unlike forge, the bag attributes are a DER SET OF,
+ * sorted by encoding (X.690 §11.6), not always localKeyId first: for a
+ * friendlyName of up to 10 characters it sorts first (issue 10).
  */
 function encodeLegacy(p: Pkcs12Params, localKeyId: Buffer, secrets: Pkcs12Secrets): Buffer {
-  const attributes = constructed(0x31, [
-    sequence(oid(OID_P12.localKeyId), constructed(0x31, [octetString(localKeyId)])),
-    sequence(oid(OID_P12.friendlyName), constructed(0x31, [tlv(0x1e, Buffer.from(p.friendlyName, 'utf16le').swap16())])),
-  ]);
+  const attributes = bagAttributes(p.friendlyName, localKeyId);
   const certBags = [p.certDer, ...(p.chainDer ?? [])].map((der, i) =>
     safeBag(OID_P12.certBag, sequence(oid(OID_P12.x509Certificate), explicit(0, octetString(der))), i === 0 ? attributes : undefined),
   );

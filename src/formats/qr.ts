@@ -3,9 +3,11 @@
  *
  * The text is encoded exactly as given (no URL normalisation), so what a phone
  * decodes is byte for byte what the user typed or what `share` printed.
- * Error correction M (15%): the default of the qrcode package and of most
- * generators; it survives a slightly blurred photo of a terminal without
- * growing the symbol much.
+ * Files (PNG, SVG) use error correction M (15%): the default of the qrcode
+ * package and of most generators; it survives a print or a blurred photo.
+ * The terminal uses L (7%): a terminal is flat and high-contrast, and L keeps a
+ * `share` link (about 50 characters) at version 3, so the code and the URL fit
+ * an 80x24 terminal (issue 10).
  */
 import QRCode from 'qrcode';
 import { InputTooLargeError, InvalidUrlError } from '../errors';
@@ -16,6 +18,11 @@ import { InputTooLargeError, InvalidUrlError } from '../errors';
 export const MAX_QR_TEXT_BYTES = 2048;
 
 const ERROR_CORRECTION = 'M';
+const TERMINAL_ERROR_CORRECTION = 'L';
+/** Light modules around the symbol in the terminal: ISO/IEC 18004 asks for 4, but
+ * a terminal has rows to spare for only 2, and phone scanners read a 2-module
+ * margin on a screen (the terminal's own background lies beyond it). */
+const TERMINAL_MARGIN = 2;
 
 /**
  * Check that `text` is a URL worth putting in a QR code: it parses as an
@@ -45,27 +52,52 @@ export interface QrMatrix {
   dark: (row: number, col: number) => boolean;
 }
 
-export function qrMatrix(text: string): QrMatrix {
-  const qr = QRCode.create(checkQrUrl(text), { errorCorrectionLevel: ERROR_CORRECTION });
+export function qrMatrix(text: string, errorCorrectionLevel: 'L' | 'M' = ERROR_CORRECTION): QrMatrix {
+  const qr = QRCode.create(checkQrUrl(text), { errorCorrectionLevel });
   const { size, data } = qr.modules;
   return { size, version: qr.version, dark: (row, col) => Boolean(data[row * size + col]) };
 }
 
+/** The terminal rendering: its lines (no newlines) and the cells it covers. */
+export interface TerminalQr {
+  lines: string[];
+  columns: number;
+  rows: number;
+}
+
+const HALF_BLOCKS = [' ', '\u2584', '\u2580', '\u2588']; // [top dark][bottom dark]: none, lower, upper, full
+
 /**
  * The compact terminal rendering: two modules per character cell with half
  * blocks, black on a white background (ANSI colours, so it reads the same on
- * dark and light terminal themes). Width in columns: the symbol's size + 2.
+ * dark and light terminal themes), error correction L and a 2-module margin.
+ * A share link of up to 53 bytes is version 3: 33 columns by 17 rows.
  */
+export function qrForTerminal(text: string): TerminalQr {
+  const m = qrMatrix(text, TERMINAL_ERROR_CORRECTION);
+  const span = m.size + 2 * TERMINAL_MARGIN;
+  const dark = (r: number, c: number) => {
+    const row = r - TERMINAL_MARGIN;
+    const col = c - TERMINAL_MARGIN;
+    return row >= 0 && col >= 0 && row < m.size && col < m.size && m.dark(row, col);
+  };
+  const lines: string[] = [];
+  for (let r = 0; r < span; r += 2) {
+    let cells = '';
+    for (let c = 0; c < span; c++) cells += HALF_BLOCKS[(dark(r, c) ? 2 : 0) + (dark(r + 1, c) ? 1 : 0)];
+    lines.push(`\u001b[47m\u001b[30m${cells}\u001b[0m`);
+  }
+  return { lines, columns: span, rows: lines.length };
+}
+
+/** The terminal rendering as text, one line per row, ending with a newline. */
 export async function qrToTerminal(text: string): Promise<string> {
-  checkQrUrl(text);
-  const art = await QRCode.toString(text, { type: 'terminal', small: true, errorCorrectionLevel: ERROR_CORRECTION });
-  // The renderer ends with an empty, coloured line; drop it.
-  return art.replace(/\n\u001b\[47m\u001b\[30m\u001b\[0m$/, '\n');
+  return qrForTerminal(text).lines.join('\n') + '\n';
 }
 
 /** Columns the terminal rendering of `text` needs. */
 export function terminalWidth(text: string): number {
-  return qrMatrix(text).size + 2;
+  return qrForTerminal(text).columns;
 }
 
 /** PNG bytes: 8 pixels per module and the 4-module quiet zone ISO/IEC 18004 asks for. */

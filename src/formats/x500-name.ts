@@ -101,9 +101,25 @@ export function decodeName(nameDer: Buffer): NameAttribute[] {
   return decodeRdns(nameDer).flatMap((rdn) => rdn.map(({ type, value }) => ({ type, value })));
 }
 
-/** One-line text, DER order, like `C=DE, O=Home, CN=alice-iphone`. */
+/**
+ * An attribute value escaped as RFC 4514 §2.4 asks: `" + , ; < > \` anywhere,
+ * `#` or a space at the start, a space at the end, and NUL as `\00`; so
+ * `CN=a+b` or `O=Smith, Inc.` reads as one attribute, not two.
+ */
+export function escapeAttributeValue(value: string): string {
+  const chars = [...value];
+  return chars
+    .map((c, i) => {
+      if (c === '\u0000') return '\\00';
+      if ('"+,;<>\\'.includes(c) || (i === 0 && (c === ' ' || c === '#')) || (i === chars.length - 1 && c === ' ')) return `\\${c}`;
+      return c;
+    })
+    .join('');
+}
+
+/** One-line text, DER order, like `C=DE, O=Home, CN=alice-iphone`; values escaped as RFC 4514 does. */
 export function formatName(attributes: readonly NameAttribute[]): string {
-  return attributes.map((a) => `${a.type}=${a.value.replace(/([,\\])/g, '\\$1')}`).join(', ');
+  return attributes.map((a) => `${a.type}=${escapeAttributeValue(a.value)}`).join(', ');
 }
 
 export function commonNameOf(attributes: readonly NameAttribute[]): string | undefined {

@@ -73,7 +73,7 @@ test('enroll an iPhone at a terminal: re-asks an invalid name, shows the passwor
   s.type(`${KEY.ctrlU}alice-iphone${KEY.enter}`);
   await answer(s, /What kind of device is it\?/, KEY.enter); // the first choice: iPhone or iPad
   await answer(s, /Where to write the files\?/, KEY.enter); // the default: the current directory
-  const [, password] = await s.waitFor(/PKCS#12 password \(shown once[^)]*\): ([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})/);
+  const [, password] = await s.waitFor(/PKCS#12 password \(shown once[^)]*\):\n  ([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})\n/);
   await answer(s, /Share alice-iphone\.mobileconfig now/, KEY.enter); // default yes
   const [url] = await s.waitFor(/http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{24}/);
   await s.waitFor(/Profile Downloaded/);
@@ -117,7 +117,7 @@ test('enroll an Android phone: CA passphrase at the prompt, a chosen directory, 
   await s.waitFor(/does not exist/, 30_000, before);
   s.type(`${KEY.ctrlU}${dir}${KEY.enter}`);
   await answer(s, /CA passphrase:/, `${PASSPHRASE}${KEY.enter}`);
-  const [, password] = await s.waitFor(/PKCS#12 password \(shown once[^)]*\): (\S+)/);
+  const [, password] = await s.waitFor(/PKCS#12 password \(shown once[^)]*\):\n  (\S+)\n/);
   await answer(s, /Share bob-pixel\.p12 now/, `n${KEY.enter}`);
   assert.equal(await s.exited, 0, screenText(s.output()));
 

@@ -7,9 +7,10 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pocketca, tempDir, tool } from '../helpers/cli';
+import { decodeGrid, halfBlocksToGrid, zbar, type ModuleGrid } from '../helpers/qr';
 import { requireTool } from '../helpers/tools';
 
 const URLS = [
@@ -24,24 +25,18 @@ function workDir(t: TestContext): string {
   return dir;
 }
 
-function zbar(file: string): string {
-  const r = tool('zbarimg', ['--raw', '-q', file]);
-  assert.equal(r.code, 0, `zbarimg found no code in ${file}: ${r.stderr}`);
-  return r.stdout;
-}
-
 /**
  * Rasterise the SVG that `qr --svg` writes: a viewBox of N x N modules, a
  * white background path and one dark path of horizontal runs ("M x y" starts
  * a row at the middle of a module, "m dx dy" moves, "h n" draws n modules).
  * Any other drawing command fails the test rather than being guessed at.
  */
-function svgToPgm(svg: string, scale = 6): Buffer {
+function svgToGrid(svg: string): ModuleGrid {
   const size = Number(/viewBox="0 0 (\d+) (\d+)"/.exec(svg)?.[1]);
   assert.ok(size > 20, 'a viewBox in modules');
   const dark = /<path[^>]*stroke="#000000"[^>]*\sd="([^"]+)"/.exec(svg)?.[1];
   assert.ok(dark, 'a dark path');
-  const grid = Array.from({ length: size }, () => new Uint8Array(size));
+  const grid: ModuleGrid = Array.from({ length: size }, () => Array<boolean>(size).fill(false));
   let x = 0;
   let y = 0;
   const commands = dark.match(/[A-Za-z][^A-Za-z]*/g)!;
@@ -50,14 +45,11 @@ function svgToPgm(svg: string, scale = 6): Buffer {
     if (op === 'M') [x, y] = [args[0]!, args[1]!];
     else if (op === 'm') [x, y] = [x + args[0]!, y + args[1]!];
     else if (op === 'h') {
-      for (let i = 0; i < args[0]!; i++) grid[Math.floor(y)]![x + i] = 1;
+      for (let i = 0; i < args[0]!; i++) grid[Math.floor(y)]![x + i] = true;
       x += args[0]!;
     } else assert.fail(`unexpected SVG path command ${op}`);
   }
-  const width = size * scale;
-  const pixels = Buffer.alloc(width * width);
-  for (let r = 0; r < width; r++) for (let c = 0; c < width; c++) pixels[r * width + c] = grid[Math.floor(r / scale)]![Math.floor(c / scale)] ? 0 : 255;
-  return Buffer.concat([Buffer.from(`P5\n${width} ${width}\n255\n`), pixels]);
+  return grid;
 }
 
 test('qr --png decodes back to the exact URL with zbarimg', (t) => {
@@ -88,16 +80,14 @@ test('qr --svg is well-formed XML whose drawing decodes to the exact URL', (t) =
   const parsed = tool('python3', ['-c', 'import sys, xml.etree.ElementTree as E; root = E.parse(sys.argv[1]).getroot(); print(root.tag, root.get("viewBox"))', svg]);
   assert.equal(parsed.code, 0, `python's XML parser rejects the SVG: ${parsed.stderr}`);
   assert.match(parsed.stdout, /^\{http:\/\/www\.w3\.org\/2000\/svg\}svg 0 0 \d+ \d+\n$/);
-  const pgm = join(dir, 'from-svg.pgm');
-  writeFileSync(pgm, svgToPgm(readFileSync(svg, 'utf8')));
-  assert.equal(zbar(pgm), url + '\n');
+  assert.equal(decodeGrid(svgToGrid(readFileSync(svg, 'utf8')), join(dir, 'from-svg.pgm')), url + '\n');
   assert.equal(zbar(png), url + '\n', 'the PNG written in the same run too');
   // Where ImageMagick can read SVG itself, the file decodes directly as well.
   const direct = tool('zbarimg', ['--raw', '-q', svg]);
   if (direct.code === 0) assert.equal(direct.stdout, url + '\n');
 });
 
-test('qr prints a compact terminal code: two modules per line, black on white', () => {
+test('qr prints a compact terminal code: two modules per line, black on white, that zbarimg reads', (t) => {
   const r = pocketca(['qr', URLS[0]!]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
@@ -107,6 +97,9 @@ test('qr prints a compact terminal code: two modules per line, black on white', 
   assert.ok(visible.every((l) => l.length === visible[0]!.length), 'a rectangle');
   assert.match(r.stdout, /\u001b\[47m\u001b\[30m/, 'black on a white background');
   assert.ok(visible.join('').includes('▄') && visible.join('').includes('▀'), 'half blocks');
+  if (!requireTool(t, 'zbarimg')) return;
+  const dir = workDir(t);
+  assert.equal(decodeGrid(halfBlocksToGrid(visible), join(dir, 'terminal.pgm')), URLS[0] + '\n', 'zbarimg reads the terminal code');
 });
 
 test('qr refuses invalid and oversized input with exit 2', (t) => {

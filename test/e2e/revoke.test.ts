@@ -89,7 +89,8 @@ test('crl: numbers increase, --days sets nextUpdate, --out --der writes a DER co
   t.after(() => ca.cleanup());
   const first = JSON.parse(ca.ok(['crl', '--json']).stdout);
   assert.equal(first.number, 2);
-  assert.ok(Math.abs(new Date(first.nextUpdate).getTime() - new Date(first.thisUpdate).getTime() - 30 * 86400e3) < 2000);
+  // thisUpdate is backdated 5 minutes (issue 10); nextUpdate is --days from now.
+  assert.ok(Math.abs(new Date(first.nextUpdate).getTime() - new Date(first.thisUpdate).getTime() - 30 * 86400e3 - 300e3) < 2000);
   const out = join(ca.dir, 'copy.crl');
   const second = JSON.parse(ca.ok(['crl', '--days', '7', '--out', out, '--der', '--json']).stdout);
   assert.equal(second.number, 3);
@@ -98,4 +99,23 @@ test('crl: numbers increase, --days sets nextUpdate, --out --der writes a DER co
   assert.match(der.stderr + der.stdout, /verify OK/);
   assert.match(der.stdout, /crlNumber=0x03|crlNumber=03|crlNumber=3/);
   assert.equal(crlNumber(crlText(ca)), 3);
+});
+
+/** openssl's reading of a CRL's or certificate's time field, e.g. "Last Update: Dec  2 01:20:00 2026 GMT". */
+const timeField = (text: string, field: string) => new Date(new RegExp(`${field}\\s*[:=]\\s*(\\w{3} +\\d+ [\\d:]+ \\d{4} GMT)`).exec(text)![1]!);
+
+test('crl: thisUpdate is backdated like a certificate, and nextUpdate never passes the CA\'s notAfter (issue 10)', (t) => {
+  const ca = createTestCa(['--days', '2']);
+  t.after(() => ca.cleanup());
+  const before = Date.now();
+  ca.ok(['crl', '--days', '30']);
+  const text = crlText(ca);
+  const lastUpdate = timeField(text, 'Last Update');
+  // A proxy whose clock is 4 minutes slow still finds the CRL valid.
+  assert.ok(lastUpdate.getTime() <= before - 4 * 60e3 && lastUpdate.getTime() >= before - 6 * 60e3, `Last Update ${lastUpdate.toISOString()}`);
+  const slowClock = openssl(['verify', '-crl_check', '-attime', String(Math.floor((before - 4 * 60e3) / 1000)), '-CAfile', join(ca.home, 'ca.pem'), '-CRLfile', join(ca.home, 'crl.pem'), join(ca.home, 'ca.pem')]);
+  assert.equal(slowClock.code, 0, slowClock.stdout + slowClock.stderr);
+  const caText = openssl(['x509', '-in', join(ca.home, 'ca.pem'), '-noout', '-enddate']).stdout;
+  const caNotAfter = timeField(caText, 'notAfter');
+  assert.equal(timeField(text, 'Next Update').toISOString(), caNotAfter.toISOString(), 'capped at the CA certificate\'s notAfter, not 30 days');
 });

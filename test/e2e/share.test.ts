@@ -268,7 +268,7 @@ test('share: a port in use is exit 1 with a hint', async (t) => {
   assert.match(r.stderr, /hint: choose another --port/);
 });
 
-test('share without --json prints the URL and a QR code on stdout and the steps on the phone on stderr', async (t) => {
+test('share without --json prints a QR code and the URL under it on stdout and the steps on the phone on stderr', async (t) => {
   const file = fixture(t, 'carol-ipad.mobileconfig');
   const child = spawn(process.execPath, [BIN, 'share', file, '--bind', '127.0.0.1', '--ttl', '2s'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => child.kill('SIGKILL'));
@@ -278,7 +278,9 @@ test('share without --json prints the URL and a QR code on stdout and the steps 
   child.stderr.on('data', (d) => (stderr += d));
   const code = await withTimeout(new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1))), 15_000, 'exit at the TTL');
   assert.equal(code, 1);
-  const [urlLine, ...qr] = stdout.split('\n');
+  // The URL is the last line, under the code (issue 10: the top scrolls off an 80x24 screen, not the bottom).
+  const qr = stdout.trimEnd().split('\n');
+  const urlLine = qr.pop();
   assert.match(urlLine!, /^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{24}$/);
   assert.ok(qr.length > 10 && qr.some((l) => /[▀▄█]/.test(l)), 'a QR code in half blocks');
   assert.match(stderr, /open the link in Safari/);

@@ -419,6 +419,20 @@ describe('signMobileconfig', () => {
     assert.equal(forge.asn1.utcTimeToDate(time.value as string).toISOString(), SIGNING_TIME.toISOString());
   });
 
+  test('SHA-256 has no NULL parameters, in digestAlgorithms and the SignerInfo (RFC 5754 §2; issue 10)', () => {
+    const { signed } = signedProfile();
+    const r = run('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER', '-in', tempFile(signed)]);
+    assert.equal(r.status, 0, r.stderr);
+    // openssl prints each AlgorithmIdentifier as "algorithm: ..." then "parameter: ...".
+    const printed = r.stdout.toString();
+    const algorithms = [...printed.matchAll(/algorithm: (\S+) \([\d.]+\)\s+parameter: ([^\n]+)/g)].map((m) => `${m[1]} ${m[2]!.trim()}`);
+    const sha256 = algorithms.filter((a) => a.startsWith('sha256 '));
+    assert.equal(sha256.length, 2, printed);
+    assert.deepEqual(sha256, ['sha256 <ABSENT>', 'sha256 <ABSENT>']);
+    assert.ok(algorithms.includes('rsaEncryption NULL'), 'the signature algorithm keeps its NULL (RFC 3370 §3.2)');
+    assert.equal(verifyCms(signed, join(dir, 'ca.pem')).status, 0, 'and it still verifies');
+  });
+
   test('a changed byte in the profile makes verification fail', () => {
     const { profile, signed } = signedProfile();
     const at = signed.indexOf(profile);

@@ -14,6 +14,7 @@ import forge from 'node-forge';
 import { signTbs } from '../../src/ca/signing';
 import { MissingSecretError, UnreadableInputError, WrongPkcs12PasswordError } from '../../src/errors';
 import { toPem } from '../../src/formats/pem';
+import { content, DerError, readChildren, readTlv, slice, type Tlv } from '../../src/formats/der-reader';
 import { decodePkcs12, encodePkcs12, type Pkcs12Format } from '../../src/formats/pkcs12';
 import { encodeName } from '../../src/formats/x500-name';
 import { basicConstraints, encodeTbsCertificate, extKeyUsage, keyUsage, OID, type Extension } from '../../src/formats/x509';
@@ -265,6 +266,49 @@ for (const [label, options] of [
     assert.deepEqual(certsDer, [fixture.leafDer, fixture.caDer]);
   });
 }
+
+/**
+ * Every SET in the file and in the SafeContents inside its OCTET STRINGs, as
+ * [parent path, children in order]: X.690 §11.6 wants a DER SET OF sorted by
+ * the children's encodings.
+ */
+function setsIn(der: Buffer, at: Tlv = readTlv(der, 0), path = ''): { path: string; children: Buffer[] }[] {
+  const found: { path: string; children: Buffer[] }[] = [];
+  if (at.tag === 0x04) {
+    // An OCTET STRING that holds exactly one DER value (a ContentInfo's data): look inside.
+    try {
+      const inner = content(der, at);
+      const tlv = readTlv(inner, 0);
+      if (tlv.end === inner.length && (tlv.tag === 0x30 || tlv.tag === 0x31)) found.push(...setsIn(inner, tlv, `${path}/octets`));
+    } catch (error) {
+      if (!(error instanceof DerError)) throw error;
+    }
+    return found;
+  }
+  if ((at.tag & 0x20) === 0) return found;
+  const children = readChildren(der, at);
+  if (at.tag === 0x31) found.push({ path, children: children.map((c) => slice(der, c)) });
+  children.forEach((c, i) => found.push(...setsIn(der, c, `${path}/${i}`)));
+  return found;
+}
+
+test('bag attributes are a DER SET OF, sorted by encoding, for short and long friendly names (issue 10)', () => {
+  // friendlyName's SEQUENCE is 15 + 2n octets long, localKeyId's 35: the order turns at 10 characters.
+  for (const friendlyName of ['bob', 'bob-pixel', 'tenletters', 'alice-iphone-at-home']) {
+    for (const format of FORMATS) {
+      const der = encodePkcs12({ key: fixture.key, certDer: fixture.leafDer, chainDer: [fixture.caDer], password: PASSWORD, format, friendlyName });
+      const sets = setsIn(der).filter((s) => s.children.length > 1);
+      assert.ok(sets.length >= 1, `${format}: the key bag's attributes are found`);
+      for (const set of sets) {
+        const sorted = [...set.children].sort(Buffer.compare);
+        assert.ok(set.children.every((c, i) => c.equals(sorted[i]!)), `${format} ${friendlyName}: the SET at ${set.path} is not in DER order`);
+      }
+      const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(der.toString('binary')), PASSWORD);
+      const keyBag = p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag! })[forge.pki.oids.pkcs8ShroudedKeyBag!]![0]!;
+      assert.deepEqual(keyBag.attributes.friendlyName, [friendlyName]);
+    }
+  }
+});
 
 test('decodePkcs12 refuses RC2, which openssl pkcs12 -export -legacy writes', (t) => {
   if (!requireTool(t, 'openssl')) return;

@@ -23,7 +23,7 @@ import {
 } from '../../src/app/share-server';
 import { durationOption } from '../../src/cli/runtime';
 import { InputTooLargeError, ShareExpiredError, UsageError } from '../../src/errors';
-import { checkQrUrl, MAX_QR_TEXT_BYTES, qrMatrix } from '../../src/formats/qr';
+import { checkQrUrl, MAX_QR_TEXT_BYTES, qrForTerminal, qrMatrix } from '../../src/formats/qr';
 
 const iface = (address: string, family: 'IPv4' | 'IPv6', internal = false): NetworkInterfaceInfo =>
   ({ address, family, internal, netmask: '', mac: '00:00:00:00:00:00', cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }) as NetworkInterfaceInfo;
@@ -98,6 +98,16 @@ describe('qr text', () => {
     assert.throws(() => checkQrUrl('https://x.org/' + 'a'.repeat(MAX_QR_TEXT_BYTES)), InputTooLargeError);
     // The limit is below what a version-40 symbol at level M holds, so the encoder never refuses first.
     assert.equal(qrMatrix('https://x.org/' + 'a'.repeat(MAX_QR_TEXT_BYTES - 14)).version <= 40, true);
+  });
+  test('a share link fits an 80x24 terminal with the lines around it (issue 10)', () => {
+    const token = 'dBZvQStg9bYQtCImxtu9AgEA';
+    // The longest share link: a 15-character IPv4 address and a 5-digit port (53 bytes): version 3 at level L.
+    const longest = qrForTerminal(`http://192.168.100.200:65535/${token}`);
+    assert.deepEqual([longest.columns, longest.rows], [33, 17]);
+    assert.ok(longest.lines.every((l) => l.replace(/\u001b\[[0-9;]*m/g, '').length === 33));
+    // Even a 60-character link stays within 19 rows: code + password line + URL + cursor line = 22 of 24.
+    const sixty = qrForTerminal(`http://192.168.100.200:65535/${token}abcdefg`);
+    assert.ok(sixty.rows <= 19 && sixty.columns <= 37, `${sixty.columns}x${sixty.rows}`);
   });
 });
 

@@ -66,3 +66,23 @@ test('decodeRdns keeps the RDN grouping and says which strings break their type 
   assert.equal(decodeRdns(name(rdn('2.5.4.3', 0x14, Buffer.from([0x41, 0xe9]))))[0]![0]!.wellFormed, true, 'T61String read as Latin-1');
   assert.throws(() => decodeRdns(tlv(0x30, tlv(0x30, Buffer.alloc(0)))), /a RelativeDistinguishedName is a SET/);
 });
+
+test('formatName escapes values as RFC 4514 §2.4 (issue 10)', () => {
+  const cases: [string, string][] = [
+    ['plain', 'plain'],
+    ['a+b', 'a\\+b'],
+    ['Smith, Inc.', 'Smith\\, Inc.'],
+    ['say "hi"', 'say \\"hi\\"'],
+    ['<tag>;x', '\\<tag\\>\\;x'],
+    ['back\\slash', 'back\\\\slash'],
+    ['#1', '\\#1'],
+    ['a#b', 'a#b'],
+    [' lead', '\\ lead'],
+    ['trail ', 'trail\\ '],
+    [' ', '\\ '],
+    ['in side', 'in side'],
+    ['nul\u0000', 'nul\\00'],
+    ['😀 ', '😀\\ '],
+  ];
+  for (const [value, shown] of cases) assert.equal(formatName([{ type: 'CN', value }]), `CN=${shown}`, JSON.stringify(value));
+});

@@ -2,6 +2,7 @@ import { accessSync, constants as fsConstants, existsSync, statSync } from 'node
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { validateName } from '../../ca/names';
+import { decodeName, formatName } from '../../formats/x500-name';
 import { CertificateNotFoundError, UsageError } from '../../errors';
 import { DEVICE_KINDS, issueNextSteps, type DeviceKind } from '../device-steps';
 import { askChoice, askConfirm, askText } from '../prompt';
@@ -70,7 +71,7 @@ ${EXIT_CODES}`,
       const ca = ctx.home.caCertificate(); // no CA: stop before asking anything
       const { findValid } = await import('../../app/find-certificate');
       const { issueIdentity } = await import('../../app/issue-identity');
-      out.note(`Enrolling a device with the CA ${ca.x509.subject.replace(/\n/g, ', ')} (${ctx.home.dir}).`);
+      out.note(`Enrolling a device with the CA ${formatName(decodeName(ca.subjectDer))} (${ctx.home.dir}).`);
 
       const name = (
         await askText('Device name (letters, digits, . _ -), for example alice-iphone:', {
@@ -133,14 +134,16 @@ ${EXIT_CODES}`,
           `  expires      ${result.notAfter}`,
           ...Object.entries(result.files).map(([role, path]) => `  ${role.padEnd(12)} ${path}`),
         ];
-        if (result.p12Password) lines.push('', `PKCS#12 password (shown once, write it down; the device asks for it): ${result.p12Password}`);
+        // The password on a line of its own: at 80 columns a sentence before it wrapped it in the middle (issue 10).
+        if (result.p12Password) lines.push('', 'PKCS#12 password (shown once, write it down; the device asks for it):', `  ${result.p12Password}`);
         return lines.join('\n');
       });
 
       const shareFile = kind === 'ios' ? result.files.mobileconfig! : result.files.p12!;
       const shareName = shareFile.slice(shareFile.lastIndexOf('/') + 1);
       if (await askConfirm(`Share ${shareName} now on the LAN (a one-time link and a QR code)?`, true)) {
-        await runShare({ file: shareFile, bind: opts.bind, port: opts.port, ttlMs: opts.ttl, device: kind, stream: process.stderr, jsonLine: false }, out);
+        const aboveCode = result.p12Password ? `PKCS#12 password: ${result.p12Password}` : undefined;
+        await runShare({ file: shareFile, bind: opts.bind, port: opts.port, ttlMs: opts.ttl, device: kind, stream: process.stderr, jsonLine: false, aboveCode }, out);
       } else {
         out.note(issueNextSteps(kind === 'ios' ? { mobileconfig: result.files.mobileconfig } : { p12: result.files.p12 }));
       }

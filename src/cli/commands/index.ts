@@ -25,6 +25,7 @@ const COMMANDS = {
   qr: (): Register => (require('./qr') as typeof import('./qr')).registerQr,
   share: (): Register => (require('./share') as typeof import('./share')).registerShare,
   enroll: (): Register => (require('./enroll') as typeof import('./enroll')).registerEnroll,
+  completion: (): Register => (require('./completion') as typeof import('./completion')).registerCompletion,
 } as const;
 /* eslint-enable @typescript-eslint/no-require-imports */
 

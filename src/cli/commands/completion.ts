@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { SHELLS, type Shell } from '../completion-scripts';
+import { choice, EXIT_CODES } from '../runtime';
+
+export function registerCompletion(program: Command): void {
+  program
+    .command('completion')
+    .description('print a shell completion script for bash, zsh or fish')
+    .argument('<shell>', SHELLS.join(', '), choice('<shell>', SHELLS))
+    .addHelpText(
+      'after',
+      `
+The script completes the commands, their options and the fixed values some
+options take (--profile, --reason...); paths complete as files. It is made
+from the same definitions as --help, so it matches this version.
+
+Examples:
+  source <(pocketca completion bash)        # bash, now; add it to ~/.bashrc to keep it
+  pocketca completion zsh > ~/.zfunc/_pocketca   # zsh, with ~/.zfunc on $fpath before compinit
+  pocketca completion fish > ~/.config/fish/completions/pocketca.fish
+${EXIT_CODES}`,
+    )
+    .action(async (shell: Shell) => {
+      // The whole program, whichever command this run registered (commands/index.ts loads one).
+      const { buildProgram } = await import('../main');
+      const { helpModel } = await import('../help-model');
+      const { completionScript } = await import('../completion-scripts');
+      process.stdout.write(completionScript(shell, helpModel(buildProgram())));
+    });
+}
