@@ -52,10 +52,12 @@ export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) 
 
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/** One of `values`, in any case, given back as spelled there (`keycompromise` -> `keyCompromise`, what is recorded). */
 export function choice<T extends string>(name: string, values: readonly T[]) {
   return (value: string): T => {
-    if (!values.includes(value as T)) throw new InvalidArgumentError(`${name} must be one of: ${values.join(', ')}`);
-    return value as T;
+    const canonical = values.find((v) => v.toLowerCase() === value.toLowerCase());
+    if (canonical === undefined) throw new InvalidArgumentError(`${name} must be one of: ${values.join(', ')}`);
+    return canonical;
   };
 }
 

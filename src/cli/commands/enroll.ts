@@ -135,7 +135,7 @@ ${EXIT_CODES}`,
         ];
         if (result.p12Password) lines.push('', `PKCS#12 password (shown once, write it down; the device asks for it): ${result.p12Password}`);
         return lines.join('\n');
-      });
+      }, result.p12Password);
 
       const shareFile = kind === 'ios' ? result.files.mobileconfig! : result.files.p12!;
       const shareName = shareFile.slice(shareFile.lastIndexOf('/') + 1);
