@@ -28,11 +28,13 @@ export function runtimeFor(command: Command, secrets: PassphraseOptions = {}, mo
   const warn = (m: string) => out.warn(m);
   const home = new CaHome(resolveHome(globals.home));
   openHomes.push(home);
+  const passphrase = passphraseSource(secrets, mode, warn);
   const ctx: AppContext = {
     home,
     now: () => new Date(),
     randomBytes,
-    passphrase: passphraseSource(secrets, mode, warn),
+    passphrase: passphrase.get,
+    retryPassphrase: passphrase.reject,
     warn,
   };
   return { ctx, out, globals };

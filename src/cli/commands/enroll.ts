@@ -70,7 +70,10 @@ ${EXIT_CODES}`,
       const ca = ctx.home.caCertificate(); // no CA: stop before asking anything
       const { findValid } = await import('../../app/find-certificate');
       const { issueIdentity } = await import('../../app/issue-identity');
+      const { unlockCaKey } = await import('../../app/unlock');
       out.note(`Enrolling a device with the CA ${ca.x509.subject.replace(/\n/g, ', ')} (${ctx.home.dir}).`);
+      // The passphrase first (three tries at the prompt): a wrong one never costs the answers below.
+      await unlockCaKey(ctx, 'enroll');
 
       const name = (
         await askText('Device name (letters, digits, . _ -), for example alice-iphone:', {
