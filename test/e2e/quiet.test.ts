@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createTestCa, openssl, secretFile, type TestCa } from '../helpers/cli';
+import { createTestCa, openssl, pocketca, secretFile, type TestCa } from '../helpers/cli';
 
 /** What a generated PKCS#12 password looks like (SPEC "Secrets"), alone on its line. */
 const PASSWORD_LINE = /^([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})\n$/;
@@ -57,6 +57,17 @@ test('list, show, log and doctor print their results with -q, exactly as without
     assert.ok(quiet.stdout.length > 0, `${args.join(' ')} -q prints its result`);
     assert.equal(quiet.stdout, plain.stdout, `${args.join(' ')}: the same result with -q`);
   }
+  // What is printed on stdout by nature stays: a certificate from sign, a proxy config, a QR code.
+  const csr = join(ca.dir, 'dev.csr');
+  assert.equal(openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(ca.dir, 'dev.key'), '-subj', '/CN=sensor-1', '-out', csr]).code, 0);
+  const signed = ca.ok(['sign', csr, '-q']);
+  assert.match(signed.stdout, /^-----BEGIN CERTIFICATE-----\n/);
+  assert.equal(openssl(['verify', '-CAfile', join(ca.home, 'ca.pem')], { input: signed.stdout }).code, 0, 'openssl verifies the certificate sign -q printed');
+  ca.ok(['issue', 'cloud', '--profile', 'server', '--dns', 'cloud.home.arpa', '-q']);
+  const proxy = ['proxy', 'nginx', '--upstream', 'http://127.0.0.1:8080', '--cert', 'cloud.pem', '--key', 'cloud.key.pem'];
+  assert.equal(ca.ok([...proxy, '-q']).stdout, ca.ok(proxy).stdout);
+  assert.match(ca.ok([...proxy, '-q']).stdout, /server_name cloud\.home\.arpa;/);
+  assert.equal(ca.ok(['qr', 'https://cloud.home.arpa/', '-q']).stdout, ca.ok(['qr', 'https://cloud.home.arpa/']).stdout);
   assert.match(ca.ok(['list', '-q']).stdout, /^SERIAL +NAME/);
   assert.match(ca.ok(['show', 'ivy-iphone', '-q']).stdout, /^serial +[0-9a-f]+\nname +ivy-iphone\n/);
   assert.match(ca.ok(['doctor', '-q']).stdout, /^ok +crl /);
@@ -72,10 +83,11 @@ test('the commands that only do something are silent with -q, and say what they 
     { args: ['revoke', 'a'], said: /revoked [0-9a-f]+ \([ab]\)/ },
     { args: ['backup', join(ca.dir, 'q.backup')], said: /wrote a backup/ },
   ];
-  for (const { args, said } of cases) {
-    const quiet = ca.ok([...args, '-q']);
-    assert.equal(quiet.stdout, '', `${args[0]} -q: nothing on stdout`);
-    assert.equal(quiet.stderr, '', `${args[0]} -q: no hints on stderr`);
+  const init = pocketca(['init', '--home', join(ca.dir, 'second-home'), '--key-size', '2048', '--passphrase-file', ca.passFile, '-q']);
+  for (const [what, quiet] of [['init', init], ...cases.map(({ args }) => [args[0]!, ca.ok([...args, '-q'])] as const)] as const) {
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stdout, '', `${what} -q: nothing on stdout`);
+    assert.equal(quiet.stderr, '', `${what} -q: no hints on stderr`);
   }
   assert.match(ca.ok(['crl']).stdout, cases[0]!.said);
   assert.match(ca.ok(['revoke', 'b']).stdout, cases[1]!.said);
