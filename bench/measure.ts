@@ -16,7 +16,8 @@ import { spawnSync, type StdioOptions } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const GNU_TIME = '/usr/bin/time';
+/** GNU time (Debian package `time`); GNU_TIME_BIN points elsewhere. */
+export const GNU_TIME = process.env.GNU_TIME_BIN ?? '/usr/bin/time';
 export const canMeasureMemory = (): boolean => existsSync(GNU_TIME);
 
 export interface Step {

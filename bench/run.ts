@@ -10,7 +10,8 @@
  *   BENCH_KEEP=1                  keep the temporary directory
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fromPem } from '../src/formats/pem';
@@ -26,7 +27,7 @@ import {
   writeClientExtensions,
   writeOpensslCaConfig,
 } from './fixtures';
-import { canMeasureMemory, measure, runOnce, type Contender, type Step } from './measure';
+import { canMeasureMemory, GNU_TIME, measure, runOnce, type Contender, type Step } from './measure';
 import { evaluate, formatGoals, formatMachine, formatScenarios, summarise, type Goal, type Machine, type ScenarioResult } from './report';
 import { opensslIndexLines, seedHome } from './seed';
 
@@ -259,8 +260,33 @@ function machine(loadAtStart: number): Machine {
   };
 }
 
+/**
+ * What the contenders need, checked before any work: a missing tool is one
+ * line naming what to install, not a stack trace minutes into the run.
+ */
+function missingTools(o: Options): string[] {
+  const missing: string[] = [];
+  const runs = (command: string, args: string[]) => !spawnSync(command, args, { stdio: 'ignore' }).error;
+  if (!runs('openssl', ['version'])) missing.push('openssl (Debian/Ubuntu: apt-get install openssl)');
+  try {
+    accessSync(EASYRSA, constants.X_OK);
+  } catch {
+    missing.push(`easy-rsa, looked for at ${EASYRSA} (Debian/Ubuntu: apt-get install easy-rsa; or set EASYRSA_BIN to its easyrsa script)`);
+  }
+  if (o.only.has('crl') && !canMeasureMemory()) {
+    missing.push(`GNU time, looked for at ${GNU_TIME}, for the CRL's peak memory (Debian/Ubuntu: apt-get install time; or set GNU_TIME_BIN)`);
+  }
+  return missing;
+}
+
 function main(): void {
   const o = parseOptions(process.argv.slice(2));
+  const missing = missingTools(o);
+  if (missing.length > 0) {
+    log(`cannot run: the benchmark compares pocketca with tools that are not installed:\n${missing.map((m) => `  - ${m}`).join('\n')}`);
+    process.exitCode = 1;
+    return;
+  }
   const started = Date.now();
   const loadAtStart = loadavg()[0]!;
   const ws = new Workspace(mkdtempSync(join(tmpdir(), 'pocketca-bench-')));

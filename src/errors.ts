@@ -85,3 +85,5 @@ export class InvalidUrlError extends UsageError {}
 export class CaFileDamagedError extends PocketcaError {}
 /** `restore`: the file is not a pocketca backup, or it is damaged (exit 2). */
 export class InvalidBackupError extends UsageError {}
+/** `issue NAME` when NAME already has a valid certificate: `renew` is what was meant, `--force` adds another (exit 1). */
+export class ValidCertificateExistsError extends PocketcaError {}

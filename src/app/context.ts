@@ -11,6 +11,11 @@ export interface AppContext {
   randomBytes: (n: number) => Buffer;
   /** The CA passphrase (file, environment or prompt); asked once, lazily. */
   passphrase: () => Promise<string>;
+  /**
+   * The passphrase was wrong: forget it and return true when `passphrase`
+   * may ask again (a prompt with tries left); default never.
+   */
+  retryPassphrase?: () => boolean;
   /** A warning for the user (stderr). */
   warn: (message: string) => void;
 }

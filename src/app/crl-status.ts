@@ -5,8 +5,7 @@
  */
 import { verify } from 'node:crypto';
 import { PocketcaError } from '../errors';
-import { CrlFormatError, readCrl } from '../formats/crl-reader';
-import { fromPem } from '../formats/pem';
+import { CrlFormatError, crlDerFrom, readCrl } from '../formats/crl-reader';
 import type { ParsedCertificate } from '../formats/x509';
 import { readFileBounded } from './files';
 import { MAX_HOME_FILE_BYTES } from './limits';
@@ -30,15 +29,15 @@ export interface CrlStatus {
 
 /** The state of a CRL file, or a string saying why it cannot be read. */
 export function crlStatus(path: string, ca: ParsedCertificate, now: Date): CrlStatus | string {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileBounded(path, { max: MAX_HOME_FILE_BYTES, what: 'the CRL', expected: 'that is not a CRL' }).toString('latin1');
+    bytes = readFileBounded(path, { max: MAX_HOME_FILE_BYTES, what: 'the CRL', expected: 'that is not a CRL' });
   } catch (error) {
     if (error instanceof PocketcaError) return error.message;
     throw error;
   }
-  const der = fromPem(text, ['X509 CRL']);
-  if (!der) return `${path} holds no PEM CRL`;
+  const der = crlDerFrom(bytes);
+  if (!der) return `${path} holds no CRL (PEM or DER)`;
   try {
     const crl = readCrl(der);
     const msLeft = crl.nextUpdate ? crl.nextUpdate.getTime() - now.getTime() : null;

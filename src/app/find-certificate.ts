@@ -1,6 +1,6 @@
 import { normalizeSerial } from '../ca/serial';
-import { AmbiguousNameError, CertificateNotFoundError } from '../errors';
-import { findByName, findBySerial, statusOf, type CertificateRow } from '../store/certificates';
+import { AmbiguousNameError, CertificateNotFoundError, ValidCertificateExistsError } from '../errors';
+import { findByName, findBySerial, recordedNames, statusOf, type CertificateRow } from '../store/certificates';
 import type { Db } from '../store/database';
 
 /**
@@ -15,9 +15,69 @@ export function findCertificates(db: Db, ref: string): CertificateRow[] {
   }
   const rows = findByName(db, ref);
   if (rows.length === 0) {
-    throw new CertificateNotFoundError(`no certificate with serial or name ${JSON.stringify(ref)}`, 'see `pocketca list --all` for serials and names');
+    const near = closestName(ref, recordedNames(db));
+    throw new CertificateNotFoundError(
+      `no certificate with serial or name ${JSON.stringify(ref)}`,
+      near === undefined ? 'see `pocketca list --all` for serials and names' : `did you mean ${near}? (\`pocketca list --all\` shows every name)`,
+    );
   }
   return rows;
+}
+
+/**
+ * Levenshtein distance of `a` and `b` if it is at most `max`, else max + 1,
+ * one row at a time, stopping as soon as a row has nothing within `max`.
+ */
+function boundedDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      best = Math.min(best, row[j]!);
+    }
+    if (best > max) return max + 1;
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * The recorded name a mistyped one most likely meant: the nearest by edit
+ * distance (case ignored), within 1 edit for names up to 4 characters, 2 up
+ * to 8, else 3; a tie goes to the name that sorts first. Undefined when none is that close.
+ */
+export function closestName(typed: string, names: Iterable<string>): string | undefined {
+  const word = typed.toLowerCase();
+  let max = word.length <= 4 ? 1 : word.length <= 8 ? 2 : 3;
+  let best: string | undefined;
+  for (const name of names) {
+    const d = boundedDistance(word, name.toLowerCase(), max);
+    if (d <= max) {
+      best = name;
+      // Only a nearer one replaces it from now on.
+      max = d - 1;
+      if (max < 0) break;
+    }
+  }
+  return best;
+}
+
+/**
+ * `issue NAME` when NAME already has a valid certificate: a second one is
+ * almost always a mistake (the old phone keeps working, and `revoke NAME`
+ * then matches two). `renew` is what replaces it.
+ */
+export function refuseSecondCertificate(db: Db, name: string, now: string): void {
+  const valid = findByName(db, name).filter((r) => statusOf(r, now) === 'valid');
+  if (valid.length === 0) return;
+  const newest = valid[valid.length - 1]!;
+  throw new ValidCertificateExistsError(
+    `${name} already has a valid certificate: ${newest.serial}, expires ${newest.notAfter.slice(0, 10)}${valid.length > 1 ? ` (and ${valid.length - 1} more)` : ''}; nothing was issued`,
+    `pocketca renew ${name} makes its new certificate and revokes the old one; --force issues another alongside it`,
+  );
 }
 
 /** One certificate for `show`: by serial, or the newest with that name. */

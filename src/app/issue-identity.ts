@@ -20,6 +20,7 @@ import { recordCertificate, signCertificate, summarize, type IssuedSummary } fro
 import { takeRsaKey } from './rsa-keys';
 import { unlockCaKey } from './unlock';
 import { ensureProfileSigner } from './profile-signer';
+import { refuseSecondCertificate } from './find-certificate';
 
 export const CLIENT_KEY_SIZES = [2048, 3072, 4096];
 
@@ -51,7 +52,7 @@ export interface IssueParams {
   signProfile: boolean;
   /** The PKCS#12 password the user chose, or undefined to generate one. */
   p12Password?: string;
-  /** Replace existing output files; default false. */
+  /** Replace existing output files, and (for `issue`) issue even when NAME has a valid certificate; default false. */
   force: boolean;
   /** The command recorded in the audit log; default 'issue'. */
   command?: string;
@@ -101,6 +102,8 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   const sans = validateSans({ dns: p.dns, ip: p.ip, email: p.email });
   const subject = buildSubject(p.cn ?? name);
   if (p.p12Password !== undefined && p.p12Password.length === 0) throw new UsageError('the PKCS#12 password must not be empty');
+  // Before any file, key or passphrase: a second valid certificate is rarely meant (revoke NAME then matches two).
+  if (command === 'issue' && !p.force) refuseSecondCertificate(ctx.home.database(), name, ctx.now().toISOString());
   const outDir = resolve(p.outDir);
   checkOutDir(outDir);
   const files = plan(p, outDir);

@@ -25,6 +25,7 @@ import {
   type ProxyFiles,
   type Upstream,
 } from '../formats/proxy-params';
+import { OID } from '../formats/x509';
 import { recordEvent } from '../store/events';
 import { getSetting, setSetting } from '../store/settings';
 import type { AppContext } from './context';
@@ -124,6 +125,25 @@ function readIdentity(certPath: string, keyPath: string, flags: [string, string]
   return { certPem, keyPem, cert };
 }
 
+/** serverAuth, and anyExtendedKeyUsage (RFC 5280 §4.2.1.12), for which a TLS client also accepts a server. */
+const SERVER_EKUS: readonly string[] = [OID.serverAuth, '2.5.29.37.0'];
+
+/**
+ * The proxy's --cert must be one a browser accepts for a server: a client
+ * certificate (EKU clientAuth only) there makes every TLS client refuse the
+ * proxy. No EKU extension at all means any use (RFC 5280 §4.2.1.12), as in
+ * a plain `openssl req -x509` certificate: accepted.
+ */
+function checkServerCertificate(cert: X509Certificate, path: string): void {
+  const ekus = cert.keyUsage; // Node's name for the extended key usages; undefined without the extension
+  if (ekus === undefined || ekus.some((e) => SERVER_EKUS.includes(e))) return;
+  const names = ekus.map((e) => Object.entries(OID).find(([, v]) => v === e)?.[0] ?? e).join(', ') || 'empty';
+  throw new UsageError(
+    `--cert ${path} is not a server certificate (extended key usage: ${names}); TLS clients would refuse the proxy`,
+    'issue one for the proxy: pocketca issue NAME --profile server --dns HOST, then --cert NAME.pem --key NAME.key.pem',
+  );
+}
+
 const firstDnsName = (cert: X509Certificate): string | undefined => /(?:^|, )DNS:([^,\s]+)/.exec(cert.subjectAltName ?? '')?.[1];
 
 /** For file names: `*.home.arpa` -> `wildcard.home.arpa`. */
@@ -214,6 +234,7 @@ function plan(ctx: AppContext, p: ProxyConfigParams): Plan {
   }
   const hint = 'the proxy needs its own server certificate: pocketca issue proxy --profile server --dns NAME, then --cert proxy.pem --key proxy.key.pem';
   const identity = readIdentity(need(p.cert, '--cert', hint), need(p.key, '--key', hint), ['--cert', '--key']);
+  checkServerCertificate(identity.cert, p.cert!);
   let upstream: Upstream | undefined;
   if (p.kind === 'mosquitto') {
     if (p.upstream) throw new UsageError('`proxy mosquitto` takes no --upstream: the broker itself serves the clients');

@@ -5,9 +5,12 @@ import type { AppContext } from './context';
 import type { CaHome } from './home';
 
 const warned = new WeakSet<CaHome>();
+/** The key each run unlocked: `enroll` checks the passphrase before it says "issuing", and issuing does not ask again. */
+const unlocked = new WeakMap<AppContext, KeyObject>();
 
 /**
- * Unlock the CA key; a wrong passphrase is recorded as a refused operation.
+ * Unlock the CA key, once per run; a wrong passphrase is recorded as a
+ * refused operation, and at a prompt it may be typed again (three tries).
  * A key file others can read is a warning, not a refusal: the key is
  * encrypted, and a FAT-formatted USB stick shows every file as 0755.
  */
@@ -17,15 +20,21 @@ export async function unlockCaKey(ctx: AppContext, command: string): Promise<Key
     warned.add(ctx.home);
     ctx.warn(`${ctx.home.keyPath} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`);
   }
+  const done = unlocked.get(ctx);
+  if (done) return done;
   // A damaged or hostile key file is refused before anyone types a passphrase for it.
   ctx.home.checkKey();
-  const passphrase = await ctx.passphrase();
-  try {
-    return await ctx.home.unlockKey(passphrase);
-  } catch (error) {
-    if (error instanceof WrongPassphraseError) {
+  for (;;) {
+    const passphrase = await ctx.passphrase();
+    try {
+      const key = await ctx.home.unlockKey(passphrase);
+      unlocked.set(ctx, key);
+      return key;
+    } catch (error) {
+      if (!(error instanceof WrongPassphraseError)) throw error;
+      // Every wrong try is in the audit log, also those followed by a right one.
       recordEvent(ctx.home.database(), { at: ctx.now().toISOString(), command, outcome: 'refused', detail: 'wrong CA passphrase' });
+      if (!ctx.retryPassphrase?.()) throw error;
     }
-    throw error;
   }
 }

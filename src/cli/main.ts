@@ -3,7 +3,7 @@
  * `error: <cause>` (+ `hint: <fix>`) on stderr and an exit code. Commands are
  * loaded on demand so `pocketca --version` pays for none of them.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { PocketcaError } from '../errors';
 import { asDatabaseError } from '../store/sqlite-errors';
 import { commandOf } from './argv';
@@ -12,10 +12,13 @@ import { openHomes } from './runtime';
 
 /** The program for `argv` (process.argv: node, script, arguments); without it, with every command. */
 export function buildProgram(argv?: readonly string[]): Command {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const version = (require('../../../package.json') as { version: string }).version;
   const program = new Command('pocketca')
     .description('A private certificate authority for TLS client certificates (mTLS) on your own services.')
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    .version((require('../../../package.json') as { version: string }).version, '-V, --version')
+    .version(version, '-V, --version')
+    // -v too, as most tools take it; no command has a -v of its own.
+    .addOption(new Option('-v', 'output the version number').hideHelp())
     .option('--home <dir>', 'the CA home (default: $POCKETCA_HOME, else ~/.pocketca)')
     .option('--json', 'print the result as one JSON document')
     .option('-q, --quiet', 'print only results and errors')
@@ -24,6 +27,10 @@ export function buildProgram(argv?: readonly string[]): Command {
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  program.on('option:v', () => {
+    process.stdout.write(`${version}\n`);
+    throw new CommanderError(0, 'commander.version', version);
+  });
   registerCommands(program, argv ? commandOf(argv.slice(2)) : undefined);
   program.commands.forEach((c) => c.exitOverride());
   return program;

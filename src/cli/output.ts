@@ -35,6 +35,10 @@ function chunkedStdout(): { put: (text: string) => void; flush: () => void } {
   };
 }
 
+function writeLine(text: string): void {
+  if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+}
+
 export class Output {
   constructor(readonly options: OutputOptions) {}
 
@@ -42,13 +46,26 @@ export class Output {
     return this.options.json;
   }
 
-  /** The command's result: one JSON document with --json, else the human text (omitted with --quiet). */
-  result(json: unknown, human: () => string): void {
+  /**
+   * What the command did: one JSON document with --json, else the human text,
+   * omitted with --quiet (the exit code says it worked). `secret`, a generated
+   * secret the user sees only this once (the PKCS#12 password), is never
+   * lost: with --quiet it is printed alone, one line, for a script to read.
+   */
+  result(json: unknown, human: () => string, secret?: string): void {
     if (this.options.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
-    else if (!this.options.quiet) {
-      const text = human();
-      if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-    }
+    else if (!this.options.quiet) writeLine(human());
+    else if (secret) writeLine(secret);
+  }
+
+  /**
+   * What the user asked to see (a table, a certificate's details, doctor's
+   * checks): one JSON document with --json, else the human text, with --quiet
+   * too: -q drops progress and hints, never the answer.
+   */
+  report(json: unknown, human: () => string): void {
+    if (this.options.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+    else writeLine(human());
   }
 
   /**
@@ -69,9 +86,8 @@ export class Output {
     out.flush();
   }
 
-  /** The human result as lines that come one at a time (a long table); omitted with --quiet. */
+  /** The human report as lines that come one at a time (a long table); printed with --quiet too, as `report`. */
   lines(lines: Iterable<string>): void {
-    if (this.options.quiet) return;
     const out = chunkedStdout();
     for (const line of lines) out.put(line + '\n');
     out.flush();

@@ -36,7 +36,8 @@ export async function askConfirm(message: string, defaultValue: boolean): Promis
   return guard(() => confirm({ message, default: defaultValue }, context()));
 }
 
-export async function askSecret(message: string): Promise<string> {
+/** A secret, masked; `validate` as for askText. */
+export async function askSecret(message: string, validate?: (value: string) => true | string): Promise<string> {
   const { password } = await import('@inquirer/prompts');
-  return guard(() => password({ message, mask: '*' }, context()));
+  return guard(() => password({ message, mask: '*', validate }, context()));
 }

@@ -28,11 +28,13 @@ export function runtimeFor(command: Command, secrets: PassphraseOptions = {}, mo
   const warn = (m: string) => out.warn(m);
   const home = new CaHome(resolveHome(globals.home));
   openHomes.push(home);
+  const passphrase = passphraseSource(secrets, mode, warn);
   const ctx: AppContext = {
     home,
     now: () => new Date(),
     randomBytes,
-    passphrase: passphraseSource(secrets, mode, warn),
+    passphrase: passphrase.get,
+    retryPassphrase: passphrase.reject,
     warn,
   };
   return { ctx, out, globals };
@@ -52,11 +54,15 @@ export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) 
 
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-/** A parser that accepts one of `values`; it carries them (`.choices`) for the completions and the man page (help-model.ts). */
+/**
+ * One of `values`, in any case, given back as spelled there (`keycompromise` -> `keyCompromise`, what is recorded).
+ * The parser carries them (`.choices`) for the completions and the man page (help-model.ts).
+ */
 export function choice<T extends string>(name: string, values: readonly T[]) {
   const parse = (value: string): T => {
-    if (!values.includes(value as T)) throw new InvalidArgumentError(`${name} must be one of: ${values.join(', ')}`);
-    return value as T;
+    const canonical = values.find((v) => v.toLowerCase() === value.toLowerCase());
+    if (canonical === undefined) throw new InvalidArgumentError(`${name} must be one of: ${values.join(', ')}`);
+    return canonical;
   };
   return Object.assign(parse, { choices: values });
 }

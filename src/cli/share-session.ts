@@ -34,6 +34,9 @@ function formatLog(e: ShareRequestLog, maxDownloads: number): string {
 export async function runShare(o: ShareRunOptions, out: Output): Promise<ShareOutcome> {
   const { startShare, formatDuration } = await import('../app/share-server');
   const quiet = out.options.quiet;
+  if (o.bind && /^(127\.|::1$|::ffff:127\.)/i.test(o.bind)) {
+    out.warn(`--bind ${o.bind} is this machine only: a phone cannot reach the link; leave --bind out, or give this machine's LAN address`);
+  }
   let maxDownloads = o.maxDownloads ?? 1;
   const session = await startShare({
     file: o.file,

@@ -27,7 +27,7 @@ function issueKeySize(args: readonly string[]): number | undefined {
 
 export function start(argv: string[]): void {
   const args = argv.slice(2);
-  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V' || args[0] === '-v')) {
     // What commander prints for it: the version and a newline.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     process.stdout.write(`${(require('../../../package.json') as { version: string }).version}\n`);

@@ -6,6 +6,7 @@
  */
 import { DER_TAGS } from './der';
 import { DerError, content, readChildren, readTlv, slice, type Tlv } from './der-reader';
+import { fromPem, looksLikePem } from './pem';
 
 export interface ReadCrl {
   /** The tbsCertList bytes exactly as signed. */
@@ -78,6 +79,23 @@ export function readCrl(der: Buffer): ReadCrl {
     return { tbsDer: slice(der, tbs), signature, thisUpdate: readTime(der, thisUpdate), nextUpdate, entries, ...(number === undefined ? {} : { number }) };
   } catch (error) {
     if (error instanceof DerError) throw new CrlFormatError(`malformed CRL: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * A CRL file's DER, whichever way it was written: PEM (`crl.pem`, `crl --out`)
+ * or DER (`crl --der --out`, what some appliances take). Undefined when it is
+ * neither: PEM without an X509 CRL block, or bytes that are not one whole
+ * DER SEQUENCE.
+ */
+export function crlDerFrom(bytes: Buffer): Buffer | undefined {
+  if (looksLikePem(bytes)) return fromPem(bytes.toString('latin1'), ['X509 CRL']);
+  try {
+    const outer = readTlv(bytes, 0);
+    return outer.tag === 0x30 && outer.end === bytes.length ? bytes : undefined;
+  } catch (error) {
+    if (error instanceof DerError) return undefined;
     throw error;
   }
 }

@@ -50,6 +50,11 @@ export function findByName(db: Db, name: string): CertificateRow[] {
   return db.prepare(`${SELECT} WHERE c.name = ? ORDER BY c.issued_at`).all(name) as CertificateRow[];
 }
 
+/** Every record name, once each, in index order (the names index covers it). */
+export function* recordedNames(db: Db): Generator<string> {
+  for (const row of db.prepare('SELECT DISTINCT name FROM certificates ORDER BY name').iterate() as Iterable<{ name: string }>) yield row.name;
+}
+
 export function certificateDer(db: Db, serial: string): Buffer | undefined {
   const row = db.prepare('SELECT der FROM certificate_ders WHERE serial = ?').get(serial) as { der: Buffer } | undefined;
   return row?.der;

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestCa, pocketca, ROOT, tempDir } from '../helpers/cli';
+import { createTestCa, pocketca, ROOT, tempDir, tool } from '../helpers/cli';
 
 test('--version, --help and command help exit 0; unknown commands and flags exit 2', () => {
   const version = pocketca(['--version']);
@@ -56,4 +56,64 @@ test('a missing or corrupt database: exit 1 with a clear error, no stack trace',
   assert.match(missing.stderr, /error: database .* is missing/);
   const issue = ca.run(['issue', 'other']);
   assert.equal(issue.code, 1);
+});
+
+test('-v prints the version as --version and -V do; no command has a -v of its own', () => {
+  const version = `${require(join(ROOT, 'package.json')).version}\n`;
+  for (const args of [['-v'], ['-V'], ['--version'], ['-v', '--home', '/nonexistent']]) {
+    const r = pocketca(args);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, version, args.join(' '));
+  }
+  const commands = [...pocketca(['--help']).stdout.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+  assert.ok(commands.length >= 17, commands.join(' '));
+  for (const c of commands) assert.doesNotMatch(pocketca([c, '--help']).stdout, /^\s+-v[ ,]/m, `${c} has no -v that -v would shadow`);
+});
+
+/** The shell lines of the README's ```sh blocks. */
+function readmeShellLines(): string[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  return [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n')).filter((l) => l.trim() !== '');
+}
+
+test("the README says pocketca as the hints do, and its own line makes `pocketca` a command in the clone", (t) => {
+  const lines = readmeShellLines();
+  const commands = lines.filter((l) => /^(\.\/bin\/)?pocketca /.test(l));
+  assert.ok(commands.length >= 8, 'the README shows its commands');
+  assert.deepEqual(commands.filter((l) => l.startsWith('./bin/')), [], 'no ./bin/pocketca where the hints say pocketca');
+  const aliasAt = lines.findIndex((l) => /^alias pocketca=/.test(l));
+  assert.ok(aliasAt >= 0 && aliasAt < lines.indexOf(commands[0]!), 'the README defines `pocketca` before its first use');
+  // The README's own line, run in the clone as a reader pastes it: then `pocketca` is this program.
+  const alias = lines[aliasAt]!.replace(/\s+#.*$/, '');
+  const r = tool('bash', ['-c', `shopt -s expand_aliases\n${alias}\npocketca --version`], { cwd: ROOT });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `${require(join(ROOT, 'package.json')).version}\n`);
+  // And a hint of the program reads as the README's commands do.
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  ca.ok(['issue', 'alice-iphone', '-q']);
+  const again = ca.run(['issue', 'alice-iphone']);
+  assert.match(again.stderr, /^hint: pocketca renew alice-iphone /m);
+});
+
+test('what the README has a user write in the clone is ignored by git; no committed file is', (t) => {
+  if (tool('git', ['-C', ROOT, 'rev-parse', '--is-inside-work-tree']).stdout.trim() !== 'true') {
+    t.skip('not a git work tree');
+    return;
+  }
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  // The README's commands, run where a reader in the clone runs them (here a copy of its layout: the current directory).
+  ca.ok(['issue', 'alice-iphone', '--keep-key']);
+  ca.ok(['issue', 'cloud', '--profile', 'server', '--dns', 'cloud.home.arpa']);
+  ca.ok(['proxy', 'nginx', '--server-name', 'cloud.home.arpa', '--upstream', 'http://127.0.0.1:8080', '--cert', 'cloud.pem', '--key', 'cloud.key.pem', '--out-dir', './to-proxy']);
+  ca.ok(['crl', '--out', 'ca.crl', '--der']);
+  ca.ok(['bundle', '--out', 'bundle.pem']);
+  ca.ok(['backup', 'pocketca.backup']);
+  ca.ok(['qr', 'https://cloud.home.arpa/', '--png', 'cloud.png', '--svg', 'cloud.svg']);
+  const written = (readdirSync(ca.out, { recursive: true }) as string[]).filter((f) => statSync(join(ca.out, f)).isFile());
+  assert.ok(written.length >= 14, written.join(' '));
+  const notIgnored = written.filter((f) => tool('git', ['-C', ROOT, 'check-ignore', '--no-index', '-q', f]).code !== 0);
+  assert.deepEqual(notIgnored, [], 'git would offer these to commit');
+  assert.equal(tool('git', ['-C', ROOT, 'ls-files', '-ci', '--exclude-standard']).stdout, '', 'no tracked file is ignored');
 });

@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, pocketca, secretFile, type TestCa } from '../helpers/cli';
 import { writeExpiredCrl } from '../helpers/proxy-fixture';
@@ -198,4 +198,31 @@ test('doctor --deployed-crl: a proxy copy missing a revocation fails; an older o
   assert.deepEqual(r.checks.map((c) => c.status), ['ok', 'fail', 'fail']);
   assert.match(r.checks[1]!.message, /is not a CRL of this CA/);
   assert.match(r.checks[2]!.message, /absent\.pem/);
+});
+
+test('doctor --deployed-crl reads the DER CRL that crl --der --out writes, as it reads PEM; neither-nor fails', (t) => {
+  const ca = withCa(t);
+  ca.ok(['issue', 'lost-phone']);
+  ca.ok(['revoke', 'lost-phone']);
+  const der = join(ca.dir, 'deployed.crl');
+  ca.ok(['crl', '--der', '--out', der]);
+  // openssl reads it as DER, and as this CA's CRL with the revocation.
+  const text = openssl(['crl', '-inform', 'DER', '-in', der, '-CAfile', join(ca.home, 'ca.pem'), '-noout', '-text']);
+  assert.match(text.stderr + text.stdout, /verify OK/);
+  assert.match(text.stdout, /CRL Number:\s+3/);
+  let r = doctor(ca, ['--deployed-crl', der]);
+  const deployed = () => check(r.report, 'deployed-crl');
+  assert.equal(r.code, 0, deployed().message);
+  assert.equal(deployed().status, 'ok');
+  assert.match(deployed().message, /the latest CRL \(number 3\)/);
+  ca.ok(['issue', 'second-phone']);
+  ca.ok(['revoke', 'second-phone']);
+  r = doctor(ca, ['--deployed-crl', der]);
+  assert.equal(r.code, 1);
+  assert.match(deployed().message, /lists 1 revoked; the latest, number 4, lists 2/, 'the DER copy is read, not just accepted');
+  const junk = join(ca.dir, 'junk.crl');
+  writeFileSync(junk, Buffer.concat([readFileSync(der), Buffer.from([0])]));
+  r = doctor(ca, ['--deployed-crl', junk]);
+  assert.equal(r.code, 1);
+  assert.match(deployed().message, /junk\.crl holds no CRL \(PEM or DER\)/);
 });

@@ -100,7 +100,7 @@ test('enroll an iPhone at a terminal: re-asks an invalid name, shows the passwor
   );
 });
 
-test('enroll an Android phone: CA passphrase at the prompt, a chosen directory, no profile, sharing declined', async (t) => {
+test('enroll an Android phone: CA passphrase at the prompt first, a chosen directory, no profile, sharing declined', async (t) => {
   if (!requireTool(t, 'script')) return;
   const ca = createTestCa();
   t.after(() => ca.cleanup());
@@ -108,6 +108,7 @@ test('enroll an Android phone: CA passphrase at the prompt, a chosen directory, 
   mkdirSync(dir);
   const s = enroll(t, ca, []);
 
+  await answer(s, /CA passphrase:/, `${PASSPHRASE}${KEY.enter}`);
   await answer(s, /Device name/, `bob-pixel${KEY.enter}`);
   await answer(s, /What kind of device is it\?/, `${KEY.down}${KEY.enter}`); // Android
   await s.waitFor(/Android and desktops import the \.p12/);
@@ -116,7 +117,6 @@ test('enroll an Android phone: CA passphrase at the prompt, a chosen directory, 
   s.type(`${join(ca.dir, 'nowhere')}${KEY.enter}`);
   await s.waitFor(/does not exist/, 30_000, before);
   s.type(`${KEY.ctrlU}${dir}${KEY.enter}`);
-  await answer(s, /CA passphrase:/, `${PASSPHRASE}${KEY.enter}`);
   const [, password] = await s.waitFor(/PKCS#12 password \(shown once[^)]*\):\n  (\S+)\n/);
   await answer(s, /Share bob-pixel\.p12 now/, `n${KEY.enter}`);
   assert.equal(await s.exited, 0, screenText(s.output()));
@@ -129,19 +129,61 @@ test('enroll an Android phone: CA passphrase at the prompt, a chosen directory, 
   checkIdentity(ca, join(dir, 'bob-pixel.p12'), password!, 'bob-pixel');
 });
 
-test('enroll: a wrong CA passphrase at the prompt is exit 1 and nothing is issued', async (t) => {
+test('enroll: the CA passphrase first, a wrong one asked again; every question asked once, "issuing" only after the passphrase', async (t) => {
   if (!requireTool(t, 'script')) return;
   const ca = createTestCa();
   t.after(() => ca.cleanup());
   const s = enroll(t, ca, []);
+  await answer(s, /CA passphrase:/, `not the passphrase${KEY.enter}`);
+  await answer(s, /Wrong passphrase\. CA passphrase \(try 2 of 3\):/, `${PASSPHRASE}${KEY.enter}`);
   await answer(s, /Device name/, `carol-laptop${KEY.enter}`);
   await answer(s, /What kind of device is it\?/, `${KEY.down}${KEY.down}${KEY.enter}`); // desktop
   await answer(s, /Where to write the files\?/, KEY.enter);
-  await answer(s, /CA passphrase:/, `not the passphrase${KEY.enter}`);
+  const [, password] = await s.waitFor(/PKCS#12 password \(shown once[^)]*\): (\S+)/);
+  await answer(s, /Share carol-laptop\.p12 now/, `n${KEY.enter}`);
+  assert.equal(await s.exited, 0, screenText(s.output()));
+  const screen = screenText(s.output());
+  // inquirer redraws a prompt at each key: what matters is that no question came before the last passphrase try.
+  assert.ok(screen.indexOf('Device name') > screen.lastIndexOf('CA passphrase'), 'the questions come once the passphrase is right');
+  assert.ok(screen.indexOf('issuing a client certificate') > screen.lastIndexOf('CA passphrase'), 'issuing is said once it has the passphrase');
+  assert.ok(screen.indexOf('issuing a client certificate') > screen.indexOf('Where to write the files?'));
+  checkIdentity(ca, join(ca.out, 'carol-laptop.p12'), password!, 'carol-laptop');
+  const refused = JSON.parse(ca.ok(['log', '--json']).stdout).filter((e: { outcome: string }) => e.outcome === 'refused');
+  assert.equal(refused.length, 1, 'the wrong try is in the audit log');
+});
+
+test('enroll: three wrong CA passphrases are exit 1 before any question; nothing issued', async (t) => {
+  if (!requireTool(t, 'script')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const s = enroll(t, ca, []);
+  await answer(s, /CA passphrase:/, `wrong one${KEY.enter}`);
+  await answer(s, /try 2 of 3/, `wrong two${KEY.enter}`);
+  await answer(s, /try 3 of 3/, `wrong three${KEY.enter}`);
   assert.equal(await s.exited, 1);
-  assert.match(screenText(s.output()), /error: wrong CA passphrase/);
-  assert.equal(existsSync(join(ca.out, 'carol-laptop.p12')), false);
+  const screen = screenText(s.output());
+  assert.match(screen, /error: wrong CA passphrase/);
+  assert.doesNotMatch(screen, /Device name/, 'no question was answered for nothing');
   assert.deepEqual(JSON.parse(ca.ok(['list', '--json', '--all']).stdout), []);
+});
+
+test('enroll -q: the generated password alone on stdout; the prompts stay on the terminal', async (t) => {
+  if (!requireTool(t, 'script')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const stdoutFile = join(ca.dir, 'stdout');
+  const s = runInPty(['enroll', '--home', ca.home, '-q'], { cwd: ca.out, env: { POCKETCA_PASSPHRASE: PASSPHRASE }, stdoutFile });
+  t.after(() => s.kill());
+  await answer(s, /Device name/, `dan-pixel${KEY.enter}`);
+  await answer(s, /What kind of device is it\?/, `${KEY.down}${KEY.enter}`); // Android
+  await answer(s, /Where to write the files\?/, KEY.enter);
+  await answer(s, /Share dan-pixel\.p12 now/, `n${KEY.enter}`);
+  assert.equal(await s.exited, 0, screenText(s.output()));
+  const stdout = readFileSync(stdoutFile, 'utf8');
+  const [, password] = /^([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})\n$/.exec(stdout) ?? [];
+  assert.ok(password, `stdout is the password alone: ${JSON.stringify(stdout)}`);
+  assert.doesNotMatch(screenText(s.output()), /Enrolling a device|issuing a client/, 'no progress with -q');
+  checkIdentity(ca, join(ca.out, 'dan-pixel.p12'), password!, 'dan-pixel');
 });
 
 test('enroll: Ctrl-C at a prompt cancels with exit 1, nothing issued', async (t) => {

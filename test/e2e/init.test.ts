@@ -125,7 +125,7 @@ test('init at a terminal: asks the passphrase twice, says it is creating only af
   const home = join(dir, 'home');
   const s = runInPty(['init', '--home', home, '--key-size', '2048']);
   t.after(() => s.kill());
-  await s.waitFor(/New CA passphrase:/, 30_000);
+  await s.waitFor(/New CA passphrase \(at least 8 characters\):/, 30_000);
   assert.doesNotMatch(screenText(s.output()), /creating a CA/, 'nothing is being created while the user types');
   s.type(`typed at the terminal${KEY.enter}`);
   const after = s.mark();

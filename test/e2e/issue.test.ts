@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestCa, openssl, secretFile, type TestCa } from '../helpers/cli';
+import { createTestCa, openssl, pocketca, secretFile, type TestCa } from '../helpers/cli';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 
@@ -139,13 +139,47 @@ test('issue refuses to overwrite existing files without --force', (t) => {
   t.after(() => ca.cleanup());
   ca.ok(['issue', 'phone']);
   const before = readFileSync(join(ca.out, 'phone.p12'));
+  ca.ok(['revoke', 'phone']); // else issue points at renew (the next test)
   const again = ca.run(['issue', 'phone']);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /phone\.pem already exists/);
   assert.deepEqual(readFileSync(join(ca.out, 'phone.p12')), before);
-  assert.equal(JSON.parse(ca.ok(['list', '--json']).stdout).length, 1);
+  assert.equal(JSON.parse(ca.ok(['list', '--json', '--all']).stdout).length, 1);
   ca.ok(['issue', 'phone', '--force']);
   assert.notDeepEqual(readFileSync(join(ca.out, 'phone.p12')), before);
+});
+
+test('issue NAME when NAME has a valid certificate: exit 1, hint pocketca renew NAME, nothing asked, written or recorded; --force issues another', (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const first = JSON.parse(ca.ok(['issue', 'carol-iphone', '--json']).stdout);
+  const other = join(ca.dir, 'other');
+  mkdirSync(other);
+  const events = () => JSON.parse(ca.ok(['log', '--json']).stdout).length;
+  const eventsBefore = events();
+  // No --passphrase-file, no POCKETCA_PASSPHRASE, no terminal: the refusal comes before the passphrase is needed.
+  const r = pocketca(['issue', 'carol-iphone', '--out-dir', other, '--home', ca.home]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^error: carol-iphone already has a valid certificate: ${first.serial}, expires \\d{4}-\\d{2}-\\d{2}; nothing was issued\nhint: pocketca renew carol-iphone `));
+  assert.match(r.stderr, /--force issues another/);
+  assert.equal(r.stdout, '');
+  assert.deepEqual(readdirSync(other), [], 'no file written');
+  assert.equal(JSON.parse(ca.ok(['list', '--json', '--all']).stdout).length, 1, 'no certificate recorded');
+  assert.equal(events(), eventsBefore, 'not even a refusal in the log');
+
+  const second = JSON.parse(ca.ok(['issue', 'carol-iphone', '--out-dir', other, '--force', '--json']).stdout);
+  assert.notEqual(second.serial, first.serial);
+  const serial = openssl(['x509', '-in', join(other, 'carol-iphone.pem'), '-noout', '-serial']).stdout.trim().split('=')[1]!.toLowerCase();
+  assert.equal(serial.replace(/^0+/, ''), second.serial.replace(/^0+/, ''), 'openssl reads the second certificate');
+  assert.equal(JSON.parse(ca.ok(['list', '--json']).stdout).length, 2);
+
+  // Only a valid certificate counts: once both are revoked, the name is free again.
+  ca.ok(['revoke', 'carol-iphone', '--all']);
+  const third = join(ca.dir, 'third');
+  mkdirSync(third);
+  ca.ok(['issue', 'carol-iphone', '--out-dir', third]);
+  // renew is what the hint names, and it works.
+  ca.ok(['renew', 'carol-iphone', '--out-dir', third]);
 });
 
 test('a wrong CA passphrase: exit 1, nothing written, nothing recorded but the refusal', (t) => {

@@ -202,3 +202,39 @@ test('migration 003 forgets the plain-text token secret of an older home', (t) =
   assert.equal((after.prepare("SELECT count(*) AS n FROM settings WHERE key = 'websocket_token_secret'").get() as { n: number }).n, 0);
   assert.equal(after.pragma('user_version', { simple: true }), 3);
 });
+
+test('proxy --cert must be a server certificate: a client one is exit 2 with the issue hint; openssl agrees on each', (t) => {
+  const ca = caWithServer(t);
+  const client = issueClient(ca, 'sensor-1');
+  const selfSigned = (name: string, eku?: string) => {
+    const cert = join(ca.dir, `${name}.pem`);
+    const key = join(ca.dir, `${name}.key.pem`);
+    const made = openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=${name}.home.arpa`,
+      '-addext', `subjectAltName=DNS:${name}.home.arpa`, ...(eku ? ['-addext', `extendedKeyUsage=${eku}`] : [])]);
+    assert.equal(made.code, 0, made.stderr);
+    return { cert, key, ca: cert };
+  };
+  const cases = [
+    { what: 'a pocketca client certificate', cert: client.cert, key: client.key, ca: join(ca.home, 'ca.pem'), server: false },
+    { what: 'a pocketca server certificate', cert: join(ca.out, 'cloud.pem'), key: join(ca.out, 'cloud.key.pem'), ca: join(ca.home, 'ca.pem'), server: true },
+    { what: 'EKU clientAuth only', ...selfSigned('client-only', 'clientAuth'), server: false },
+    { what: 'EKU serverAuth and clientAuth', ...selfSigned('both', 'serverAuth,clientAuth'), server: true },
+    { what: 'no EKU extension (any use, RFC 5280)', ...selfSigned('no-eku'), server: true },
+  ];
+  for (const [i, c] of cases.entries()) {
+    // The independent view: would a TLS client accept it for a server?
+    const verify = openssl(['verify', '-purpose', 'sslserver', '-CAfile', c.ca, c.cert]);
+    assert.equal(verify.code === 0, c.server, `${c.what}: openssl -purpose sslserver: ${verify.stdout}${verify.stderr}`);
+    for (const kind of ['nginx', 'mosquitto']) {
+      const r = ca.run(['proxy', kind, ...(kind === 'nginx' ? UPSTREAM : []), '--cert', c.cert, '--key', c.key, '--out-dir', join(ca.dir, `out-${kind}-${i}`)]);
+      if (c.server) {
+        assert.equal(r.code, 0, `${c.what} (${kind}): ${r.stderr}`);
+      } else {
+        assert.equal(r.code, 2, `${c.what} (${kind}): ${r.stderr}`);
+        assert.match(r.stderr, /^error: --cert .* is not a server certificate \(extended key usage: clientAuth\)/m);
+        assert.match(r.stderr, /^hint: .*pocketca issue NAME --profile server --dns /m);
+        assert.equal(r.stdout, '');
+      }
+    }
+  }
+});

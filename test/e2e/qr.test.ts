@@ -122,3 +122,20 @@ test('qr refuses invalid and oversized input with exit 2', (t) => {
     assert.equal(r.stdout, '');
   }
 });
+
+test('qr of a host name without a scheme: "not a URL", and the hint names the https:// URL', () => {
+  for (const [typed, suggested] of [
+    ['cloud.home.arpa', 'https://cloud.home.arpa'],
+    ['192.168.1.10:8443/admin', 'https://192.168.1.10:8443/admin'],
+  ]) {
+    const r = pocketca(['qr', typed]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `error: not a URL: "${typed}"\nhint: a phone opens a web address with its scheme: pocketca qr ${suggested}\n`);
+    // The suggestion works.
+    assert.equal(pocketca(['qr', suggested]).code, 0);
+  }
+  const spaced = pocketca(['qr', 'not a host']);
+  assert.equal(spaced.code, 2);
+  assert.doesNotMatch(spaced.stderr, /hint: .*https:/, 'no suggestion for what is not a host name');
+});

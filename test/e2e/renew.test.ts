@@ -148,3 +148,21 @@ test('renew refuses what it cannot renew: unknown, revoked; wrong passphrase is 
   const log = JSON.parse(ca.ok(['log', '--json']).stdout) as { command: string; outcome: string; detail: string }[];
   assert.ok(log.some((e) => e.command === 'renew' && e.outcome === 'refused' && e.detail === 'wrong CA passphrase'));
 });
+
+test('renew --keep-old says the old certificate stays valid (openssl agrees), never that it "replaces" it', (t) => {
+  if (!requireTool(t, 'openssl')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const first = JSON.parse(ca.ok(['issue', 'cloud', '--profile', 'server', '--dns', 'cloud.home.arpa', '--json']).stdout);
+  const oldCert = join(ca.dir, 'old-cloud.pem');
+  writeFileSync(oldCert, readFileSync(first.files.cert));
+  const kept = ca.ok(['renew', 'cloud', '--keep-old']);
+  assert.doesNotMatch(kept.stdout, /replaces/);
+  assert.match(kept.stdout, new RegExp(`old one +${first.serial}, still valid \\(--keep-old\\)`));
+  assert.match(kept.stderr, new RegExp(`once the device has the new certificate: pocketca revoke ${first.serial} --reason superseded`));
+  const verify = openssl(['verify', '-crl_check', '-CAfile', join(ca.home, 'ca.pem'), '-CRLfile', join(ca.home, 'crl.pem'), oldCert]);
+  assert.equal(verify.code, 0, `the old certificate is still good: ${verify.stdout}${verify.stderr}`);
+  // Without --keep-old, it does replace them.
+  const replaced = ca.ok(['renew', 'cloud']);
+  assert.match(replaced.stdout, new RegExp(`replaces +${first.serial}, now revoked \\(superseded\\)`));
+});

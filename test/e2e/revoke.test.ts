@@ -119,3 +119,41 @@ test('crl: thisUpdate is backdated like a certificate, and nextUpdate never pass
   const caNotAfter = timeField(caText, 'notAfter');
   assert.equal(timeField(text, 'Next Update').toISOString(), caNotAfter.toISOString(), 'capped at the CA certificate\'s notAfter, not 30 days');
 });
+
+test('revoke --reason in any case records the canonical name; the CRL carries it (openssl)', (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const lost = JSON.parse(ca.ok(['issue', 'lost-phone', '--json']).stdout);
+  const r = ca.ok(['revoke', 'lost-phone', '--reason', 'keycompromise']);
+  assert.match(r.stdout, /reason keyCompromise/);
+  assert.equal(JSON.parse(ca.ok(['show', 'lost-phone', '--json']).stdout).reason, 'keyCompromise');
+  assert.match(crlText(ca), new RegExp(`Serial Number: ${lost.serial.toUpperCase()}\\s+Revocation Date: .*\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+Key Compromise`));
+  ca.ok(['issue', 'old-tablet']);
+  ca.ok(['revoke', 'old-tablet', '--reason', 'CESSATIONOFOPERATION']);
+  assert.match(crlText(ca), /Cessation Of Operation/);
+  const bad = ca.run(['revoke', 'x', '--reason', 'lost']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--reason must be one of: unspecified, keyCompromise/);
+});
+
+test('a mistyped device name: revoke, show and renew suggest the recorded name nearest to it', (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  ca.ok(['issue', 'alice-iphone', '-q']);
+  ca.ok(['issue', 'bob-pixel', '-q']);
+  for (const [args, typo] of [
+    [['revoke'], 'alice-iphnoe'],
+    [['show'], 'Alice-iPhone'],
+    [['renew'], 'alice-iphon'],
+  ] as const) {
+    const r = ca.run([...args, typo]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^error: no certificate with serial or name "${typo}"\\nhint: did you mean alice-iphone\\?`, 'm'), r.stderr);
+  }
+  const far = ca.run(['revoke', 'carol-laptop']);
+  assert.equal(far.code, 1);
+  assert.match(far.stderr, /hint: see `pocketca list --all`/, 'nothing near: the list');
+  assert.doesNotMatch(far.stderr, /did you mean/);
+  assert.match(ca.run(['show', 'bob-pixle']).stderr, /did you mean bob-pixel\?/);
+  assert.equal(JSON.parse(ca.ok(['list', '--json']).stdout).length, 2, 'nothing was revoked or renewed');
+});

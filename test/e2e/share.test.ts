@@ -306,3 +306,17 @@ test('issue of a client prints the way onto the device on stderr, not with --jso
   for (const flag of ['--json', '--quiet']) assert.doesNotMatch(ca.ok(['issue', `quiet${flag}`, flag]).stderr, /pocketca share/, flag);
   assert.doesNotMatch(ca.ok(['issue', 'web', '--profile', 'server', '--dns', 'web.home.arpa']).stderr, /pocketca share/, 'not for a server');
 });
+
+test('share --bind 127.0.0.1 warns on stderr that a phone cannot reach it, and still serves this machine', async (t) => {
+  const s = await startShare(t, fixture(t, 'local.pem'), ['--ttl', '30s'], ['--bind', '127.0.0.1']);
+  const got = (await fetchRaw(s.url, `/${s.token}`))!;
+  assert.equal(got.status, 200);
+  assert.equal(await withTimeout(s.exited, 10_000, 'exit'), 0);
+  assert.match(s.stderr(), /^warning: --bind 127\.0\.0\.1 is this machine only: a phone cannot reach the link; leave --bind out/m);
+  const all = await startShare(t, fixture(t, 'lan.pem'), ['--ttl', '30s'], ['--bind', '0.0.0.0']);
+  const loopback = new URL(all.url.href);
+  loopback.hostname = '127.0.0.1';
+  assert.equal((await fetchRaw(loopback, `/${all.token}`))!.status, 200);
+  assert.equal(await withTimeout(all.exited, 10_000, 'exit'), 0);
+  assert.doesNotMatch(all.stderr(), /is this machine only/, 'every interface: no such warning');
+});

@@ -35,8 +35,10 @@ export interface PtySession {
   kill(): void;
 }
 
-export function runInPty(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): PtySession {
-  const command = `stty cols 120 rows 50; exec ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`;
+/** `stdoutFile`: the command's stdout goes there instead of the terminal (stdin and stderr stay on it), to tell results from prompts. */
+export function runInPty(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; stdoutFile?: string } = {}): PtySession {
+  const redirect = opts.stdoutFile ? ` > ${shellQuote(opts.stdoutFile)}` : '';
+  const command = `stty cols 120 rows 50; exec ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}${redirect}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     cwd: opts.cwd,
     env: { ...cleanEnv(opts.env), TERM: 'xterm-256color', SHELL: '/bin/sh' },

@@ -34,7 +34,7 @@ ${EXIT_CODES}`,
         verifyKey: Boolean(opts.passphraseFile || process.env.POCKETCA_PASSPHRASE),
         deployedCrls: (opts.deployedCrl as string[] | undefined)?.map((f) => resolve(f)),
       });
-      out.result(report, () =>
+      out.report(report, () =>
         report.checks.map((c) => `${out.paint(c.status.padEnd(4), { ok: '32', warn: '33', fail: '31', skip: '2' }[c.status], process.stdout)}  ${c.name.padEnd(14)} ${c.message}`).join('\n'),
       );
       const failed = report.checks.filter((c) => c.status === 'fail');

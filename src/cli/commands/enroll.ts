@@ -71,7 +71,10 @@ ${EXIT_CODES}`,
       const ca = ctx.home.caCertificate(); // no CA: stop before asking anything
       const { findValid } = await import('../../app/find-certificate');
       const { issueIdentity } = await import('../../app/issue-identity');
+      const { unlockCaKey } = await import('../../app/unlock');
       out.note(`Enrolling a device with the CA ${formatName(decodeName(ca.subjectDer))} (${ctx.home.dir}).`);
+      // The passphrase first (three tries at the prompt): a wrong one never costs the answers below.
+      await unlockCaKey(ctx, 'enroll');
 
       const name = (
         await askText('Device name (letters, digits, . _ -), for example alice-iphone:', {
@@ -137,7 +140,7 @@ ${EXIT_CODES}`,
         // The password on a line of its own: at 80 columns a sentence before it wrapped it in the middle (issue 10).
         if (result.p12Password) lines.push('', 'PKCS#12 password (shown once, write it down; the device asks for it):', `  ${result.p12Password}`);
         return lines.join('\n');
-      });
+      }, result.p12Password);
 
       const shareFile = kind === 'ios' ? result.files.mobileconfig! : result.files.p12!;
       const shareName = shareFile.slice(shareFile.lastIndexOf('/') + 1);

@@ -21,7 +21,7 @@ export function registerIssue(program: Command): void {
     .option('--p12-format <format>', 'legacy (3DES/SHA-1 MAC, what iOS and macOS import) or modern (AES-256/SHA-256)', choice('--p12-format', ['legacy', 'modern']), 'legacy')
     .option('--profile-password', 'put the PKCS#12 password inside the .mobileconfig (installs without asking)')
     .option('--sign-profile', 'sign the .mobileconfig (CMS) with a profile-signing certificate of this CA')
-    .option('--force', 'replace output files that already exist')
+    .option('--force', 'issue even when NAME has a valid certificate (else: pocketca renew NAME), and replace output files')
     .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt)')
     .option('--p12-password-file <file>', 'read the PKCS#12 password from FILE (else $POCKETCA_P12_PASSWORD, else one is generated)')
     .addHelpText(
@@ -67,7 +67,7 @@ ${EXIT_CODES}`,
         ];
         if (result.p12Password) lines.push('', `PKCS#12 password (shown once, write it down): ${result.p12Password}`);
         return lines.join('\n');
-      });
+      }, result.p12Password);
       if (result.profile === 'client') out.note(issueNextSteps(result.files));
     });
 }

@@ -33,7 +33,7 @@ export function registerList(program: Command): void {
         return;
       }
       const rows = listCerts(ctx, params);
-      out.result(rows, () =>
+      out.report(rows, () =>
         rows.length === 0
           ? 'no certificates'
           : formatTable(

@@ -12,7 +12,7 @@ export function registerLog(program: Command): void {
       const { ctx, out } = runtimeFor(command);
       const { readAuditLog } = await import('../../app/audit-log');
       const events = readAuditLog(ctx, { since: opts.since });
-      out.result(events, () =>
+      out.report(events, () =>
         events.length === 0
           ? 'no events'
           : formatTable(

@@ -13,7 +13,7 @@ export function registerProxy(program: Command): void {
     .option('--server-name <name>', "server_name / ServerName (default: the first DNS name of --cert; inject: the upstream's host)")
     .option('--listen <addr:port>', 'where the proxy listens (default 443; mosquitto 8883; inject 127.0.0.1:8080)')
     .option('--upstream <url>', 'where requests go, e.g. http://127.0.0.1:8123 (nginx, apache)')
-    .option('--cert <file>', "the proxy's own server certificate (PEM)")
+    .option('--cert <file>', "the proxy's own server certificate (PEM; extended key usage serverAuth, or none)")
     .option('--key <file>', 'its private key (PEM, unencrypted)')
     .option('--out-dir <dir>', 'write the config, bundle.pem, crl.pem, the certificate and key there (else print the config)')
     .option('--install-dir <dir>', 'where those files live on the proxy, as the config names them', '/etc/pocketca')

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
+import { InvalidUrlError } from '../../errors';
 import { printQr } from '../output';
 import { EXIT_CODES, runtimeFor } from '../runtime';
+
+/** `cloud.home.arpa`, `192.168.1.10:8443/admin`: a host (and port, path) with no scheme. */
+const HOST_WITHOUT_SCHEME = /^[A-Za-z0-9.-]+(:\d{1,5})?([/?#][\x21-\x7e]*)?$/;
 
 export function registerQr(program: Command): void {
   program
@@ -23,7 +27,14 @@ ${EXIT_CODES}`,
     .action(async (url: string, opts: { png?: string; svg?: string }, command: Command) => {
       const { out } = runtimeFor(command);
       const { exportQr } = await import('../../app/export-qr');
-      const result = await exportQr({ url, png: opts.png, svg: opts.svg });
+      const result = await exportQr({ url, png: opts.png, svg: opts.svg }).catch((error: unknown) => {
+        // `qr cloud.home.arpa`: a host name where a URL belongs; a phone needs the scheme to open it.
+        if (error instanceof InvalidUrlError && HOST_WITHOUT_SCHEME.test(url)) {
+          const suggested = `https://${url}`;
+          error.withHint(`a phone opens a web address with its scheme: pocketca qr ${/^[\w.:/-]+$/.test(suggested) ? suggested : `'${suggested.replace(/'/g, `'\\''`)}'`}`);
+        }
+        throw error;
+      });
       const wroteFiles = Object.keys(result.files).length > 0;
       if (out.json || wroteFiles) {
         out.result(result, () =>

@@ -61,13 +61,16 @@ ${EXIT_CODES}`,
           `  subject      ${result.subject}`,
           `  expires      ${result.notAfter}`,
           ...Object.entries(result.files).map(([role, path]) => `  ${role.padEnd(12)} ${path}`),
-          ...result.replaced.map((r) => `  replaces     ${r.serial}, now ${r.status}${r.reason ? ` (${r.reason})` : ''}`),
+          ...result.replaced.map((r) =>
+            opts.keepOld ? `  old one      ${r.serial}, still ${r.status} (--keep-old)` : `  replaces     ${r.serial}, now ${r.status}${r.reason ? ` (${r.reason})` : ''}`,
+          ),
         ];
         if (result.crlNumber !== undefined) lines.push(`signed CRL number ${result.crlNumber}: ${result.crlPath}`);
         if (result.p12Password) lines.push('', `PKCS#12 password (shown once, write it down): ${result.p12Password}`);
         return lines.join('\n');
-      });
+      }, result.p12Password);
       if (result.files.mobileconfig) out.note(`next: pocketca share ${result.files.mobileconfig}   (installing it replaces the old profile on the phone)`);
       if (result.crlNumber !== undefined) out.note(`copy ${result.crlPath} to the proxy and reload it once the device has the new certificate`);
+      if (opts.keepOld) out.note(`once the device has the new certificate: ${result.replaced.map((r) => `pocketca revoke ${r.serial} --reason superseded`).join('; ')}`);
     });
 }

@@ -15,7 +15,7 @@ export function registerShow(program: Command): void {
       const cert = showCert(ctx, ref);
       if (opts.pem && !out.json) return out.data(cert.pem);
       const { pem: _pem, ...withoutPem } = cert;
-      out.result(opts.pem ? cert : withoutPem, () =>
+      out.report(opts.pem ? cert : withoutPem, () =>
         [
           ['serial', cert.serial],
           ['name', cert.name],
