@@ -139,7 +139,7 @@ test('enroll: the CA passphrase first, a wrong one asked again; every question a
   await answer(s, /Device name/, `carol-laptop${KEY.enter}`);
   await answer(s, /What kind of device is it\?/, `${KEY.down}${KEY.down}${KEY.enter}`); // desktop
   await answer(s, /Where to write the files\?/, KEY.enter);
-  const [, password] = await s.waitFor(/PKCS#12 password \(shown once[^)]*\): (\S+)/);
+  const [, password] = await s.waitFor(/PKCS#12 password \(shown once[^)]*\):\n  (\S+)\n/);
   await answer(s, /Share carol-laptop\.p12 now/, `n${KEY.enter}`);
   assert.equal(await s.exited, 0, screenText(s.output()));
   const screen = screenText(s.output());
