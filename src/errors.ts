@@ -85,3 +85,7 @@ export class InvalidUrlError extends UsageError {}
 export class CaFileDamagedError extends PocketcaError {}
 /** `restore`: the file is not a pocketca backup, or it is damaged (exit 2). */
 export class InvalidBackupError extends UsageError {}
+/** `restore`: the backup's signature does not verify with the CA certificate it carries (exit 1). */
+export class BackupSignatureError extends PocketcaError {}
+/** `restore`: a first-release backup, whose manifest is not signed, without --allow-unsigned (exit 1). */
+export class UnsignedBackupError extends PocketcaError {}
