@@ -150,7 +150,7 @@ function checkManifest(value: unknown, allowed: ReadonlySet<string>, fileLength:
   }
   if (typeof m.createdAt !== 'string' || typeof m.ca?.fingerprintSha256 !== 'string' || typeof m.ca?.subject !== 'string') throw invalid('the manifest lacks its CA or time');
   if (!Number.isInteger(m.schemaVersion) || !Array.isArray(m.members)) throw invalid('the manifest lacks its members');
-  if (m.members.length > allowed.size) throw invalid(`the manifest lists ${m.members.length} members; a backup has at most ${allowed.size}`);
+  // At most allowed.size rounds: a name past them is either unknown or a repeat.
   const seen = new Set<string>();
   for (const member of m.members) {
     const name = typeof member?.name === 'string' ? member.name : undefined;
@@ -158,9 +158,10 @@ function checkManifest(value: unknown, allowed: ReadonlySet<string>, fileLength:
     if (!allowed.has(name)) throw invalid(`unexpected member ${name}`);
     if (seen.has(name)) throw invalid(`member ${name} is listed twice`);
     seen.add(name);
-    if (!Number.isSafeInteger(member.size) || member.size < 0 || member.size > fileLength || typeof member.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(member.sha256)) {
+    if (!Number.isSafeInteger(member.size) || member.size < 0 || typeof member.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(member.sha256)) {
       throw invalid(`member ${name} has no valid size and SHA-256`);
     }
+    if (member.size > fileLength) throw invalid(`member ${name} is ${member.size} bytes, more than the whole file (${fileLength} bytes): truncated, or not a backup`);
   }
   return m;
 }
