@@ -72,7 +72,8 @@ function writeBackup(path: string, manifest: Manifest, members: [string, Buffer]
   const list = members.map(([name, data], i) => ({ name, size: data.length, sha256: fixChecksums ? sha256(data) : manifest.members[i]!.sha256 }));
   const unsigned = JSON.stringify({ ...rest, ...(signing === 'unsigned' ? { version: 1 } : {}), members: list }, null, 2) + '\n';
   let text = unsigned;
-  if (signing !== 'unsigned') {
+  // (`stale` on a manifest without a signature, as the first release wrote, leaves it without one.)
+  if (signing !== 'unsigned' && !(signing === 'stale' && !signature)) {
     const value = signing === 'stale' ? signature!.value : opensslSign(dirname(path), Buffer.concat([MAGIC, Buffer.from(unsigned)]), signing);
     text = unsigned.slice(0, -3) + ',\n  "signature": ' + JSON.stringify({ algorithm: 'sha256WithRSAEncryption', value }) + '\n}\n';
   }
@@ -379,6 +380,7 @@ test('issue 9: a trigger planted in a backup\'s database, checksums fixed, is re
     { label: 'checksums fixed, old signature, onto a home with --force', file: stale, code: 1, words: /signature does not verify/, into: other.home },
     { label: 're-signed with the CA key', file: resigned, code: 2, words: new RegExp(schema.source + 'an extra trigger "forget_revocations"') },
     { label: 're-signed, onto a home with --force', file: resigned, code: 2, words: /an extra trigger "forget_revocations"/, into: other.home },
+    { label: 'as an unsigned first-release backup', file: forged('unsigned-default.backup', planted, 'unsigned'), code: 1, words: /the backup is not signed/ },
     { label: 'as an unsigned first-release backup, with --allow-unsigned', file: forged('unsigned.backup', planted, 'unsigned'), code: 2, words: /an extra trigger "forget_revocations"/, args: ['--allow-unsigned'] },
     { label: 'a view', file: forged('view.backup', tamperedDatabase(ca.dir, members.get('pocketca.db')!, 'CREATE VIEW everything AS SELECT * FROM certificates;'), own), code: 2, words: /an extra view "everything"/ },
     { label: 'an index dropped', file: forged('index.backup', tamperedDatabase(ca.dir, members.get('pocketca.db')!, 'DROP INDEX certificates_name;'), own), code: 2, words: /no index "certificates_name"/ },
