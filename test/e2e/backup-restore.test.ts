@@ -105,10 +105,18 @@ interface RefusedCase {
   args?: string[];
 }
 
-/** Restore each case's file (four at a time) and check it is refused, with nothing written. */
+/**
+ * Restore each case's file and check it is refused, with nothing written. Cases
+ * into a new directory run four at a time; those into an existing home one by
+ * one (several may share it).
+ */
 async function expectRefused(ca: TestCa, cases: RefusedCase[]): Promise<void> {
-  for (let i = 0; i < cases.length; i += 4) {
-    const batch = cases.slice(i, i + 4).map((c, k) => ({ ...c, home: c.into ?? join(ca.dir, `refused-${i + k}-${process.hrtime.bigint()}`) }));
+  const batches: RefusedCase[][] = [];
+  const fresh = cases.filter((c) => !c.into);
+  for (let i = 0; i < fresh.length; i += 4) batches.push(fresh.slice(i, i + 4));
+  for (const c of cases) if (c.into) batches.push([c]);
+  for (const [i, cases] of batches.entries()) {
+    const batch = cases.map((c, k) => ({ ...c, home: c.into ?? join(ca.dir, `refused-${i}-${k}`) }));
     const before = batch.map((c) => (c.into ? snapshotDir(c.into) : undefined));
     const results = await Promise.all(
       batch.map((c) => pocketcaAsync(['restore', c.file, '--home', c.home, '--passphrase-file', ca.passFile, ...(c.into ? ['--force'] : []), ...(c.args ?? [])])),
