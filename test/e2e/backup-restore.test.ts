@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { createTestCa, openssl, pocketca, pocketcaAsync, secretFile, tool, type RunResult, type TestCa } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
-import { integrityCheck, readCrl } from '../helpers/guarantees';
+import { integrityCheck, readCrl, withDatabase } from '../helpers/guarantees';
 
 /** Run against another home than the test CA's own (its helper would add its own --home last, which wins). */
 function runAt(ca: TestCa, home: string, args: string[]): RunResult {
@@ -400,6 +400,13 @@ test('issue 9: a trigger planted in a backup\'s database, checksums fixed, is re
   const control = join(ca.dir, 'control');
   okAt(ca, control, ['restore', forged('control.backup', members.get('pocketca.db')!, own)]);
   assert.deepEqual(listAll(ca, control), listAll(ca));
+
+  // A database at an older schema version, exactly as migration 001 alone made it, is no tampering: restored, then migrated.
+  const older = join(ca.dir, 'older');
+  const v1 = tamperedDatabase(ca.dir, members.get('pocketca.db')!, 'DROP INDEX certificates_issued_at; PRAGMA user_version = 1;');
+  okAt(ca, older, ['restore', forged('older.backup', v1, own)]);
+  assert.deepEqual(listAll(ca, older), listAll(ca));
+  assert.equal(withDatabase(older, (db) => db.pragma('user_version', { simple: true })), withDatabase(ca.home, (db) => db.pragma('user_version', { simple: true })));
 });
 
 test('a backup re-signed by another CA\'s key, or carrying another CA\'s certificate, is refused; a whole other CA restores and shows its own fingerprint', async (t) => {
