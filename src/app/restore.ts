@@ -73,6 +73,9 @@ export interface RestoreResult {
   crlNumber: number;
 }
 
+/** Text from the backup (or SQLite's words about it) as one printable line. */
+const oneLine = (text: string, max = 200): string => text.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
+
 const invalid = (what: string) => new InvalidBackupError(`not a usable pocketca backup: ${what}`, 'use another backup; this one cannot make a working home');
 
 function caCertificateOf(members: Map<string, Buffer>): ParsedCertificate {
@@ -90,8 +93,9 @@ function checkDatabase(path: string, ca: ParsedCertificate, crlPem: Buffer, even
   let db;
   try {
     db = openDatabase(path, { create: false, trustedSchema: false, migrate: false });
-  } catch (error) {
-    throw invalid(`its database cannot be opened (${(error as Error).message.slice(0, 200)})`);
+  } catch {
+    // (SQLite's words name the temporary file, which means nothing to the user.)
+    throw invalid('its pocketca.db cannot be opened: it is not an SQLite database, or it is damaged');
   }
   try {
     let differences: string[];
@@ -99,14 +103,14 @@ function checkDatabase(path: string, ca: ParsedCertificate, crlPem: Buffer, even
       differences = schemaDifferences(db);
     } catch (error) {
       if (error instanceof PocketcaError) throw error;
-      throw invalid(`its database schema cannot be read (${(error as Error).message.slice(0, 200)})`);
+      throw invalid(`its database schema cannot be read (${oneLine((error as Error).message)})`);
     }
     if (differences.length > 0) {
       throw invalid(`its database schema is not the one pocketca creates: ${differences.slice(0, 5).join(', ')}${differences.length > 5 ? ', ...' : ''}`);
     }
     // Only now, with a schema known to be pocketca's own, is anything else read or written.
     const integrity = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
-    if (integrity !== 'ok') throw invalid(`its database fails the integrity check (${integrity.slice(0, 200)})`);
+    if (integrity !== 'ok') throw invalid(`its database fails the integrity check (${oneLine(integrity)})`);
     migrate(db);
     const facts = describeDatabase(db);
     if (facts.caFingerprintSha256 !== ca.fingerprintSha256) throw invalid('its database belongs to another CA than its ca.pem');
@@ -135,7 +139,7 @@ export async function restoreHome(ctx: AppContext, p: RestoreParams): Promise<Re
     }
   } else if (!p.allowUnsigned) {
     throw new UnsignedBackupError(
-      `the backup is not signed (format version ${manifest.version}, written by pocketca ${String(manifest.pocketcaVersion).slice(0, 20)}): nothing proves who wrote it`,
+      `the backup is not signed (format version ${manifest.version}, written by pocketca ${oneLine(String(manifest.pocketcaVersion), 20)}): nothing proves who wrote it`,
       'make a new backup of the original home with this pocketca; if this is the only copy, pass --allow-unsigned',
     );
   } else {

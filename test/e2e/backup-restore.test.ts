@@ -267,6 +267,7 @@ test('restore refuses an existing CA without --force, a wrong passphrase, and da
       writeFileSync(bad, Buffer.concat([MAGIC, length, json, ...entries.map(([, d]) => d)]));
     }, /its signature is not the last field of its manifest/],
     ['another CA\'s key', (bad) => writeBackup(bad, manifest, entries.map(([n, d]) => [n, n === 'ca.key.pem' ? readFileSync(join(ca.dir, 'other-key.pem')) : d]), own), /does not belong to the CA certificate/],
+    ['a database that is not SQLite', (bad) => writeBackup(bad, manifest, entries.map(([n, d]) => [n, n === 'pocketca.db' ? Buffer.alloc(8192, 'not a database\n') : d]), own), /its pocketca\.db cannot be opened: it is not an SQLite database/],
     ['a database of another CA', (bad) => writeBackup(bad, manifest, entries.map(([n, d]) => [n, n === 'pocketca.db' ? readFileSync(join(ca.dir, 'other.db')) : d]), own), /its database belongs to another CA/],
     ['a CRL that is not the database\'s latest', (bad) => writeBackup(bad, manifest, entries.map(([n, d]) => [n, n === 'crl.pem' ? readFileSync(join(ca.dir, 'old-crl.pem')) : d]), own), /its crl\.pem is not the latest CRL its database records/],
   ];
