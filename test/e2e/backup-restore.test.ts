@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createTestCa, openssl, pocketca, pocketcaAsync, secretFile, tool, type RunResult, type TestCa } from '../helpers/cli';
+import { createTestCa, openssl, ROOT, pocketca, pocketcaAsync, secretFile, tool, type RunResult, type TestCa } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
 import { integrityCheck, readCrl, withDatabase } from '../helpers/guarantees';
 
@@ -495,22 +496,48 @@ test('a flipped byte in any member or in the manifest, and a truncated file, are
 });
 
 test('a first-release (unsigned) backup is refused unless --allow-unsigned, which still checks it and warns', async (t) => {
+  if (!requireTool(t, 'openssl') || !requireTool(t, 'python3')) return;
   const ca = createTestCa();
   t.after(() => ca.cleanup());
+  // A backup the first release wrote (test/fixtures/backup/README.md), and the same made from this CA.
+  const fixture = join(ca.dir, 'first-release.backup');
+  writeFileSync(fixture, gunzipSync(readFileSync(join(ROOT, 'test', 'fixtures', 'backup', 'first-release.backup.gz'))));
   ca.ok(['issue', 'alice', '--profile', 'server', '--dns', 'alice.home.arpa']);
   const file = join(ca.dir, 'good.backup');
   ca.ok(['backup', file]);
   const { manifest, members } = readBackup(file);
-  const unsigned = join(ca.dir, 'first-release.backup');
+  const unsigned = join(ca.dir, 'unsigned.backup');
   writeBackup(unsigned, manifest, [...members.entries()], 'unsigned');
   assert.equal(readBackup(unsigned).manifest.version, 1);
-  await expectRefused(ca, [{ label: 'unsigned, by default', file: unsigned, code: 1, words: /^error: the backup is not signed \(format version 1, .*\nhint: .*--allow-unsigned/m }]);
-  const restored = join(ca.dir, 'restored');
-  const r = okAt(ca, restored, ['restore', unsigned, '--allow-unsigned', '--json']);
-  assert.match(r.stderr, /^warning: this backup is not signed/m);
-  assert.match(r.stderr, /^unsigned backup of the CA "CN=pocketca Root CA"$/m);
-  assert.equal(JSON.parse(r.stdout).signed, false);
-  assert.deepEqual(listAll(ca, restored), listAll(ca));
+  // The issue's attack on the first release's format: a trigger planted, checksums fixed.
+  const old = readBackup(fixture);
+  assert.equal(old.manifest.version, 1);
+  assert.equal(old.manifest.signature, undefined);
+  const planted = join(ca.dir, 'planted.backup');
+  writeBackup(planted, old.manifest, [...old.members.entries()].map(([n, d]) => [n, n === 'pocketca.db' ? tamperedDatabase(ca.dir, d, TRIGGER) : d]), 'stale');
+  const notSigned = /^error: the backup is not signed \(format version 1, written by pocketca [^)]*\): nothing proves who wrote it\nhint: .*--allow-unsigned/m;
+  await expectRefused(ca, [
+    { label: 'the first release\'s backup, by default', file: fixture, code: 1, words: notSigned },
+    { label: 'unsigned, by default', file: unsigned, code: 1, words: notSigned },
+    { label: 'the first release\'s backup with a planted trigger, with --allow-unsigned', file: planted, code: 2, words: /an extra trigger "forget_revocations"/, args: ['--allow-unsigned'] },
+  ]);
+
+  for (const [label, backup, expected] of [
+    ['the first release\'s backup', fixture, '0D:D2:E1:16:A2:A4:6D:4B:E3:F5:B4:4E:EE:FA:40:CE:82:F7:E3:ED:8D:37:64:EB:B4:46:F9:D7:C7:1D:17:CF'],
+    ['this CA\'s backup, unsigned', unsigned, opensslFingerprint(join(ca.home, 'ca.pem'))],
+  ] as const) {
+    const restored = join(ca.dir, `restored-${label.replace(/\W+/g, '-')}`);
+    const r = okAt(ca, restored, ['restore', backup, '--allow-unsigned', '--json']);
+    assert.match(r.stderr, /^warning: this backup is not signed/m, label);
+    assert.match(r.stderr, /^unsigned backup of the CA "CN=(first release|pocketca) Root CA"$/m, label);
+    assert.equal(/^ {2}SHA-256 (\S+)$/m.exec(r.stderr)![1], expected, label);
+    assert.equal(opensslFingerprint(join(restored, 'ca.pem')), expected, label);
+    assert.equal(JSON.parse(r.stdout).signed, false, label);
+    assert.equal(integrityCheck(restored), 'ok', label);
+  }
+  const fromFixture = listAll(ca, join(ca.dir, 'restored-the-first-release-s-backup')) as { name: string; status: string; reason: string | null }[];
+  assert.deepEqual(fromFixture.map((c) => [c.name, c.status, c.reason]), [['alice', 'valid', null], ['bob', 'revoked', 'keyCompromise']]);
+  assert.deepEqual(listAll(ca, join(ca.dir, 'restored-this-CA-s-backup-unsigned')), listAll(ca));
 });
 
 test('backup unlocks the CA key to sign: no passphrase and no terminal is exit 2 with the hint, nothing written', (t) => {
