@@ -536,7 +536,8 @@ test('a first-release (unsigned) backup is refused unless --allow-unsigned, whic
     assert.equal(integrityCheck(restored), 'ok', label);
   }
   const fromFixture = listAll(ca, join(ca.dir, 'restored-the-first-release-s-backup')) as { name: string; status: string; reason: string | null }[];
-  assert.deepEqual(fromFixture.map((c) => [c.name, c.status, c.reason]), [['alice', 'valid', null], ['bob', 'revoked', 'keyCompromise']]);
+  // (alice's certificate expires in January 2028: `valid` until then, `expired` after; either way not revoked.)
+  assert.deepEqual(fromFixture.map((c) => [c.name, c.status === 'revoked' ? c.reason : 'not revoked']), [['alice', 'not revoked'], ['bob', 'keyCompromise']]);
   assert.deepEqual(listAll(ca, join(ca.dir, 'restored-this-CA-s-backup-unsigned')), listAll(ca));
 });
 
