@@ -87,3 +87,7 @@ export class CaFileDamagedError extends PocketcaError {}
 export class InvalidBackupError extends UsageError {}
 /** `issue NAME` when NAME already has a valid certificate: `renew` is what was meant, `--force` adds another (exit 1). */
 export class ValidCertificateExistsError extends PocketcaError {}
+/** `restore`: the backup's signature does not verify with the CA certificate it carries (exit 1). */
+export class BackupSignatureError extends PocketcaError {}
+/** `restore`: a first-release backup, whose manifest is not signed, without --allow-unsigned (exit 1). */
+export class UnsignedBackupError extends PocketcaError {}

@@ -116,7 +116,7 @@ export async function backupHome(ctx: AppContext, p: BackupParams): Promise<Back
   const ca = home.caCertificate();
   home.database();
   checkTarget(path, p.force);
-  await unlockCaKey(ctx, 'backup');
+  const key = await unlockCaKey(ctx, 'backup');
 
   const temp = tempPathFor(home.dbPath);
   try {
@@ -141,6 +141,7 @@ export async function backupHome(ctx: AppContext, p: BackupParams): Promise<Back
         schemaVersion: facts.schemaVersion,
       },
       members,
+      key,
     );
     writeFileAtomic(path, archive, PRIVATE);
     recordEvent(home.database(), {

@@ -67,7 +67,24 @@ function createPrivateFile(path: string): void {
  * Open (and with `create`, create 0600) the database, switch to WAL and migrate.
  * `create: false` refuses a missing file instead of making an empty one.
  */
-export function openDatabase(path: string, options: { create: boolean; readonly?: boolean } = { create: false }): Db {
+export interface OpenDatabaseOptions {
+  /** Create the file if it is missing; false refuses a missing file. */
+  create: boolean;
+  /** Open read-only (no WAL switch); default false. */
+  readonly?: boolean;
+  /**
+   * SQLite's trusted_schema; default true. False for a database that comes
+   * from outside (a backup being restored): set before anything is read, it
+   * refuses functions with side effects and virtual tables used from the
+   * schema (views, triggers, CHECK, defaults), https://sqlite.org/pragma.html#pragma_trusted_schema.
+   * It does not stop a plain-SQL trigger: compare the schema first (schemaDifferences).
+   */
+  trustedSchema?: boolean;
+  /** Apply the migrations; default true. False to look at the schema as it is first. */
+  migrate?: boolean;
+}
+
+export function openDatabase(path: string, options: OpenDatabaseOptions = { create: false }): Db {
   if (!options.create && !existsSync(path)) {
     throw new DatabaseError(`database ${path} is missing`, 'restore it with `pocketca restore`, or create a CA with `pocketca init`');
   }
@@ -79,6 +96,11 @@ export function openDatabase(path: string, options: { create: boolean; readonly?
     throw new DatabaseError(`cannot open database ${path}: ${describe(error)}`);
   }
   try {
+    if (options.trustedSchema === false) {
+      db.pragma('trusted_schema = OFF');
+      // Check each b-tree cell's size as it is read: a hostile file is refused, not misread.
+      db.pragma('cell_size_check = ON');
+    }
     if (!options.readonly) {
       // WAL lets readers and one writer work at once; the mode is stored in the file.
       if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
@@ -88,7 +110,7 @@ export function openDatabase(path: string, options: { create: boolean; readonly?
     // certificates fills with memory the process touches for the first time;
     // that costs more than re-reading pages from the OS cache (issue 6).
     db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
-    migrate(db);
+    if (options.migrate !== false) migrate(db);
     return db;
   } catch (error) {
     db.close();

@@ -4,7 +4,7 @@ import { EXIT_CODES, runtimeFor } from '../runtime';
 export function registerBackup(program: Command): void {
   program
     .command('backup')
-    .description('write one file (0600) holding the database, the encrypted CA key, the CA certificate and the CRL')
+    .description('write one file (0600) holding the database, the encrypted CA key, the CA certificate and the CRL, signed by the CA key')
     .argument('<file>', 'the backup file to write')
     .option('--force', 'replace FILE if it exists')
     .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt)')
@@ -13,9 +13,11 @@ export function registerBackup(program: Command): void {
       `
 The database is copied with SQLite's online backup (consistent even while
 another pocketca writes); the CA key goes in as it is on disk, encrypted. The
-passphrase is asked to check that the backup can be restored: the key must
-open and match the certificate. Keep the backup away from the laptop (another
-stick, a safe); without the passphrase it cannot sign.
+passphrase is asked because the manifest, which holds every member's SHA-256,
+is signed with the CA key (restore refuses a backup changed afterwards), and
+to check that the backup can be restored: the key must open and match the
+certificate. Keep the backup away from the laptop (another stick, a safe);
+without the passphrase it cannot sign.
 
 Examples:
   pocketca backup /media/usb2/pocketca-$(date +%F).backup
