@@ -3,7 +3,7 @@
  * Mosquitto refuse every client certificate once crl.pem's nextUpdate has
  * passed, so this is the number `doctor` puts first and `proxy` warns about.
  */
-import { verify } from 'node:crypto';
+import { verifyWithKey } from '../ca/key-types';
 import { PocketcaError } from '../errors';
 import { CrlFormatError, crlDerFrom, readCrl } from '../formats/crl-reader';
 import type { ParsedCertificate } from '../formats/x509';
@@ -46,7 +46,7 @@ export function crlStatus(path: string, ca: ParsedCertificate, now: Date): CrlSt
       nextUpdate: crl.nextUpdate?.toISOString() ?? null,
       daysLeft: msLeft === null ? null : Math.floor(msLeft / DAY_MS),
       expired: msLeft !== null && msLeft <= 0,
-      signedByCa: verify('sha256', crl.tbsDer, ca.publicKey, crl.signature),
+      signedByCa: verifyWithKey(ca.publicKey, crl.tbsDer, crl.signature),
       entries: crl.entries,
       ...(crl.number === undefined ? {} : { number: crl.number }),
     };

@@ -3,9 +3,10 @@
  * and the bundle. Claims ca.key.pem with an exclusive link first, so two
  * `init`s on one home cannot both win; removes what it made if it fails.
  */
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { buildRootTbs } from '../ca/certificate-profiles';
+import { describeKeySpec, generateKey, resolveKeySpec, type KeySpec } from '../ca/key-types';
 import { generateSerial } from '../ca/serial';
 import { signTbs } from '../ca/signing';
 import { MAX_CN_LENGTH } from '../ca/subject';
@@ -20,9 +21,10 @@ import { setSetting } from '../store/settings';
 import type { AppContext } from './context';
 import { PRIVATE, PUBLIC, tempPathFor, writeFileAtomic } from './files';
 import { signAndWriteCrl } from './publish-crl';
-import { generateRsaKey } from './rsa-keys';
 
 export const KEY_SIZES = [2048, 3072, 4096] as const;
+/** The root's RSA modulus when none is given (SPEC `init --key-size`). */
+export const DEFAULT_CA_KEY_SIZE = 3072;
 
 export interface InitParams {
   /** Subject CN; default 'pocketca Root CA'. */
@@ -31,14 +33,18 @@ export interface InitParams {
   org?: string;
   /** Subject C (two letters); default none. */
   country?: string;
-  /** RSA modulus size; default 3072. */
-  keySize: number;
+  /** rsa (default) or ec. */
+  keyType?: string;
+  /** EC curve, P-256 (default) or P-384; only with keyType ec. */
+  curve?: string;
+  /** RSA modulus size; default 3072; only with keyType rsa. */
+  keySize?: number;
   /** Root validity in days; default 3650. */
   days: number;
   /** Validity of every CRL this CA signs, in days; default DEFAULT_CRL_DAYS. */
   crlDays: number;
-  /** Called once the passphrase is in hand, before the key is generated (seconds, for RSA-4096). */
-  onKeyGeneration?: () => void;
+  /** Called once the passphrase is in hand, before the key is generated (seconds, for RSA-4096), with the key's description. */
+  onKeyGeneration?: (key: string) => void;
 }
 
 export interface InitResult {
@@ -49,7 +55,7 @@ export interface InitResult {
   home: string;
 }
 
-export { generateRsaKey };
+export const generateRsaKey = (bits: number): Promise<KeyObject> => generateKey({ type: 'rsa', bits });
 
 /** Write a file only if nothing is at `path` yet (link(2) fails with EEXIST). */
 function writeFileExclusive(path: string, data: string, mode: number): void {
@@ -62,35 +68,35 @@ function writeFileExclusive(path: string, data: string, mode: number): void {
   }
 }
 
-function validate(p: InitParams): NameAttribute[] {
+function validate(p: InitParams): { subject: NameAttribute[]; keySpec: KeySpec } {
   // RFC 5280 Appendix A bounds (ub-common-name, ub-organization-name: 64) count characters, not UTF-16 units.
   if (!p.name.trim() || [...p.name].length > MAX_CN_LENGTH) throw new UsageError('--name must be 1-64 characters');
   if (p.org !== undefined && (!p.org.trim() || [...p.org].length > 64)) throw new UsageError('--org must be 1-64 characters');
   if (p.country !== undefined && !/^[A-Z]{2}$/.test(p.country)) throw new UsageError('--country must be two capital letters (ISO 3166), e.g. DE');
-  if (!(KEY_SIZES as readonly number[]).includes(p.keySize)) throw new UsageError('--key-size must be 2048, 3072 or 4096');
+  const keySpec = resolveKeySpec(p, DEFAULT_CA_KEY_SIZE);
   if (!Number.isInteger(p.crlDays) || p.crlDays < 1 || p.crlDays > 3650) throw new UsageError('--crl-days must be a whole number from 1 to 3650');
   const attrs: NameAttribute[] = [];
   if (p.country) attrs.push({ type: 'C', value: p.country });
   if (p.org) attrs.push({ type: 'O', value: p.org });
   attrs.push({ type: 'CN', value: p.name });
-  return attrs;
+  return { subject: attrs, keySpec };
 }
 
 export async function initCa(ctx: AppContext, params: InitParams): Promise<InitResult> {
   const home = ctx.home;
-  const subject = validate(params);
+  const { subject, keySpec } = validate(params);
   const alreadyExists = () =>
     new CaAlreadyExistsError(`a CA already exists in ${home.dir}`, 'use another --home, or remove that directory if you really mean to start over');
   if (home.hasAnyCaFile()) throw alreadyExists();
 
   const passphrase = await ctx.passphrase();
-  params.onKeyGeneration?.();
+  params.onKeyGeneration?.(describeKeySpec(keySpec));
   // A new home, or an existing empty one (mkdir ~/.pocketca first, a fresh
   // stick's folder), becomes 0700 (SPEC "Modes"); one that already holds other
   // files keeps its mode.
   if (!existsSync(home.dir)) mkdirSync(home.dir, { recursive: true, mode: 0o700 });
   if (readdirSync(home.dir).length === 0) chmodSync(home.dir, 0o700);
-  const key = await generateRsaKey(params.keySize);
+  const key = await generateKey(keySpec);
   const now = ctx.now();
   const serial = generateSerial(ctx.randomBytes);
   const spkiDer = createPublicKey(key).export({ type: 'spki', format: 'der' });

@@ -2,27 +2,31 @@
  * `pocketca issue NAME`: a key pair and certificate for a device (client) or a
  * service (server), exported as the files the device or proxy needs.
  */
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
+import { resolveKeySpec, type KeySpec } from '../ca/key-types';
 import { validateName } from '../ca/names';
 import { generatePassword } from '../ca/passwords';
-import { buildSubject } from '../ca/subject';
+import { buildSubject, type Subject } from '../ca/subject';
 import { validateSans } from '../ca/subject-alt-names';
 import { OutputExistsError, UsageError } from '../errors';
 import { toPem } from '../formats/pem';
-import type { Pkcs12Format } from '../formats/pkcs12';
+import type { Pkcs12Format, Pkcs12Secrets } from '../formats/pkcs12';
 import { commonNameFromDer } from '../formats/x500-name';
+import type { ParsedCertificate, SubjectAltNames } from '../formats/x509';
+import type { Db } from '../store/database';
 import type { AppContext } from './context';
 import { PRIVATE, PUBLIC, writeFileAtomic } from './files';
-import { recordCertificate, signCertificate, summarize, type IssuedSummary } from './issue-certificate';
-import { takeRsaKey } from './rsa-keys';
+import { recordCertificate, signCertificate, summarize, type IssuedSummary, type SignedCertificate } from './issue-certificate';
+import { takeKey } from './key-pairs';
 import { unlockCaKey } from './unlock';
 import { ensureProfileSigner } from './profile-signer';
 import { refuseSecondCertificate } from './find-certificate';
 
-export const CLIENT_KEY_SIZES = [2048, 3072, 4096];
+/** An identity's RSA modulus when none is given (SPEC `issue --key-size`). */
+export const DEFAULT_KEY_SIZE = 2048;
 
 export interface IssueParams {
   /** Record and file name (SPEC NAME). */
@@ -36,8 +40,14 @@ export interface IssueParams {
   ip: string[];
   /** Validity; default 365 (client) or 398 (server). */
   days?: number;
-  /** RSA modulus size; default 2048. */
-  keySize: number;
+  /** rsa or ec; default rsa (renew: the old key's type). */
+  keyType?: string;
+  /** EC curve, P-256 (default) or P-384; only with keyType ec. */
+  curve?: string;
+  /** RSA modulus size; default 2048; only with keyType rsa. */
+  keySize?: number;
+  /** The key the new one follows (renew): its type, size and curve unless given; default none. */
+  baseKey?: KeySpec;
   /** Where files go; default the current directory. */
   outDir: string;
   /** Also write a client's NAME.key.pem; default false. */
@@ -64,13 +74,13 @@ export interface IssueResult extends IssuedSummary {
   p12Password?: string;
 }
 
-interface PlannedFile {
+export interface PlannedFile {
   role: string;
   path: string;
   mode: number;
 }
 
-function plan(p: IssueParams, outDir: string): PlannedFile[] {
+function planFiles(p: IssueParams, outDir: string): PlannedFile[] {
   const f = (role: string, suffix: string, mode: number): PlannedFile => ({ role, path: join(outDir, p.name + suffix), mode });
   if (p.profile === 'server') return [f('cert', '.pem', PUBLIC), f('key', '.key.pem', PRIVATE), f('fullchain', '.fullchain.pem', PUBLIC)];
   const files = [f('cert', '.pem', PUBLIC), f('p12', '.p12', PRIVATE)];
@@ -95,61 +105,94 @@ export function checkOutDir(outDir: string): void {
   }
 }
 
-export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<IssueResult> {
+/** One identity, checked and decided before anything is unlocked or generated. */
+export interface IssuePlan {
+  params: IssueParams;
+  name: string;
+  command: string;
+  keySpec: KeySpec;
+  sans: SubjectAltNames;
+  subject: Subject;
+  days: number;
+  outDir: string;
+  files: PlannedFile[];
+}
+
+/** Check an `issue`'s parameters (all of them, before any work) and plan its files. No I/O. */
+export function planIssue(p: IssueParams): IssuePlan {
   const name = validateName(p.name);
-  const command = p.command ?? 'issue';
-  if (!CLIENT_KEY_SIZES.includes(p.keySize)) throw new UsageError('--key-size must be 2048, 3072 or 4096');
+  const keySpec = resolveKeySpec(p, DEFAULT_KEY_SIZE, p.baseKey);
   const sans = validateSans({ dns: p.dns, ip: p.ip, email: p.email });
   const subject = buildSubject(p.cn ?? name);
   if (p.p12Password !== undefined && p.p12Password.length === 0) throw new UsageError('the PKCS#12 password must not be empty');
-  // Before any file, key or passphrase: a second valid certificate is rarely meant (revoke NAME then matches two).
-  if (command === 'issue' && !p.force) refuseSecondCertificate(ctx.home.database(), name, ctx.now().toISOString());
   const outDir = resolve(p.outDir);
-  checkOutDir(outDir);
-  const files = plan(p, outDir);
-  if (!p.force) {
-    const existing = files.find((f) => existsSync(f.path));
+  return { params: p, name, command: p.command ?? 'issue', keySpec, sans, subject, days: p.days ?? DEFAULT_DAYS[p.profile], outDir, files: planFiles(p, outDir) };
+}
+
+/** Refuse (before anything is signed) output files that exist, unless --force. */
+export function checkNoOutputsExist(plans: readonly IssuePlan[]): void {
+  for (const plan of plans) {
+    if (plan.params.force) continue;
+    const existing = plan.files.find((f) => existsSync(f.path));
     if (existing) {
       throw new OutputExistsError(`${existing.path} already exists`, 'choose another --out-dir, move the old files away, or pass --force to replace them');
     }
   }
-  const days = p.days ?? DEFAULT_DAYS[p.profile];
-  const ca = ctx.home.caCertificate();
-  const db = ctx.home.database();
+}
 
-  // Key generation runs on libuv's thread pool (started by cli/start when it
-  // could) while this thread loads the encoders and unlocks the CA key.
-  const keyPromise = takeRsaKey(p.keySize);
-  keyPromise.catch(() => undefined);
-  const [{ encodePkcs12, preparePkcs12 }, { buildMobileconfig, signMobileconfig }] = await Promise.all([
-    import('../formats/pkcs12'),
-    import('../formats/mobileconfig'),
-  ]);
-  const caKey = await unlockCaKey(ctx, command);
-  // The PKCS#12's password material needs neither key: derived here, it is off the path once the key pair is ready.
-  const generated = p.p12Password === undefined && p.profile === 'client';
-  const password = p.p12Password ?? generatePassword(ctx.randomBytes);
-  const p12Secrets = p.profile === 'client' ? preparePkcs12(password, p.p12Format) : undefined;
-  const key = await keyPromise;
+/** What every identity of one run shares: the CA, its unlocked key, the encoders (loaded once). */
+export interface IssueSession {
+  ctx: AppContext;
+  ca: ParsedCertificate;
+  caKey: KeyObject;
+  db: Db;
+  encoders: Encoders;
+  /** The profile-signing certificate and key, when profiles are signed. */
+  profileSigner?: { certDer: Buffer; key: KeyObject };
+}
 
+export type Encoders = typeof import('../formats/pkcs12') & typeof import('../formats/mobileconfig');
+
+/** The PKCS#12 and profile encoders: loaded on demand, they cost start-up time `sign` and `crl` do not pay. */
+export async function loadEncoders(): Promise<Encoders> {
+  const [pkcs12, mobileconfig] = await Promise.all([import('../formats/pkcs12'), import('../formats/mobileconfig')]);
+  return { ...pkcs12, ...mobileconfig };
+}
+
+/** An identity signed and encoded in memory, not yet recorded nor written. */
+export interface BuiltIdentity {
+  plan: IssuePlan;
+  signed: SignedCertificate;
+  contents: Map<string, string | Buffer>;
+  password: string;
+  generated: boolean;
+}
+
+/**
+ * Sign the certificate and encode every file of the identity in memory, so
+ * that a failure here leaves nothing behind. `p12Secrets` are the PKCS#12's
+ * password-derived keys, derived ahead (while the key pair was generated).
+ */
+export function buildIdentity(s: IssueSession, plan: IssuePlan, key: KeyObject, password: string, p12Secrets?: Pkcs12Secrets): BuiltIdentity {
+  const { ctx, ca, encoders } = s;
+  const p = plan.params;
   const signed = signCertificate(
     ca,
-    caKey,
+    s.caKey,
     {
-      name,
+      name: plan.name,
       profile: p.profile,
-      source: command === 'renew' ? 'renew' : 'issue',
-      subject,
+      source: plan.command === 'renew' ? 'renew' : 'issue',
+      subject: plan.subject,
       spkiDer: createPublicKey(key).export({ type: 'spki', format: 'der' }),
-      keyType: 'rsa',
-      sans,
-      days,
+      keyType: plan.keySpec.type,
+      sans: plan.sans,
+      days: plan.days,
     },
     ctx.now(),
     ctx.randomBytes,
   );
 
-  // Everything is encoded in memory before the record, so a failure here leaves nothing behind.
   const certPem = toPem('CERTIFICATE', signed.der);
   const keyPem = key.export({ type: 'pkcs8', format: 'pem' }) as string;
   const contents = new Map<string, string | Buffer>();
@@ -158,37 +201,63 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
     contents.set('key', keyPem);
     contents.set('fullchain', certPem + toPem('CERTIFICATE', ca.der));
   } else {
-    const p12 = encodePkcs12({ key, certDer: signed.der, chainDer: [ca.der], password, format: p.p12Format, friendlyName: name }, p12Secrets);
+    const p12 = encoders.encodePkcs12({ key, certDer: signed.der, chainDer: [ca.der], password, format: p.p12Format, friendlyName: plan.name }, p12Secrets);
     contents.set('p12', p12);
     if (p.keepKey) contents.set('key', keyPem);
     if (p.mobileconfig) {
-      const caName = commonNameFromDer(ca.subjectDer) ?? 'pocketca';
       const profile = Buffer.from(
-        buildMobileconfig({
-          deviceName: name,
+        encoders.buildMobileconfig({
+          deviceName: plan.name,
           p12Der: p12,
           p12Password: p.profilePassword ? password : undefined,
           caCertDer: ca.der,
-          caName,
+          caName: commonNameFromDer(ca.subjectDer) ?? 'pocketca',
           caFingerprint: ca.fingerprintSha256,
         }),
         'utf8',
       );
       if (p.signProfile) {
-        const signer = await ensureProfileSigner(ctx, caKey);
-        contents.set('mobileconfig', signMobileconfig(profile, { ...signer, chainDer: [ca.der] }, ctx.now()));
+        if (!s.profileSigner) throw new RangeError('signProfile without a profile signer in the session');
+        contents.set('mobileconfig', encoders.signMobileconfig(profile, { ...s.profileSigner, chainDer: [ca.der] }, ctx.now()));
       } else {
         contents.set('mobileconfig', profile);
       }
     }
   }
+  return { plan, signed, contents, password, generated: p.p12Password === undefined && p.profile === 'client' };
+}
 
-  recordCertificate(db, signed, command);
-  for (const file of files) writeFileAtomic(file.path, contents.get(file.role)!, file.mode);
-
+/** Record the certificate (its own transaction), then write its files: SPEC "Guarantees". */
+export function saveIdentity(db: Db, built: BuiltIdentity): IssueResult {
+  recordCertificate(db, built.signed, built.plan.command);
+  for (const file of built.plan.files) writeFileAtomic(file.path, built.contents.get(file.role)!, file.mode);
   return {
-    ...summarize(signed),
-    files: Object.fromEntries(files.map((f) => [f.role, f.path])),
-    ...(generated ? { p12Password: password } : {}),
+    ...summarize(built.signed),
+    files: Object.fromEntries(built.plan.files.map((f) => [f.role, f.path])),
+    ...(built.generated ? { p12Password: built.password } : {}),
   };
+}
+
+export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<IssueResult> {
+  const plan = planIssue(p);
+  // Before any file, key or passphrase: a second valid certificate is rarely meant (revoke NAME then matches two).
+  if (plan.command === 'issue' && !p.force) refuseSecondCertificate(ctx.home.database(), plan.name, ctx.now().toISOString());
+  checkOutDir(plan.outDir);
+  checkNoOutputsExist([plan]);
+  const ca = ctx.home.caCertificate();
+  const db = ctx.home.database();
+
+  // Key generation runs on libuv's thread pool (started by cli/start when it
+  // could) while this thread loads the encoders and unlocks the CA key.
+  const keyPromise = takeKey(plan.keySpec);
+  keyPromise.catch(() => undefined);
+  const encoders = await loadEncoders();
+  const caKey = await unlockCaKey(ctx, plan.command);
+  // The PKCS#12's password material needs neither key: derived here, it is off the path once the key pair is ready.
+  const password = p.p12Password ?? generatePassword(ctx.randomBytes);
+  const p12Secrets = p.profile === 'client' ? encoders.preparePkcs12(password, p.p12Format) : undefined;
+  const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await ensureProfileSigner(ctx, caKey) : undefined;
+  const key = await keyPromise;
+  const session: IssueSession = { ctx, ca, caKey, db, encoders, ...(profileSigner ? { profileSigner } : {}) };
+  return saveIdentity(db, buildIdentity(session, plan, key, password, p12Secrets));
 }

@@ -4,9 +4,10 @@
  * crl.pem is renamed into place while this process holds the write lock, so
  * two processes can never publish CRLs out of order (SPEC "Guarantees").
  */
-import { verify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { crlValidityFor } from '../ca/crl-validity';
+import { signatureAlgorithmOf, verifyWithKey } from '../ca/key-types';
 import { signTbs } from '../ca/signing';
 import { encodeTbsCrl, sha256Hex, type CrlEntry } from '../formats/crl';
 import { CrlFormatError, readCrl } from '../formats/crl-reader';
@@ -46,7 +47,7 @@ function numberOnDisk(crlPath: string, ca: ParsedCertificate): number {
   const der = fromPem(readFileSync(crlPath, 'latin1'), ['X509 CRL']);
   try {
     const crl = der && readCrl(der);
-    return crl && crl.number && verify('sha256', crl.tbsDer, ca.publicKey, crl.signature) ? crl.number : 0;
+    return crl && crl.number && verifyWithKey(ca.publicKey, crl.tbsDer, crl.signature) ? crl.number : 0;
   } catch (error) {
     // Not a CRL at all: it holds no number to respect.
     if (error instanceof CrlFormatError) return 0;
@@ -68,7 +69,15 @@ export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, 
   const { thisUpdate, nextUpdate } = crlValidityFor(now, days, new Date(ca.x509.validTo));
   const der = signTbs(
     key,
-    encodeTbsCrl({ issuerDer: ca.subjectDer, authorityKeyId: ca.keyId, crlNumber: number, thisUpdate, nextUpdate, entries: entries() }),
+    encodeTbsCrl({
+      issuerDer: ca.subjectDer,
+      authorityKeyId: ca.keyId,
+      crlNumber: number,
+      thisUpdate,
+      nextUpdate,
+      entries: entries(),
+      signatureAlgorithm: signatureAlgorithmOf(key).der,
+    }),
   );
   const record: CrlRecord = {
     number,

@@ -1,6 +1,6 @@
 /**
  * `pocketca renew SERIAL|NAME`: a new certificate for the same device and
- * subject (same name, profile, CN, SANs, validity length and key size; for a
+ * subject (same name, profile, CN, SANs, validity length, key type and size; for a
  * client a new PKCS#12 and a profile with the same stable identifiers, so the
  * phone replaces the old one), then the old certificate revoked as
  * `superseded` and the CRL re-signed, in one run.
@@ -12,6 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { keySpecOf } from '../ca/key-types';
 import { CertificateAlreadyRevokedError, UsageError } from '../errors';
 import type { Pkcs12Format } from '../formats/pkcs12';
 import { commonNameFromDer } from '../formats/x500-name';
@@ -38,6 +39,10 @@ export interface RenewParams {
   csr?: Buffer;
   /** Where the new files go, replacing the old ones of the same name; default the current directory. */
   outDir: string;
+  /** rsa or ec; default the old key's type. */
+  keyType?: string;
+  /** EC curve; default the old key's (P-256 when the old key is RSA). */
+  curve?: string;
   /** RSA modulus size of the new key; default the old key's. */
   keySize?: number;
   /** Client: also write NAME.key.pem; default true when the out dir holds one already. */
@@ -102,6 +107,9 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
         `make a new CSR on the device, then run \`pocketca renew ${old.serial} --csr FILE\``,
       );
     }
+    if (p.keyType !== undefined || p.curve !== undefined || p.keySize !== undefined) {
+      throw new UsageError('--key-type, --curve and --key-size choose a key pocketca makes; this device makes its own', 'make the new CSR with the key you want');
+    }
     checkOutDir(outDir);
     const oldCn = commonNameFromDer(parseCertificate(der).subjectDer) ?? old.name;
     const signed = await signCsr(ctx, { csr: p.csr, profile, name: old.name, days, ...sans, command: 'renew', commonName: oldCn });
@@ -117,7 +125,10 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
       cn: commonNameFromDer(parsed.subjectDer) ?? old.name,
       ...sans,
       days,
-      keySize: p.keySize ?? parsed.publicKey.asymmetricKeyDetails?.modulusLength ?? 2048,
+      keyType: p.keyType,
+      curve: p.curve,
+      keySize: p.keySize,
+      baseKey: keySpecOf(parsed.publicKey),
       outDir,
       keepKey: p.keepKey ?? existsSync(join(outDir, `${old.name}.key.pem`)),
       mobileconfig: p.mobileconfig,

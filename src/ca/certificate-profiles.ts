@@ -20,6 +20,8 @@ import {
 } from '../formats/x509';
 import { KeyNotAcceptedError } from '../errors';
 import { canonicalPublicKey } from './public-key';
+import { createPublicKey } from 'node:crypto';
+import { leafKeyUsage, signatureAlgorithmOf } from './key-types';
 import { hasSans } from './subject-alt-names';
 import type { Subject } from './subject';
 
@@ -80,12 +82,11 @@ export function checkDays(days: number, profile: ProfileName): void {
 }
 
 function usagesFor(profile: ProfileName, keyType: string): { bits: KeyUsageBit[]; ekus: string[] } {
-  const rsa = keyType === 'rsa';
   switch (profile) {
     case 'client':
-      return { bits: rsa ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'], ekus: [OID.clientAuth] };
+      return { bits: leafKeyUsage(keyType), ekus: [OID.clientAuth] };
     case 'server':
-      return { bits: rsa ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'], ekus: [OID.serverAuth] };
+      return { bits: leafKeyUsage(keyType), ekus: [OID.serverAuth] };
     case 'profile-signer':
       // `openssl cms -verify` checks the S/MIME signing purpose by default: it
       // needs emailProtection when an EKU is present.
@@ -127,6 +128,7 @@ export function buildEndEntityTbs(ca: ParsedCertificate, p: EndEntityParams): Bu
     ...validity,
     spkiDer: p.spkiDer,
     extensions,
+    signatureAlgorithm: signatureAlgorithmOf(ca.publicKey).der,
   });
 }
 
@@ -151,6 +153,7 @@ export function buildRootTbs(p: RootParams): Buffer {
     subjectDer: p.subjectDer,
     ...validityFor(p.now, p.days),
     spkiDer: p.spkiDer,
+    signatureAlgorithm: signatureAlgorithmOf(createPublicKey({ key: p.spkiDer, format: 'der', type: 'spki' })).der,
     extensions: [basicConstraints(true, 0), keyUsage(['keyCertSign', 'cRLSign']), subjectKeyIdentifier(keyId), authorityKeyIdentifier(keyId)],
   });
 }

@@ -1,6 +1,7 @@
 /**
  * Every CA signature goes through Node's native crypto with a KeyObject that
- * is decrypted once per process: RSA PKCS#1 v1.5 with SHA-256. node-forge
+ * is decrypted once per process: RSA PKCS#1 v1.5 with SHA-256, or ECDSA
+ * (src/ca/key-types.ts picks the algorithm from the key). node-forge
  * builds structures (PKCS#12, PKCS#7) but its pure-JavaScript RSA takes
  * ~120 ms per signature with a 3072-bit key, against a few ms here.
  */
@@ -8,6 +9,7 @@ import { constants, privateEncrypt, sign, type KeyObject } from 'node:crypto';
 import type forge from 'node-forge';
 import { nullValue, octetString, oid, sequence } from '../formats/der';
 import { assembleSigned } from '../formats/x509';
+import { signatureAlgorithmOf, signWithKey } from './key-types';
 
 /** Digest algorithm OIDs by forge's names, for DigestInfo (RFC 8017 §9.2 note 1). */
 const DIGEST_OIDS: Record<string, string> = {
@@ -21,9 +23,13 @@ export function signSha256Rsa(key: KeyObject, tbs: Buffer): Buffer {
   return sign('sha256', tbs, key);
 }
 
-/** Sign a TBSCertificate or TBSCertList and return the whole signed structure. */
+/**
+ * Sign a TBSCertificate or TBSCertList and return the whole signed structure.
+ * The TBS must name the same algorithm (signatureAlgorithmOf(key)) inside:
+ * RFC 5280 §4.1.1.2 wants the two identical.
+ */
 export function signTbs(key: KeyObject, tbs: Buffer): Buffer {
-  return assembleSigned(tbs, signSha256Rsa(key, tbs));
+  return assembleSigned(tbs, signWithKey(key, tbs), signatureAlgorithmOf(key).der);
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DER_TAGS, encodeLength, enumerated, explicit, oid, sequence, sequenceOf, smallInteger, time, unsignedInteger } from './der';
-import { SHA256_WITH_RSA, OID, authorityKeyIdentifier, encodeExtension } from './x509';
+import { OID, SHA256_WITH_RSA, authorityKeyIdentifier, encodeExtension } from './x509';
 
 /** RFC 5280 §5.3.1 CRLReason. */
 export const REASON_CODES = {
@@ -40,6 +40,8 @@ export interface TbsCrlParams {
   nextUpdate: Date;
   /** Read once, in order; a generator over the store keeps 100,000 of them out of memory. */
   entries: Iterable<CrlEntry>;
+  /** The issuer's signature AlgorithmIdentifier (DER), as the signature will carry it (§5.1.2.2); default sha256WithRSAEncryption. */
+  signatureAlgorithm?: Buffer;
 }
 
 /** The entry through the general DER writer: serials or times the fast path does not take. */
@@ -157,7 +159,7 @@ function writeRevokedCertificates(entries: Iterable<CrlEntry>): { parts: Buffer[
 }
 
 export function encodeTbsCrl(p: TbsCrlParams): Buffer {
-  const parts = [smallInteger(1), SHA256_WITH_RSA, p.issuerDer, time(p.thisUpdate), time(p.nextUpdate)];
+  const parts = [smallInteger(1), p.signatureAlgorithm ?? SHA256_WITH_RSA, p.issuerDer, time(p.thisUpdate), time(p.nextUpdate)];
   const revoked = writeRevokedCertificates(p.entries);
   // §5.1.2.6: when there are no revoked certificates the list is absent, not empty.
   if (revoked.count > 0) parts.push(...revoked.parts);

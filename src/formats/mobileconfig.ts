@@ -203,8 +203,6 @@ export function signMobileconfig(
   const p7 = forge.pkcs7.createSignedData();
   p7.content = forge.util.createBuffer(profile.toString('binary'));
   const certificate = forgeCertificate(signer.certDer);
-  p7.addCertificate(certificate);
-  for (const der of signer.chainDer) p7.addCertificate(forgeCertificate(der));
   p7.addSigner({
     // forge's pkcs7 only calls key.sign(md, scheme), which this provides.
     key: forgeNativeSigner(signer.key) as unknown as Forge.pki.rsa.PrivateKey,
@@ -236,5 +234,15 @@ export function signMobileconfig(
   };
   for (const algorithm of signedData[1]!.value as Forge.asn1.Asn1[]) withoutParameters(algorithm);
   withoutParameters(signerInfo[2]!);
+  // certificates [0] IMPLICIT (§5.1) holds the certificates' own DER: forge
+  // would re-encode them from its parse (an ECDSA signature algorithm gains a
+  // NULL, which breaks the issuer's signature) and parses only RSA keys.
+  const certificates = forge.asn1.create(
+    forge.asn1.Class.CONTEXT_SPECIFIC,
+    0,
+    true,
+    [signer.certDer, ...signer.chainDer].map((der) => forge.asn1.fromDer(der.toString('binary'))),
+  );
+  signedData.splice(signedData.length - 1, 0, certificates);
   return Buffer.from(forge.asn1.toDer(contentInfo).getBytes(), 'binary');
 }

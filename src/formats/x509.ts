@@ -39,6 +39,7 @@ export const OID = {
   emailProtection: '1.3.6.1.5.5.7.3.4',
 } as const;
 
+
 /** AlgorithmIdentifier for sha256WithRSAEncryption: parameters are NULL (RFC 4055 §5). */
 export const SHA256_WITH_RSA = sequence(oid(OID.sha256WithRSAEncryption), nullValue());
 
@@ -155,13 +156,15 @@ export interface TbsCertificateParams {
   notAfter: Date;
   spkiDer: Buffer;
   extensions: Extension[];
+  /** The issuer's signature AlgorithmIdentifier (DER), as the signature will carry it (§4.1.2.3); default sha256WithRSAEncryption. */
+  signatureAlgorithm?: Buffer;
 }
 
 export function encodeTbsCertificate(p: TbsCertificateParams): Buffer {
   return sequence(
     explicit(0, smallInteger(2)),
     unsignedInteger(p.serial),
-    SHA256_WITH_RSA,
+    p.signatureAlgorithm ?? SHA256_WITH_RSA,
     p.issuerDer,
     sequence(time(p.notBefore), time(p.notAfter)),
     p.subjectDer,
@@ -171,8 +174,8 @@ export function encodeTbsCertificate(p: TbsCertificateParams): Buffer {
 }
 
 /** Certificate / CertificateList: SEQUENCE { tbs, signatureAlgorithm, signatureValue }. */
-export function assembleSigned(tbs: Buffer, signature: Buffer): Buffer {
-  return sequence(tbs, SHA256_WITH_RSA, bitString(signature));
+export function assembleSigned(tbs: Buffer, signature: Buffer, signatureAlgorithm: Buffer = SHA256_WITH_RSA): Buffer {
+  return sequence(tbs, signatureAlgorithm, bitString(signature));
 }
 
 /** What pocketca needs to know of a certificate it signs with (the CA) or inspects. */

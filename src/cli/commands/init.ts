@@ -8,7 +8,9 @@ export function registerInit(program: Command): void {
     .option('--name <cn>', 'the CA certificate\'s common name', 'pocketca Root CA')
     .option('--org <o>', 'organisation (O) in the CA\'s subject')
     .option('--country <cc>', 'two-letter country (C) in the CA\'s subject')
-    .option('--key-size <bits>', 'RSA key size: 2048, 3072 or 4096', choice('--key-size', ['2048', '3072', '4096']), '3072')
+    .option('--key-type <type>', 'rsa (default) or ec')
+    .option('--curve <curve>', 'EC curve: P-256 (default) or P-384; with --key-type ec')
+    .option('--key-size <bits>', 'RSA key size: 2048, 3072 (default) or 4096', choice('--key-size', ['2048', '3072', '4096']))
     .option('--days <n>', 'validity of the CA certificate in days', intOption('--days', 1, 36500), 3650)
     .option('--crl-days <n>', 'validity of every CRL this CA signs (default 365)', intOption('--crl-days', 1, 3650))
     .option('--passphrase-file <file>', 'read the new CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt)')
@@ -18,6 +20,7 @@ export function registerInit(program: Command): void {
 Examples:
   pocketca init --name "Home Root CA" --org Home
   pocketca init --home /media/usb/ca --passphrase-file ~/.ca-pass
+  pocketca init --key-type ec --curve P-384   (an ECDSA root: signs with ECDSA-SHA384)
 ${EXIT_CODES}`,
     )
     .action(async (opts, command: Command) => {
@@ -28,8 +31,10 @@ ${EXIT_CODES}`,
         name: opts.name,
         org: opts.org,
         country: opts.country,
-        keySize: Number(opts.keySize),
-        onKeyGeneration: () => out.note(`creating a CA in ${ctx.home.dir} (RSA-${opts.keySize} key)...`),
+        keyType: opts.keyType,
+        curve: opts.curve,
+        keySize: opts.keySize === undefined ? undefined : Number(opts.keySize),
+        onKeyGeneration: (key) => out.note(`creating a CA in ${ctx.home.dir} (${key} key)...`),
         days: opts.days,
         crlDays: opts.crlDays ?? DEFAULT_CRL_DAYS,
       });

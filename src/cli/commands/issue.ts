@@ -14,7 +14,9 @@ export function registerIssue(program: Command): void {
     .option('--dns <name>', 'DNS SAN (repeatable; server needs one, or --ip)', collect, [])
     .option('--ip <addr>', 'IP address SAN (repeatable)', collect, [])
     .option('--days <n>', 'validity in days (default 365 client, 398 server; server at most 825)', intOption('--days', 1, 36500))
-    .option('--key-size <bits>', 'RSA key size: 2048, 3072 or 4096', choice('--key-size', ['2048', '3072', '4096']), '2048')
+    .option('--key-type <type>', 'rsa (default) or ec (see the README for which devices take EC)')
+    .option('--curve <curve>', 'EC curve: P-256 (default) or P-384; with --key-type ec')
+    .option('--key-size <bits>', 'RSA key size: 2048 (default), 3072 or 4096', choice('--key-size', ['2048', '3072', '4096']))
     .option('--out-dir <dir>', 'where to write the files', '.')
     .option('--keep-key', "also write a client's NAME.key.pem (0600)")
     .option('--no-mobileconfig', 'do not write NAME.mobileconfig')
@@ -34,6 +36,7 @@ Files written:
 Examples:
   pocketca issue alice-iphone
   pocketca issue laptop --p12-format modern --out-dir ~/certs
+  pocketca issue sensor-1 --key-type ec
   pocketca issue cloud --profile server --dns cloud.home.arpa --ip 192.168.1.10
 ${EXIT_CODES}`,
     )
@@ -48,7 +51,9 @@ ${EXIT_CODES}`,
         dns: opts.dns,
         ip: opts.ip,
         days: opts.days,
-        keySize: Number(opts.keySize),
+        keyType: opts.keyType,
+        curve: opts.curve,
+        keySize: opts.keySize === undefined ? undefined : Number(opts.keySize),
         outDir: opts.outDir,
         keepKey: Boolean(opts.keepKey),
         mobileconfig: opts.mobileconfig !== false,

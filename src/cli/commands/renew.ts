@@ -12,6 +12,8 @@ export function registerRenew(program: Command): void {
     .option('--days <n>', "validity in days (default: the old certificate's)", intOption('--days', 1, 36500))
     .option('--csr <file>', 'for a certificate made by `sign`: the new CSR from the device (PEM, DER, or - for stdin)')
     .option('--out-dir <dir>', 'where to write the new files, replacing the old ones of the same name', '.')
+    .option('--key-type <type>', "rsa or ec (default: the old key's)")
+    .option('--curve <curve>', "EC curve: P-256 or P-384 (default: the old key's, else P-256)")
     .option('--key-size <bits>', "RSA key size: 2048, 3072 or 4096 (default: the old key's)", choice('--key-size', ['2048', '3072', '4096']))
     .option('--keep-key', "also write a client's NAME.key.pem (0600; default: when --out-dir has one)")
     .option('--no-mobileconfig', 'do not write NAME.mobileconfig')
@@ -24,7 +26,7 @@ export function registerRenew(program: Command): void {
       'after',
       `
 The new certificate keeps the name, profile, subject, SANs, validity length
-and key size. A client gets a new .p12 and a .mobileconfig with the same
+and key type and size (or curve). A client gets a new .p12 and a .mobileconfig with the same
 profile identifiers, so installing it on the phone replaces the old profile.
 The old certificate is then revoked (reason superseded) and the CRL re-signed:
 copy crl.pem to the proxy once the device has the new profile, or use
@@ -47,6 +49,8 @@ ${EXIT_CODES}`,
         days: opts.days,
         csr,
         outDir: opts.outDir,
+        keyType: opts.keyType,
+        curve: opts.curve,
         keySize: opts.keySize ? Number(opts.keySize) : undefined,
         keepKey: opts.keepKey ? true : undefined,
         mobileconfig: opts.mobileconfig !== false,
