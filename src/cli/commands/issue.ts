@@ -1,4 +1,8 @@
 import type { Command } from 'commander';
+import type { AppContext } from '../../app/context';
+import { UsageError } from '../../errors';
+import type { Output } from '../output';
+import { dirname } from 'node:path';
 import { issueNextSteps } from '../device-steps';
 import { p12PasswordFrom } from '../secrets';
 import { EXIT_CODES, choice, collect, intOption, runtimeFor } from '../runtime';
@@ -7,7 +11,8 @@ export function registerIssue(program: Command): void {
   program
     .command('issue')
     .description('generate a key pair and certificate for a device (client) or a service (server)')
-    .argument('<name>', 'letters, digits, . _ -; 1-64 characters; names the files and the record')
+    .argument('[name]', 'letters, digits, . _ -; 1-64 characters; names the files and the record')
+    .option('--batch <file>', 'issue one identity per NAME in FILE (one a line; blank lines and # comments skipped), same flags for all')
     .option('--profile <kind>', 'client or server', choice('--profile', ['client', 'server']), 'client')
     .option('--cn <cn>', 'subject common name (default: NAME)')
     .option('--email <addr>', 'rfc822Name SAN (repeatable)', collect, [])
@@ -38,10 +43,18 @@ Examples:
   pocketca issue laptop --p12-format modern --out-dir ~/certs
   pocketca issue sensor-1 --key-type ec
   pocketca issue cloud --profile server --dns cloud.home.arpa --ip 192.168.1.10
+  pocketca issue --batch sensors.txt --key-type ec --out-dir ~/sensors
+      (generated passwords go to ~/sensors/passwords.csv, 0600)
 ${EXIT_CODES}`,
     )
-    .action(async (name: string, opts, command: Command) => {
+    .action(async (name: string | undefined, opts, command: Command) => {
       const { ctx, out } = runtimeFor(command, opts);
+      if (opts.batch !== undefined) {
+        if (name !== undefined) throw new UsageError('give a NAME or --batch FILE, not both');
+        if (opts.cn !== undefined) throw new UsageError('--cn cannot be given with --batch: each certificate\'s CN is its NAME');
+        return issueBatchCommand(ctx, out, opts);
+      }
+      if (name === undefined) throw new UsageError('missing NAME', 'pocketca issue NAME, or pocketca issue --batch FILE');
       const { issueIdentity } = await import('../../app/issue-identity');
       const result = await issueIdentity(ctx, {
         name,
@@ -75,4 +88,46 @@ ${EXIT_CODES}`,
       }, result.p12Password);
       if (result.profile === 'client') out.note(issueNextSteps(result.files));
     });
+}
+
+/** `issue --batch FILE`: passwords go to the CSV, never to stdout unless --json (SPEC "Many devices at once"). */
+async function issueBatchCommand(ctx: AppContext, out: Output, opts: Record<string, unknown>): Promise<void> {
+  const { issueBatch } = await import('../../app/issue-batch');
+  const progress = process.stderr.isTTY && !out.options.quiet && !out.json;
+  const result = await issueBatch(ctx, {
+    batchFile: opts.batch as string,
+    profile: opts.profile as 'client' | 'server',
+    email: opts.email as string[],
+    dns: opts.dns as string[],
+    ip: opts.ip as string[],
+    days: opts.days as number | undefined,
+    keyType: opts.keyType as string | undefined,
+    curve: opts.curve as string | undefined,
+    keySize: opts.keySize === undefined ? undefined : Number(opts.keySize),
+    outDir: opts.outDir as string,
+    keepKey: Boolean(opts.keepKey),
+    mobileconfig: opts.mobileconfig !== false,
+    p12Format: opts.p12Format as 'legacy' | 'modern',
+    profilePassword: Boolean(opts.profilePassword),
+    signProfile: Boolean(opts.signProfile),
+    p12Password: p12PasswordFrom(opts, ctx.warn),
+    force: Boolean(opts.force),
+    ...(progress ? { onProgress: (done: number, total: number, name: string) => process.stderr.write(`\r\u001b[Kissued ${done}/${total}: ${name}`) } : {}),
+  });
+  if (progress) process.stderr.write('\r\u001b[K');
+  if (out.json) return out.result(result.issued, () => '');
+  // -q never hides where the generated secrets are: the CSV's path alone.
+  if (out.options.quiet) {
+    if (result.passwordsPath) out.data(result.passwordsPath + '\n');
+    return;
+  }
+  const first = result.issued[0]!;
+  out.result(result, () =>
+    [
+      `issued ${result.issued.length} ${first.profile} certificates in ${dirname(first.files.cert!)}`,
+      ...result.issued.map((r) => `  ${r.name.padEnd(20)} ${r.serial}  expires ${r.notAfter}`),
+      ...(result.passwordsPath ? ['', `PKCS#12 passwords (name,password; 0600): ${result.passwordsPath}`] : []),
+    ].join('\n'),
+  );
+  if (first.profile === 'client') out.note(`next: pocketca share ${first.files.mobileconfig ?? first.files.p12}   (and so on for each device)`);
 }

@@ -1,0 +1,193 @@
+/**
+ * `pocketca issue --batch FILE`: one identity per NAME in FILE, with the same
+ * flags for all, the CA key unlocked once (SPEC "Many devices at once").
+ *
+ * Everything that can be refused is refused before the first identity: every
+ * name (a bad one or a duplicate is exit 2), existing output files, names
+ * that already have a valid certificate (exit 1 unless --force, as for one
+ * `issue NAME`). Then the key pairs are generated on libuv's thread pool, a
+ * bounded number in flight, while this thread signs, encodes, records and
+ * writes the identities in file order.
+ *
+ * Each identity is recorded in its own transaction before its files are
+ * written (SPEC "Guarantees", per identity). A generated password is written
+ * to OUT_DIR/passwords.csv (rewritten whole, then renamed) before its
+ * identity is recorded: a run killed in between leaves at most one password
+ * for a device that was never issued, never an issued PKCS#12 without its
+ * password. A failure midway stops the run: the identities issued so far
+ * stay complete and recorded, and the error names the ones that remain.
+ */
+import type { KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { generatePassword } from '../ca/passwords';
+import { validateName } from '../ca/names';
+import { InvalidNameError, OperationFailedError, OutputExistsError, UsageError } from '../errors';
+import { findByName, statusOf } from '../store/certificates';
+import type { AppContext } from './context';
+import { checkpoint, PRIVATE, readFileBounded, writeFileAtomic } from './files';
+import {
+  buildIdentity,
+  checkNoOutputsExist,
+  checkOutDir,
+  loadEncoders,
+  planIssue,
+  saveIdentity,
+  type IssueParams,
+  type IssuePlan,
+  type IssueResult,
+  type IssueSession,
+} from './issue-identity';
+import { takeKey } from './key-pairs';
+import { ensureProfileSigner } from './profile-signer';
+import { unlockCaKey } from './unlock';
+
+/** A batch file: a name is at most 65 octets a line; a megabyte is some 15,000 devices. */
+export const MAX_BATCH_BYTES = 1024 * 1024;
+/** The file generated PKCS#12 passwords go to, in the output directory. */
+export const PASSWORDS_FILE = 'passwords.csv';
+
+export interface BatchParams extends Omit<IssueParams, 'name' | 'cn'> {
+  /** The file of names, one per line; blank lines and `#` comments are skipped. */
+  batchFile: string;
+  /** Called after each identity is complete (for a progress line). */
+  onProgress?: (done: number, total: number, name: string) => void;
+}
+
+export interface BatchResult {
+  issued: IssueResult[];
+  /** OUT_DIR/passwords.csv, when passwords were generated. */
+  passwordsPath?: string;
+}
+
+/** The names in a batch file, in order, each checked; a bad one or a duplicate is exit 2 naming its line. */
+export function parseBatchNames(text: string, file: string): string[] {
+  const names: string[] = [];
+  // Case-insensitive file systems (macOS, Windows) would give two names one file.
+  const seen = new Map<string, number>();
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const lineNo = index + 1;
+    try {
+      validateName(line);
+    } catch (error) {
+      if (error instanceof InvalidNameError) throw new InvalidNameError(`${file} line ${lineNo}: ${error.message}`, 'fix the line; nothing was issued');
+      throw error;
+    }
+    const first = seen.get(line.toLowerCase());
+    if (first !== undefined) throw new UsageError(`${file} line ${lineNo}: ${JSON.stringify(line)} is already on line ${first}`, 'each device once; nothing was issued');
+    seen.set(line.toLowerCase(), lineNo);
+    names.push(line);
+  });
+  if (names.length === 0) throw new UsageError(`${file} names no device`, 'one NAME per line; blank lines and lines starting with # are skipped');
+  return names;
+}
+
+/**
+ * How many key pairs are generated at once: one per core, at most libuv's
+ * thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), which
+ * also runs the CA key's scrypt and file work.
+ */
+function keysInFlight(): number {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  return Math.max(1, Math.min(pool, availableParallelism()));
+}
+
+/**
+ * The key pairs for `count` identities, generated `width` at a time, each
+ * started as soon as a slot frees. `stop()` starts no more.
+ */
+function keyPool(plan: IssuePlan, count: number, width: number): { keys: Promise<KeyObject>[]; stop: () => void } {
+  const settle: { resolve: (key: KeyObject) => void; reject: (error: unknown) => void }[] = [];
+  const keys = Array.from({ length: count }, () => new Promise<KeyObject>((resolve, reject) => settle.push({ resolve, reject })));
+  for (const key of keys) key.catch(() => undefined); // a failure surfaces where the key is taken
+  let next = 0;
+  let stopped = false;
+  const worker = async (): Promise<void> => {
+    while (!stopped && next < count) {
+      const i = next++;
+      try {
+        settle[i]!.resolve(await takeKey(plan.keySpec));
+      } catch (error) {
+        settle[i]!.reject(error);
+      }
+    }
+  };
+  for (let w = 0; w < Math.min(width, count); w++) void worker();
+  return { keys, stop: () => (stopped = true) };
+}
+
+const csvOf = (rows: readonly [string, string][]): string => ['name,password', ...rows.map(([name, password]) => `${name},${password}`)].join('\n') + '\n';
+
+export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<BatchResult> {
+  const text = readFileBounded(p.batchFile, { max: MAX_BATCH_BYTES, what: 'batch file', expected: 'a batch file names one device per line' }).toString('utf8');
+  const names = parseBatchNames(text, p.batchFile);
+  const plans = names.map((name) => planIssue({ ...p, name }));
+  const outDir = plans[0]!.outDir;
+  checkOutDir(outDir);
+  checkNoOutputsExist(plans);
+  const generated = p.p12Password === undefined && p.profile === 'client';
+  const passwordsPath = generated ? join(outDir, PASSWORDS_FILE) : undefined;
+  if (passwordsPath && !p.force && existsSync(passwordsPath)) {
+    throw new OutputExistsError(`${passwordsPath} already exists`, 'move it away (it may hold the passwords of an earlier batch), or pass --force to replace it');
+  }
+  const db = ctx.home.database();
+  if (!p.force) {
+    const now = ctx.now().toISOString();
+    const taken = names.filter((name) => findByName(db, name).some((row) => statusOf(row, now) === 'valid'));
+    if (taken.length > 0) {
+      throw new OperationFailedError(
+        `${taken.length === 1 ? 'this name already has' : `${taken.length} names already have`} a valid certificate: ${taken.join(', ')}`,
+        `renew one with \`pocketca renew ${taken[0]}\`, leave them out of ${p.batchFile}, or pass --force to issue another anyway; nothing was issued`,
+      );
+    }
+  }
+
+  const command = plans[0]!.command;
+  const ca = ctx.home.caCertificate();
+  const pool = keyPool(plans[0]!, plans.length, keysInFlight());
+  const issued: IssueResult[] = [];
+  const passwords: [string, string][] = [];
+  try {
+    const encoders = await loadEncoders();
+    const caKey = await unlockCaKey(ctx, command);
+    const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await ensureProfileSigner(ctx, caKey) : undefined;
+    const session: IssueSession = { ctx, ca, caKey, db, encoders, ...(profileSigner ? { profileSigner } : {}) };
+    for (const [i, plan] of plans.entries()) {
+      try {
+        const password = p.p12Password ?? generatePassword(ctx.randomBytes);
+        const secrets = p.profile === 'client' ? encoders.preparePkcs12(password, p.p12Format) : undefined;
+        const built = buildIdentity(session, plan, await pool.keys[i]!, password, secrets);
+        if (passwordsPath) {
+          passwords.push([plan.name, password]);
+          writeFileAtomic(passwordsPath, csvOf(passwords), PRIVATE);
+        }
+        const result = saveIdentity(db, built);
+        issued.push(result);
+        checkpoint(`batch:${i + 1}`);
+        p.onProgress?.(i + 1, plans.length, plan.name);
+      } catch (error) {
+        throw stoppedMidway(error, issued, names.slice(i), passwordsPath);
+      }
+    }
+  } finally {
+    pool.stop();
+  }
+  return { issued, ...(passwordsPath ? { passwordsPath } : {}) };
+}
+
+/** A failure after the run began: what was issued stays; the error says what remains (exit 1). */
+function stoppedMidway(error: unknown, issued: readonly IssueResult[], remaining: readonly string[], passwordsPath: string | undefined): unknown {
+  if (issued.length === 0) return error;
+  const cause = error instanceof Error ? error.message : String(error);
+  const done =
+    issued.length === 0
+      ? 'nothing was issued'
+      : `${issued.length} issued and recorded (${issued.map((r) => r.name).join(', ')})${passwordsPath ? `, their passwords in ${passwordsPath}` : ''}`;
+  return new OperationFailedError(
+    `stopped: ${cause}; ${done}; not issued: ${remaining.join(', ')}`,
+    'put the names not issued in a new file and run `pocketca issue --batch FILE` again',
+  );
+}
