@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openssl, tempDir, tool } from './cli';
@@ -147,4 +147,28 @@ export function checkHomeFiles(home: string): { temps: string[] } {
     }
   }
   return { temps };
+}
+
+export type IdentityState = 'complete' | 'absent' | 'partial';
+
+/**
+ * Where one client identity (`issue NAME`, one line of `issue --batch`)
+ * stands after a run: complete (recorded, and NAME.pem, NAME.p12 and
+ * NAME.mobileconfig all whole and holding the recorded certificate), absent
+ * (neither recorded nor any file under a final name), or partial.
+ */
+export function clientIdentityState(home: string, dir: string, name: string, p12PasswordFile: string): IdentityState {
+  const recorded = withDatabase(home, (db) => db.prepare('SELECT fingerprint_sha256 FROM certificates WHERE name = ?').pluck().all(name) as string[]);
+  const [pem, p12, profile] = ['.pem', '.p12', '.mobileconfig'].map((suffix) => join(dir, name + suffix)) as [string, string, string];
+  const present = [pem, p12, profile].filter((path) => existsSync(path));
+  if (recorded.length === 0 && present.length === 0) return 'absent';
+  if (recorded.length === 0 || present.length < 3) return 'partial';
+  const scratch = tempDir('pocketca-identity-');
+  try {
+    writeFileSync(join(scratch, 'inner.p12'), mobileconfigP12(profile));
+    const prints = [fingerprintOfPem(readFileSync(pem, 'utf8')), fingerprintOfPem(p12LeafPem(p12, p12PasswordFile)), fingerprintOfPem(p12LeafPem(join(scratch, 'inner.p12'), p12PasswordFile))];
+    return prints.every((print) => print === prints[0] && recorded.includes(print)) ? 'complete' : 'partial';
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
