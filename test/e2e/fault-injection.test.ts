@@ -11,14 +11,18 @@
  *     number on disk never goes back;
  *   - the next command works.
  * The kill is asserted (exit by SIGKILL): a misspelt checkpoint fails the test.
+ * `issue --batch` is killed between identities and inside one: the ones
+ * before are complete and recorded, at most the one in flight is partial.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, secretFile, type TestCa } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
 import {
   checkHomeFiles,
+  clientIdentityState,
   crlNumbers,
   integrityCheck,
   readCrl,
@@ -175,4 +179,75 @@ test('fault injection: revoke, crl and renew killed at every disk step', async (
   for (const c of cases) await t.test(`${c.args[0]} killed at ${c.point}`, () => h.run(c));
   // The final CRL lists exactly the revoked serials.
   assert.deepEqual(readCrl(ca.home).serials, revokedSerials(ca.home));
+});
+
+test('fault injection: issue --batch killed midway leaves only complete, recorded identities', async (t) => {
+  if (!requireTool(t, 'openssl')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const h = new Harness(ca);
+  const batch = (prefix: string): { file: string; names: string[] } => {
+    const names = Array.from({ length: 12 }, (_, i) => `${prefix}-${String(i + 1).padStart(2, '0')}`);
+    const file = join(ca.dir, `${prefix}.txt`);
+    writeFileSync(file, names.join('\n') + '\n');
+    return { file, names };
+  };
+  const stateOf = (names: string[], passwordFile: (name: string) => string, dir = ca.out) => names.map((n) => clientIdentityState(ca.home, dir, n, passwordFile(n)));
+  /** `complete` identities first, then at most the one in flight, then `absent` ones: where the kill came. */
+  const expectStates = (states: string[], complete: number, inFlight: 'partial' | 'absent' | 'none', label: string) => {
+    const expected = states.map((_, i) => (i < complete ? 'complete' : i === complete && inFlight === 'partial' ? 'partial' : 'absent'));
+    assert.deepEqual(states, expected, label);
+  };
+
+  // With one password for all (--p12-password-file), every file is checked by the harness too.
+  const killed: [string, number, 'partial' | 'absent'][] = [
+    ['issue:recording', 0, 'absent'], // inside the first identity's transaction: rolled back
+    ['batch:5', 5, 'absent'], // between two identities
+    ['before-rename:k2-07.p12', 6, 'partial'], // the seventh recorded, its .pem written, its .p12 not yet
+  ];
+  for (const [i, [point, complete, inFlight]] of killed.entries()) {
+    const { file, names } = batch(`k${i}`);
+    const args = ['issue', '--batch', file, ...h.p12()];
+    await t.test(`issue --batch killed at ${point}`, async () => {
+      await h.run({
+        point,
+        args,
+        // Again with --force: the remaining names, and new certificates for those already issued.
+        next: [...args, '--force'],
+        after: () => {
+          for (const state of stateOf(names, () => h.p12Pass)) assert.equal(state, 'complete', 'the batch run again completes every identity');
+        },
+      });
+    });
+    // What the kill itself left: checked on a copy of the batch killed the same way.
+    const { file: file2, names: names2 } = batch(`k${i}b`);
+    const point2 = point.replace(`k${i}-`, `k${i}b-`);
+    const r = ca.run(['issue', '--batch', file2, ...h.p12()], { env: { POCKETCA_TEST_DIE_AT: point2 } });
+    assert.equal(r.code, 128, `killed at ${point2}: ${r.stderr}`);
+    h.assertSound(`killed at ${point2}`);
+    expectStates(stateOf(names2, () => h.p12Pass), complete, inFlight, `after a kill at ${point2}`);
+  }
+
+  // With generated passwords: passwords.csv is written before each identity is recorded, so every issued .p12 has its password there.
+  for (const [point, complete] of [
+    ['before-rename:passwords.csv', 0],
+    ['batch:4', 4],
+    ['before-rename:g2-09.mobileconfig', 8],
+  ] as const) {
+    const prefix = point.startsWith('before-rename:g') ? 'g2' : point === 'batch:4' ? 'g1' : 'g0';
+    const { file, names } = batch(prefix);
+    const dir = join(ca.dir, `out-${prefix}`);
+    mkdirSync(dir);
+    const r = ca.run(['issue', '--batch', file, '--out-dir', dir], { env: { POCKETCA_TEST_DIE_AT: point } });
+    assert.equal(r.code, 128, `killed at ${point}: ${r.stderr}`);
+    const csv = join(dir, 'passwords.csv');
+    const passwords = existsSync(csv) ? new Map(readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',') as [string, string])) : new Map<string, string>();
+    const files = new Map([...passwords].map(([name, pw]) => [name, secretFile(ca.dir, `pw-${prefix}-${name}`, pw)]));
+    const states = stateOf(names, (n) => files.get(n) ?? '/nonexistent', dir);
+    expectStates(states, complete, point.includes('mobileconfig') ? 'partial' : 'absent', `after a kill at ${point}`);
+    // Every identity that has files has its password; at most the one in flight has a password but no record.
+    for (const [i, name] of names.entries()) if (states[i] !== 'absent') assert.ok(passwords.has(name), `${name} has its password in passwords.csv`);
+    assert.ok(passwords.size <= complete + 1, 'no password ahead of the identity in flight');
+    assert.equal(integrityCheck(ca.home), 'ok');
+  }
 });
