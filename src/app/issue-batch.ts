@@ -26,14 +26,17 @@ import { validateName } from '../ca/names';
 import { InvalidNameError, OperationFailedError, OutputExistsError, UsageError } from '../errors';
 import { findByName, statusOf } from '../store/certificates';
 import type { AppContext } from './context';
-import { checkpoint, PRIVATE, readFileBounded, writeFileAtomic } from './files';
+import { checkpoint, PRIVATE, readFileBounded, writeFilesAtomic } from './files';
+import { recordCertificate } from './issue-certificate';
 import {
   buildIdentity,
   checkNoOutputsExist,
   checkOutDir,
+  filesOf,
   loadEncoders,
   planIssue,
-  saveIdentity,
+  resultOf,
+  type BuiltIdentity,
   type IssueParams,
   type IssuePlan,
   type IssueResult,
@@ -86,13 +89,14 @@ export function parseBatchNames(text: string, file: string): string[] {
 }
 
 /**
- * How many key pairs are generated at once: one per core, at most libuv's
- * thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), which
- * also runs the CA key's scrypt and file work.
+ * How many key pairs are generated at once: one per core, leaving a thread
+ * of libuv's pool (4 threads unless UV_THREADPOOL_SIZE says otherwise) for
+ * the CA key's scrypt and the file work.
  */
 function keysInFlight(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(pool, availableParallelism()));
+  // One thread stays free for the files' writes and syncs, which would otherwise wait behind RSA prime searches.
+  return Math.max(1, Math.min(pool - 1, availableParallelism()));
 }
 
 /**
@@ -155,17 +159,27 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
     const caKey = await unlockCaKey(ctx, command);
     const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await ensureProfileSigner(ctx, caKey) : undefined;
     const session: IssueSession = { ctx, ca, caKey, db, encoders, ...(profileSigner ? { profileSigner } : {}) };
+    // Signing and encoding are pure: identity i+1 is built while the files of identity i are synced on the thread pool.
+    const build = async (i: number): Promise<BuiltIdentity> => {
+      const password = p.p12Password ?? generatePassword(ctx.randomBytes);
+      const secrets = p.profile === 'client' ? encoders.preparePkcs12(password, p.p12Format) : undefined;
+      return buildIdentity(session, plans[i]!, await pool.keys[i]!, password, secrets);
+    };
+    let next: Promise<BuiltIdentity> | undefined = build(0);
     for (const [i, plan] of plans.entries()) {
       try {
-        const password = p.p12Password ?? generatePassword(ctx.randomBytes);
-        const secrets = p.profile === 'client' ? encoders.preparePkcs12(password, p.p12Format) : undefined;
-        const built = buildIdentity(session, plan, await pool.keys[i]!, password, secrets);
+        const built: BuiltIdentity = await next!;
         if (passwordsPath) {
-          passwords.push([plan.name, password]);
-          writeFileAtomic(passwordsPath, csvOf(passwords), PRIVATE);
+          passwords.push([plan.name, built.password]);
+          await writeFilesAtomic([{ path: passwordsPath, data: csvOf(passwords), mode: PRIVATE }]);
         }
-        const result = saveIdentity(db, built);
-        issued.push(result);
+        recordCertificate(db, built.signed, command);
+        const written = writeFilesAtomic(filesOf(built));
+        written.catch(() => undefined);
+        next = i + 1 < plans.length ? build(i + 1) : undefined;
+        next?.catch(() => undefined);
+        await written;
+        issued.push(resultOf(built));
         checkpoint(`batch:${i + 1}`);
         p.onProgress?.(i + 1, plans.length, plan.name);
       } catch (error) {

@@ -230,7 +230,16 @@ export function buildIdentity(s: IssueSession, plan: IssuePlan, key: KeyObject, 
 /** Record the certificate (its own transaction), then write its files: SPEC "Guarantees". */
 export function saveIdentity(db: Db, built: BuiltIdentity): IssueResult {
   recordCertificate(db, built.signed, built.plan.command);
-  for (const file of built.plan.files) writeFileAtomic(file.path, built.contents.get(file.role)!, file.mode);
+  for (const file of filesOf(built)) writeFileAtomic(file.path, file.data, file.mode);
+  return resultOf(built);
+}
+
+/** The identity's files with their contents, in the order they are written. */
+export const filesOf = (built: BuiltIdentity): { path: string; data: string | Buffer; mode: number }[] =>
+  built.plan.files.map((f) => ({ path: f.path, data: built.contents.get(f.role)!, mode: f.mode }));
+
+/** What `issue` reports of a saved identity. */
+export function resultOf(built: BuiltIdentity): IssueResult {
   return {
     ...summarize(built.signed),
     files: Object.fromEntries(built.plan.files.map((f) => [f.role, f.path])),
