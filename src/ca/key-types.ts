@@ -12,11 +12,13 @@ import { generateKeyPair, sign, verify, type KeyObject } from 'node:crypto';
 import { UsageError } from '../errors';
 import { oid, sequence } from '../formats/der';
 import { SHA256_WITH_RSA as SHA256_WITH_RSA_DER, type KeyUsageBit } from '../formats/x509';
+import type { Curve } from './public-key';
 
 export const KEY_TYPES = ['rsa', 'ec'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
-export const CURVES = ['P-256', 'P-384'] as const;
-export type Curve = (typeof CURVES)[number];
+/** The curves `sign` accepts in a CSR (src/ca/public-key.ts) are the ones pocketca makes. */
+export const CURVES: readonly Curve[] = ['P-256', 'P-384'];
+export type { Curve };
 export const RSA_SIZES = [2048, 3072, 4096] as const;
 
 export type KeySpec = { type: 'rsa'; bits: number } | { type: 'ec'; curve: Curve };

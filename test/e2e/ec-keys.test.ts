@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, secretFile, tempDir, tool, type TestCa } from '../helpers/cli';
+import { goX509 } from '../helpers/go-x509';
 import { mobileconfigP12, withDatabase } from '../helpers/guarantees';
 import { curl, freePort, requireServer, startNginx, startUpstream } from '../helpers/servers';
 import { requireTool } from '../helpers/tools';
@@ -29,12 +30,11 @@ const keyUsageOf = (text: string): string => /X509v3 Key Usage: critical\n\s+(.+
 const certificateCount = (ca: TestCa): number => withDatabase(ca.home, (db) => db.prepare('SELECT count(*) FROM certificates').pluck().get() as number);
 
 /**
- * Go's crypto/x509 as a checker: verifies a leaf under a root (clientAuth)
- * and a CRL's signature with the root. Stdlib only, built offline.
- * TODO(dedupe): test/helpers/go-x509.ts (the `signsubject` branch) covers
- * leaves; once both are on main, fold the CRL check into it.
+ * Go's crypto/x509 on CRLs: ParseRevocationList and CheckSignatureFrom the
+ * root (leaves go through test/helpers/go-x509.ts). Stdlib only, built offline.
+ * TODO(dedupe): fold this CRL mode into test/helpers/go-x509.ts.
  */
-const GO_PROGRAM = `package main
+const GO_CRL_PROGRAM = `package main
 
 import (
 	"crypto/x509"
@@ -43,7 +43,7 @@ import (
 	"os"
 )
 
-func load(path string) []byte {
+func der(path string) []byte {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		panic(err)
@@ -57,59 +57,43 @@ func load(path string) []byte {
 }
 
 func main() {
-	root, err := x509.ParseCertificate(load(os.Args[2]))
+	root, err := x509.ParseCertificate(der(os.Args[1]))
+	var crl *x509.RevocationList
+	if err == nil {
+		crl, err = x509.ParseRevocationList(der(os.Args[2]))
+	}
+	if err == nil {
+		err = crl.CheckSignatureFrom(root)
+	}
 	if err != nil {
-		fmt.Println("error: root: " + err.Error())
+		fmt.Println("error: " + err.Error())
 		os.Exit(1)
 	}
-	switch os.Args[1] {
-	case "leaf":
-		leaf, err := x509.ParseCertificate(load(os.Args[3]))
-		if err == nil {
-			roots := x509.NewCertPool()
-			roots.AddCert(root)
-			_, err = leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-		}
-		if err != nil {
-			fmt.Println("error: " + err.Error())
-			os.Exit(1)
-		}
-		fmt.Println("ok " + leaf.PublicKeyAlgorithm.String() + " " + leaf.SignatureAlgorithm.String())
-	case "crl":
-		crl, err := x509.ParseRevocationList(load(os.Args[3]))
-		if err == nil {
-			err = crl.CheckSignatureFrom(root)
-		}
-		if err != nil {
-			fmt.Println("error: " + err.Error())
-			os.Exit(1)
-		}
-		fmt.Printf("ok %s", crl.SignatureAlgorithm.String())
-		for _, entry := range crl.RevokedCertificates {
-			fmt.Printf(" %x", entry.SerialNumber)
-		}
-		fmt.Println()
+	fmt.Printf("ok %s", crl.SignatureAlgorithm.String())
+	for _, entry := range crl.RevokedCertificates {
+		fmt.Printf(" %x", entry.SerialNumber)
 	}
+	fmt.Println()
 }
 `;
 
 let goBinary: string | undefined;
 
-function goCheck(t: TestContext): ((...args: string[]) => { ok: boolean; output: string }) | undefined {
+function goCrlCheck(t: TestContext): ((rootPem: string, crlPem: string) => { ok: boolean; output: string }) | undefined {
   if (!requireTool(t, 'go')) return undefined;
   if (!goBinary) {
     const dir = tempDir('pocketca-go-ec-');
     process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'go.mod'), 'module eccheck\n\ngo 1.19\n');
-    writeFileSync(join(dir, 'main.go'), GO_PROGRAM);
+    writeFileSync(join(dir, 'main.go'), GO_CRL_PROGRAM);
     const env = { ...process.env, GOCACHE: join(dir, 'cache'), GOPATH: join(dir, 'gopath'), GOPROXY: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0' };
     const r = spawnSync('go', ['build', '-o', join(dir, 'eccheck'), '.'], { cwd: dir, env, encoding: 'utf8', timeout: 600_000 });
     assert.equal(r.status, 0, `go build: ${r.stderr}`);
     goBinary = join(dir, 'eccheck');
   }
   const binary = goBinary;
-  return (...args) => {
-    const r = spawnSync(binary, args, { encoding: 'utf8', timeout: 60_000 });
+  return (rootPem, crlPem) => {
+    const r = spawnSync(binary, [rootPem, crlPem], { encoding: 'utf8', timeout: 60_000 });
     return { ok: r.status === 0, output: r.stdout + r.stderr };
   };
 }
@@ -123,8 +107,9 @@ const ROOTS = [
 for (const root of ROOTS) {
   test(`EC leaves under ${root.label}: openssl and Go verify them and the CRL that revokes one`, (t) => {
     if (!requireTool(t, 'openssl')) return;
-    const go = goCheck(t);
-    if (!go) return;
+    const go = goX509(t);
+    const goCrl = goCrlCheck(t);
+    if (!go || !goCrl) return;
     const ca = createTestCa(root.init);
     t.after(() => ca.cleanup());
     const caPem = join(ca.home, 'ca.pem');
@@ -156,15 +141,16 @@ for (const root of ROOTS) {
       const verified = openssl(['verify', '-CAfile', caPem, '-purpose', 'sslclient', path]);
       assert.equal(verified.code, 0, verified.stderr);
       assert.match(verified.stdout, /: OK$/m);
-      const byGo = go('leaf', caPem, path);
-      assert.ok(byGo.ok, byGo.output);
-      assert.match(byGo.output, new RegExp(`^ok ECDSA ${root.go}$`, 'm'));
+      const byGo = go.verify({ rootPem: readFileSync(caPem, 'utf8'), leafPem: readFileSync(path, 'utf8'), usage: 'clientAuth' });
+      assert.ok(byGo.verified, byGo.error);
+      assert.equal(byGo.publicKeyAlgorithm, 'ECDSA');
     }
 
     // Another CA's root must not verify these leaves: the checkers do check.
     const other = createTestCa(root.init);
     t.after(() => other.cleanup());
-    assert.ok(!go('leaf', join(other.home, 'ca.pem'), join(ca.out, 'leaf-256.pem')).ok, 'Go refuses a leaf under the wrong root');
+    const wrong = go.verify({ rootPem: readFileSync(join(other.home, 'ca.pem'), 'utf8'), leafPem: readFileSync(join(ca.out, 'leaf-256.pem'), 'utf8') });
+    assert.ok(wrong.parsed && !wrong.verified, 'Go refuses a leaf under the wrong root');
 
     const revoked = JSON.parse(ca.ok(['revoke', 'leaf-384', '--json']).stdout) as { serial?: string; revoked?: { serial: string }[] };
     const serial = revoked.serial ?? revoked.revoked?.[0]?.serial;
@@ -176,10 +162,10 @@ for (const root of ROOTS) {
     assert.match(crl.stdout, new RegExp(`Signature Algorithm: ${root.signature}`));
     const wrongRoot = openssl(['crl', '-in', crlPath, '-CAfile', join(other.home, 'ca.pem'), '-verify', '-noout']);
     assert.doesNotMatch(wrongRoot.stderr + wrongRoot.stdout, /verify OK/, 'openssl refuses the CRL with another root');
-    const crlByGo = go('crl', caPem, crlPath);
+    const crlByGo = goCrl(caPem, crlPath);
     assert.ok(crlByGo.ok, crlByGo.output);
     assert.match(crlByGo.output, new RegExp(`^ok ${root.go} ${serial.replace(/^0+/, '')}$`, 'm'));
-    assert.ok(!go('crl', join(other.home, 'ca.pem'), crlPath).ok, 'Go refuses the CRL with another root');
+    assert.ok(!goCrl(join(other.home, 'ca.pem'), crlPath).ok, 'Go refuses the CRL with another root');
 
     // openssl with the CRL: the revoked leaf fails, the other still verifies.
     const withCrl = (name: string) => openssl(['verify', '-crl_check', '-CAfile', caPem, '-CRLfile', crlPath, join(ca.out, `${name}.pem`)]);
