@@ -19,10 +19,12 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePassword } from '../ca/passwords';
 import { validateName } from '../ca/names';
+import type { Pkcs12Format, Pkcs12Secrets } from '../formats/pkcs12';
 import { InvalidNameError, OperationFailedError, OutputExistsError, UsageError } from '../errors';
 import { findByName, statusOf } from '../store/certificates';
 import type { AppContext } from './context';
@@ -44,6 +46,7 @@ import {
 } from './issue-identity';
 import { takeKey } from './key-pairs';
 import { ensureProfileSigner } from './profile-signer';
+import type { Pkcs12Request } from './pkcs12-worker';
 import { unlockCaKey } from './unlock';
 
 /** A batch file: a name is at most 65 octets a line; a megabyte is some 15,000 devices. */
@@ -123,6 +126,60 @@ function keyPool(plan: IssuePlan, count: number, width: number): { keys: Promise
   return { keys, stop: () => (stopped = true) };
 }
 
+/** Buffers come back from a worker as Uint8Arrays (structured clone). */
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const reviveDerived = (d: Pkcs12Secrets['mac']): Pkcs12Secrets['mac'] => ({ salt: asBuffer(d.salt), key: asBuffer(d.key), iv: asBuffer(d.iv) });
+
+/**
+ * PKCS#12 password material derived on a worker thread (src/app/pkcs12-worker.ts),
+ * requested ahead so it is ready when the identity is built. If the worker
+ * cannot run, each request is derived here instead.
+ */
+function pkcs12Deriver(encoders: { preparePkcs12: (password: string, format: Pkcs12Format) => Pkcs12Secrets }): {
+  derive: (password: string, format: Pkcs12Format) => Promise<Pkcs12Secrets>;
+  close: () => void;
+} {
+  const pending = new Map<number, { resolve: (s: Pkcs12Secrets) => void; reject: (e: Error) => void; password: string; format: Pkcs12Format }>();
+  let worker: Worker | undefined;
+  let next = 0;
+  const fallBack = () => {
+    worker = undefined;
+    for (const [id, p] of pending) {
+      pending.delete(id);
+      try {
+        p.resolve(encoders.preparePkcs12(p.password, p.format));
+      } catch (error) {
+        p.reject(error as Error);
+      }
+    }
+  };
+  try {
+    worker = new Worker(join(__dirname, 'pkcs12-worker.js'));
+    worker.unref();
+    worker.on('message', (m: { id: number; secrets?: Pkcs12Secrets; error?: string }) => {
+      const p = pending.get(m.id);
+      if (!p) return;
+      pending.delete(m.id);
+      if (!m.secrets) return p.reject(new Error(m.error ?? 'the PKCS#12 worker failed'));
+      const s = m.secrets;
+      p.resolve({ format: s.format, keyBag: reviveDerived(s.keyBag), mac: reviveDerived(s.mac), ...(s.certSafe ? { certSafe: reviveDerived(s.certSafe) } : {}) });
+    });
+    worker.on('error', fallBack);
+  } catch {
+    worker = undefined;
+  }
+  return {
+    derive(password, format) {
+      if (!worker) return Promise.resolve().then(() => encoders.preparePkcs12(password, format));
+      const id = next++;
+      const result = new Promise<Pkcs12Secrets>((resolve, reject) => pending.set(id, { resolve, reject, password, format }));
+      worker.postMessage({ id, password, format } satisfies Pkcs12Request);
+      return result;
+    },
+    close: () => void worker?.terminate(),
+  };
+}
+
 const csvOf = (rows: readonly [string, string][]): string => ['name,password', ...rows.map(([name, password]) => `${name},${password}`)].join('\n') + '\n';
 
 export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<BatchResult> {
@@ -152,18 +209,23 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
   const command = plans[0]!.command;
   const ca = ctx.home.caCertificate();
   const pool = keyPool(plans[0]!, plans.length, keysInFlight());
+  let deriver: ReturnType<typeof pkcs12Deriver> | undefined;
   const issued: IssueResult[] = [];
   const passwords: [string, string][] = [];
   try {
     const encoders = await loadEncoders();
+    const derive = (deriver = pkcs12Deriver(encoders)).derive;
     const caKey = await unlockCaKey(ctx, command);
     const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await ensureProfileSigner(ctx, caKey) : undefined;
     const session: IssueSession = { ctx, ca, caKey, db, encoders, ...(profileSigner ? { profileSigner } : {}) };
+    // Every PKCS#12's password material is asked for now, derived on another core in file order.
+    const passwordsAhead = plans.map(() => p.p12Password ?? generatePassword(ctx.randomBytes));
+    const secretsAhead = p.profile === 'client' ? passwordsAhead.map((password) => derive(password, p.p12Format)) : [];
+    for (const secrets of secretsAhead) secrets.catch(() => undefined);
     // Signing and encoding are pure: identity i+1 is built while the files of identity i are synced on the thread pool.
     const build = async (i: number): Promise<BuiltIdentity> => {
-      const password = p.p12Password ?? generatePassword(ctx.randomBytes);
-      const secrets = p.profile === 'client' ? encoders.preparePkcs12(password, p.p12Format) : undefined;
-      return buildIdentity(session, plans[i]!, await pool.keys[i]!, password, secrets);
+      const secrets = await secretsAhead[i];
+      return buildIdentity(session, plans[i]!, await pool.keys[i]!, passwordsAhead[i]!, secrets);
     };
     let next: Promise<BuiltIdentity> | undefined = build(0);
     for (const [i, plan] of plans.entries()) {
@@ -188,6 +250,7 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
     }
   } finally {
     pool.stop();
+    deriver?.close();
   }
   return { issued, ...(passwordsPath ? { passwordsPath } : {}) };
 }
