@@ -285,6 +285,13 @@ test('unsupported key types and curves are exit 2 and change nothing', (t) => {
     assert.equal(r.code, 2, `renew ${args.join(' ')}: ${r.stderr}`);
   }
   assert.equal(certificateCount(ca), before + 1, 'renew refused before signing');
+  // A device that makes its own key (sign, then renew --csr): pocketca's key flags do not apply.
+  const csr = join(ca.dir, 'own.csr');
+  assert.equal(openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', csr + '.key', '-subj', '/CN=own', '-out', csr]).code, 0);
+  ca.ok(['sign', csr, '--name', 'own', '--out', join(ca.out, 'own.pem')]);
+  const ownKey = ca.run(['renew', 'own', '--csr', csr, '--key-type', 'ec']);
+  assert.equal(ownKey.code, 2, ownKey.stderr);
+  assert.match(ownKey.stderr, /this device makes its own/);
 
   for (const args of [['--key-type', 'dsa'], ['--key-type', 'ec', '--curve', 'P-521'], ['--key-type', 'ec', '--curve', 'secp256k1']]) {
     const home = join(ca.dir, `home-${args.join('')}`);
