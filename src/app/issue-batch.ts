@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { generatePassword } from '../ca/passwords';
 import { validateName } from '../ca/names';
 import type { Pkcs12Format, Pkcs12Secrets } from '../formats/pkcs12';
-import { InvalidNameError, OperationFailedError, OutputExistsError, UsageError } from '../errors';
+import { InvalidNameError, OperationFailedError, OutputExistsError, UsageError, ValidCertificateExistsError } from '../errors';
 import { findByName, statusOf } from '../store/certificates';
 import type { AppContext } from './context';
 import { checkpoint, PRIVATE, readFileBounded, writeFilesAtomic } from './files';
@@ -199,7 +199,7 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
     const now = ctx.now().toISOString();
     const taken = names.filter((name) => findByName(db, name).some((row) => statusOf(row, now) === 'valid'));
     if (taken.length > 0) {
-      throw new OperationFailedError(
+      throw new ValidCertificateExistsError(
         `${taken.length === 1 ? 'this name already has' : `${taken.length} names already have`} a valid certificate: ${taken.join(', ')}`,
         `renew one with \`pocketca renew ${taken[0]}\`, leave them out of ${p.batchFile}, or pass --force to issue another anyway; nothing was issued`,
       );
