@@ -3,19 +3,21 @@
  * service (server), exported as the files the device or proxy needs.
  */
 import { createPublicKey } from 'node:crypto';
-import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
 import { validateName } from '../ca/names';
 import { generatePassword } from '../ca/passwords';
 import { buildSubject } from '../ca/subject';
 import { validateSans } from '../ca/subject-alt-names';
-import { OutputExistsError, UsageError } from '../errors';
+import { UsageError } from '../errors';
 import { toPem } from '../formats/pem';
 import type { Pkcs12Format } from '../formats/pkcs12';
 import { commonNameFromDer } from '../formats/x500-name';
 import type { AppContext } from './context';
-import { PRIVATE, PUBLIC, writeFileAtomic } from './files';
+import { PRIVATE, PUBLIC } from './files';
+import { deviceFile } from './output-kinds';
+import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput, type OutputDir, type OutputTarget } from './output-target';
+import { findByName, statusOf } from '../store/certificates';
 import { recordCertificate, signCertificate, summarize, type IssuedSummary } from './issue-certificate';
 import { takeRsaKey } from './rsa-keys';
 import { unlockCaKey } from './unlock';
@@ -52,8 +54,14 @@ export interface IssueParams {
   signProfile: boolean;
   /** The PKCS#12 password the user chose, or undefined to generate one. */
   p12Password?: string;
-  /** Replace existing output files, and (for `issue`) issue even when NAME has a valid certificate; default false. */
+  /** Replace existing output files, whatever they hold, and (for `issue`) issue even when NAME has a valid certificate; default false. */
   force: boolean;
+  /**
+   * Replace the device's own earlier files even while it has a certificate in
+   * use (renew); default false: issue replaces them only for a device whose
+   * certificates are all revoked or expired.
+   */
+  replacesInUse?: boolean;
   /** The command recorded in the audit log; default 'issue'. */
   command?: string;
 }
@@ -80,19 +88,28 @@ function plan(p: IssueParams, outDir: string): PlannedFile[] {
   return files;
 }
 
-export function checkOutDir(outDir: string): void {
-  let isDir = false;
-  try {
-    isDir = statSync(outDir).isDirectory();
-  } catch {
-    throw new UsageError(`output directory ${outDir} does not exist`, `create it first: mkdir -p ${outDir}`);
-  }
-  if (!isDir) throw new UsageError(`${outDir} is not a directory`);
-  try {
-    accessSync(outDir, fsConstants.W_OK);
-  } catch {
-    throw new UsageError(`output directory ${outDir} is not writable`);
-  }
+/**
+ * The output rule for the files of device NAME in --out-dir: an existing
+ * file is replaced without --force only when it is the device's own earlier
+ * file (output-kinds deviceFile), and by `issue` only when none of the
+ * device's certificates is in use (else that is a second identity: renew).
+ */
+export function deviceOutputs(ctx: AppContext, outDir: OutputDir, name: string, files: { role: string; path: string }[], p: { force: boolean; replacesInUse?: boolean }): OutputTarget[] {
+  const db = ctx.home.database();
+  const device = { db, ca: ctx.home.caCertificate(), name };
+  const now = ctx.now().toISOString();
+  const inUse = !p.replacesInUse && findByName(db, name).some((row) => statusOf(row, now) === 'valid');
+  return files.map((f) =>
+    resolveOutputIn(ctx.home.dir, outDir, basename(f.path), {
+      flag: '--out-dir',
+      what: `a file of ${name} from this CA`,
+      sameKind: (bytes) => deviceFile(f.role, device)(bytes) && (inUse ? `holds a file of ${name}, whose certificate is in use` : true),
+      force: p.force,
+      existsHint: inUse
+        ? `to replace ${name}'s certificate run \`pocketca renew ${name}\`; or choose another --out-dir, or pass --force`
+        : 'choose another --out-dir, move the old files away, or pass --force to replace them',
+    }),
+  );
 }
 
 export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<IssueResult> {
@@ -104,15 +121,10 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   if (p.p12Password !== undefined && p.p12Password.length === 0) throw new UsageError('the PKCS#12 password must not be empty');
   // Before any file, key or passphrase: a second valid certificate is rarely meant (revoke NAME then matches two).
   if (command === 'issue' && !p.force) refuseSecondCertificate(ctx.home.database(), name, ctx.now().toISOString());
-  const outDir = resolve(p.outDir);
-  checkOutDir(outDir);
-  const files = plan(p, outDir);
-  if (!p.force) {
-    const existing = files.find((f) => existsSync(f.path));
-    if (existing) {
-      throw new OutputExistsError(`${existing.path} already exists`, 'choose another --out-dir, move the old files away, or pass --force to replace them');
-    }
-  }
+  const outDir = resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir');
+  const files = plan(p, outDir.path);
+  // Checked before the CA key is unlocked and anything is signed or recorded.
+  const targets = deviceOutputs(ctx, outDir, name, files, p);
   const days = p.days ?? DEFAULT_DAYS[p.profile];
   const ca = ctx.home.caCertificate();
   const db = ctx.home.database();
@@ -184,11 +196,13 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   }
 
   recordCertificate(db, signed, command);
-  for (const file of files) writeFileAtomic(file.path, contents.get(file.role)!, file.mode);
+  // A new directory is 0700: it holds the PKCS#12 and keys.
+  ensureOutputDir(outDir, 0o700);
+  files.forEach((file, i) => writeOutput(targets[i]!, contents.get(file.role)!, file.mode));
 
   return {
     ...summarize(signed),
-    files: Object.fromEntries(files.map((f) => [f.role, f.path])),
+    files: Object.fromEntries(files.map((f, i) => [f.role, targets[i]!.path])),
     ...(generated ? { p12Password: password } : {}),
   };
 }
