@@ -48,8 +48,10 @@ export interface OutputRule {
 export type OutputTarget =
   /** `-`. */
   | { kind: 'stdout'; path: '-'; sink: StdoutSink }
-  /** A device, a FIFO, or a /dev/fd link: opened and written in place. */
-  | { kind: 'through'; path: string; append: boolean }
+  /** A device or a FIFO: opened and written in place. */
+  | { kind: 'through'; path: string }
+  /** /dev/stdout, /dev/fd/N: the descriptor the shell opened, written as it is (a pipe, a socket, a file at its offset). */
+  | { kind: 'descriptor'; path: string; fd: number }
   /** A regular file (new or replaced) at its real path: temporary name, then rename. */
   | { kind: 'file'; path: string; replaces: boolean };
 
@@ -159,8 +161,14 @@ function probeDirectory(dir: string, flag: string, forFile: string): void {
   rmSync(probe, { force: true });
 }
 
-/** /dev/stdout, /dev/fd/N, /proc/self/fd/N: a descriptor the shell opened, not a place to rename over. */
-const FD_LINK = /^\/(?:dev\/(?:stdout|stderr|fd\/\d+)|proc\/(?:self|thread-self|\d+)\/fd\/\d+)$/;
+/** /dev/stdout, /dev/fd/N, /proc/self/fd/N: a descriptor of this process the shell opened, not a place to rename over. */
+function descriptorOf(path: string): number | undefined {
+  if (path === '/dev/stdout') return 1;
+  if (path === '/dev/stderr') return 2;
+  const m = /^\/(?:dev\/fd|proc\/(?:self|thread-self|(\d+))\/fd)\/(\d+)$/.exec(path);
+  if (!m || (m[1] !== undefined && Number(m[1]) !== process.pid)) return undefined;
+  return Number(m[2]);
+}
 
 function readHead(path: string, max: number): Buffer | undefined {
   const fd = openSync(path, fs.O_RDONLY | fs.O_NOFOLLOW);
@@ -229,14 +237,16 @@ export function resolveOutput(homeDir: string, given: string, rule: OutputRule):
     // A pipe behind /dev/fd/N has no real path ("pipe:[1234]"): it is written through below.
   }
   if (real !== undefined && isInHome(home, real, st)) throw insideHome(flag, path, home);
-  if (st.isCharacterDevice() || st.isFIFO() || (FD_LINK.test(path) && !st.isBlockDevice() && !st.isSocket())) {
+  const fd = descriptorOf(path);
+  if (fd !== undefined && !st.isDirectory() && !st.isBlockDevice()) return { kind: 'descriptor', path, fd };
+  if (st.isCharacterDevice() || st.isFIFO()) {
     try {
       // Not opened here: closing a FIFO's write end would hand its reader an end of file.
       accessSync(path, fs.W_OK);
     } catch (error) {
       throw writeFailure(path, error, flag);
     }
-    return { kind: 'through', path, append: st.isFile() };
+    return { kind: 'through', path };
   }
   if (!st.isFile()) {
     throw new InvalidOutputPathError(`${label(flag)}${path} is ${st.isBlockDevice() ? 'a block device' : 'not a regular file'}; pocketca does not write there`);
@@ -313,6 +323,19 @@ export function resolveOutputIn(homeDir: string, dir: OutputDir, name: string, r
   return resolveOutput(homeDir, join(dir.path, name), rule);
 }
 
+/** Every byte to `fd`; a descriptor shared with Node's own streams may be non-blocking (EAGAIN: wait, then go on). */
+function writeAll(fd: number, bytes: Buffer): void {
+  let written = 0;
+  while (written < bytes.length) {
+    try {
+      written += writeSync(fd, bytes, written, bytes.length - written);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+}
+
 /** Write a resolved output. A failure is one error naming the path. */
 export function writeOutput(target: OutputTarget, data: string | Buffer, mode: number): void {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -325,11 +348,14 @@ export function writeOutput(target: OutputTarget, data: string | Buffer, mode: n
       writeFileAtomic(target.path, bytes, mode);
       return;
     }
+    if (target.kind === 'descriptor') {
+      writeAll(target.fd, bytes);
+      return;
+    }
     // Blocks on a FIFO until a reader opens it, as a shell redirection does.
-    const fd = openSync(target.path, fs.O_WRONLY | fs.O_NOCTTY | (target.append ? fs.O_APPEND : 0));
+    const fd = openSync(target.path, fs.O_WRONLY | fs.O_NOCTTY);
     try {
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+      writeAll(fd, bytes);
     } finally {
       closeSync(fd);
     }
