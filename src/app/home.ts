@@ -13,6 +13,7 @@ import { parseCertificate, type ParsedCertificate } from '../formats/x509';
 import { openDatabase, type Db } from '../store/database';
 import { describeFsError, readFileBounded } from './files';
 import { MAX_HOME_FILE_BYTES } from './limits';
+import { checkCanMakeDirectory } from './output-target';
 import { decryptCaKey } from './key-prefetch';
 
 const RESTORE_HINT = 'restore the home from a backup with `pocketca restore`';
@@ -82,9 +83,15 @@ export class CaHome {
     this.crlPath = join(dir, 'crl.pem');
   }
 
-  /** True when any part of a CA is present (init must not touch it). */
+  /**
+   * True when any part of a CA is present (init and restore must not touch
+   * it). A home that does not exist yet must be one they can make.
+   */
   hasAnyCaFile(): boolean {
-    if (!checkHomeDirectory(this.dir)) return false;
+    if (!checkHomeDirectory(this.dir)) {
+      checkCanMakeDirectory(this.dir, '--home');
+      return false;
+    }
     return [this.dbPath, this.keyPath, this.certPath].some((p) => existsSync(p));
   }
 

@@ -306,6 +306,25 @@ export function resolveOutputDir(homeDir: string, given: string, flag: string): 
   return { path: real, exists: false };
 }
 
+/**
+ * A directory that `mkdir -p` will make (init's and restore's home): its
+ * nearest existing ancestor is a directory where files can be made. Checked
+ * first because Node's recursive mkdirSync spins forever where the file
+ * system answers ENOENT under an existing directory (/proc, /sys).
+ */
+export function checkCanMakeDirectory(path: string, flag: string): void {
+  let ancestor = dirname(path);
+  while (dirname(ancestor) !== ancestor) {
+    try {
+      lstatSync(ancestor);
+      break;
+    } catch {
+      ancestor = dirname(ancestor);
+    }
+  }
+  probeDirectory(ancestor, flag, path);
+}
+
 /** Make a missing output directory (only its last part: the parent was checked). */
 export function ensureOutputDir(dir: OutputDir, mode: number): void {
   if (dir.exists) return;

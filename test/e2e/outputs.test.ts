@@ -323,6 +323,9 @@ test('--home that is a file, empty, or under a file: exit 2 saying so; init does
   assertOneErrorLine(pocketca(['list', '--home', '']), /error: --home is empty/, 2);
   assertOneErrorLine(pocketca(['list'], { env: { POCKETCA_HOME: '' } }), /error: POCKETCA_HOME is empty/, 2);
   assert.deepEqual(readdirSync(dir).sort(), ['a-file', 'pass'], 'nothing created');
+  // A home that cannot be made is said so before the passphrase is asked (mkdirSync's recursion used to spin on /proc).
+  const proc = pocketca(['init', '--home', '/proc/pocketca-nope/home', '--passphrase-file', join(dir, 'pass')], { timeoutMs: 20_000 });
+  assertOneErrorLine(proc, /--home: cannot write \/proc\/pocketca-nope\/home: \/proc does not accept new files/, 1);
   // A missing home is still "no CA" with the init hint, which then works.
   const missing = pocketca(['list', '--home', join(dir, 'new-home')]);
   assert.equal(missing.code, 1);
