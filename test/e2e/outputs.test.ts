@@ -252,6 +252,27 @@ test('an output that cannot be written fails before anything is signed or record
   assert.ok(Date.now() - started < 15_000);
 });
 
+test('a read-only file system: exit 1 naming the path, nothing signed', (t) => {
+  if (!requireTool(t, 'unshare')) return;
+  const ca = newCa(t);
+  const ro = join(ca.dir, 'ro');
+  mkdirSync(ro);
+  // A read-only tmpfs in a mount namespace of its own: nothing to unmount, nothing seen outside.
+  const probe = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o ro tmpfs "${ro}"`], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    if (process.env.CI === 'true') assert.fail(`unshare -rm cannot mount: ${probe.stderr}`);
+    t.skip(`no mount namespace here: ${probe.stderr.trim()}`);
+    return;
+  }
+  const run = spawnSync(
+    'unshare',
+    ['-rm', 'sh', '-c', `mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"`, 'sh', ro, process.execPath, BIN, 'crl', '--out', join(ro, 'c.crl'), '--home', ca.home, '--passphrase-file', ca.passFile],
+    { env: cleanEnv(), encoding: 'utf8', timeout: 60_000 },
+  );
+  assertOneErrorLine({ code: run.status ?? -1, stdout: run.stdout, stderr: run.stderr }, /error: --out: cannot write .*ro\/c\.crl: read-only file system/, 1);
+  assert.deepEqual(crlNumbers(ca.home), [1], 'no CRL signed');
+});
+
 const TEST_USER = 'pocketca-outputs';
 
 /** Run pocketca as an unprivileged user (created here when needed), so file modes apply. */
