@@ -18,7 +18,7 @@
  */
 import { accessSync, closeSync, constants as fs, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { FilesystemError, InvalidOutputPathError, OutputExistsError, type PocketcaError } from '../errors';
+import { FilesystemError, InvalidOutputPathError, OutputExistsError, UsageError, type PocketcaError } from '../errors';
 import { describeFsError, tempPathFor, writeFileAtomic } from './files';
 
 /** Where `-` goes: the command's stdout (only src/cli touches the process). */
@@ -397,5 +397,5 @@ export function asFilesystemError(error: unknown): PocketcaError | undefined {
   const e = error as NodeJS.ErrnoException | null;
   if (!e || typeof e.code !== 'string' || !FS_CODES.has(e.code) || typeof e.path !== 'string') return undefined;
   const message = `${e.path}: ${describeFsError(e)}`;
-  return BAD_PATH.has(e.code) ? new InvalidOutputPathError(message) : new FilesystemError(message);
+  return BAD_PATH.has(e.code) ? new UsageError(message) : new FilesystemError(message);
 }

@@ -141,7 +141,7 @@ test('issue, renew and proxy replace only their own earlier files in --out-dir',
   const ca = newCa(t);
   const dir = join(ca.dir, 'phones');
   // A missing final directory is made (0700: it holds PKCS#12s), as `proxy --out-dir` makes its own (0755).
-  ca.ok(['issue', 'phone', '--out-dir', dir]);
+  ca.ok(['issue', 'phone', '--out-dir', dir, '--keep-key']);
   assert.equal(statSync(dir).mode & 0o777, 0o700);
   const first = readFileSync(join(dir, 'phone.p12'));
   // Its certificate is in use: a second identity needs renew (or --force).
@@ -150,9 +150,11 @@ test('issue, renew and proxy replace only their own earlier files in --out-dir',
   // renew replaces the device's own files.
   ca.ok(['renew', 'phone', '--out-dir', dir]);
   assert.notDeepEqual(readFileSync(join(dir, 'phone.p12')), first);
-  // Once revoked, a new identity for the name replaces the old files without --force.
+  // Once revoked, a new identity for the name replaces the old files without --force (its key too: the key of a recorded certificate).
   ca.ok(['revoke', 'phone']);
-  ca.ok(['issue', 'phone', '--out-dir', dir]);
+  const oldKey = readFileSync(join(dir, 'phone.key.pem'));
+  ca.ok(['issue', 'phone', '--out-dir', dir, '--keep-key']);
+  assert.notDeepEqual(readFileSync(join(dir, 'phone.key.pem')), oldKey);
   // Someone else's file under a device's name is not replaced: not by issue, not by renew.
   writeFileSync(join(dir, 'phone.mobileconfig'), 'not a profile\n');
   ca.ok(['revoke', 'phone']);
@@ -177,6 +179,11 @@ test('issue, renew and proxy replace only their own earlier files in --out-dir',
   writeFileSync(join(px, 'bundle.pem'), 'somebody else\'s trust list\n');
   assertOneErrorLine(ca.run([...args, '--out-dir', px]), /bundle\.pem already exists and is not a certificate bundle of this CA/, 1);
   assert.equal(readFileSync(join(px, 'bundle.pem'), 'utf8'), 'somebody else\'s trust list\n');
+  // Refused before the WebSocket token's key is made (that is recorded in the home).
+  const proxyEvents = () => withDatabase(ca.home, (db) => db.prepare("SELECT count(*) FROM events WHERE command = 'proxy'").pluck().get() as number);
+  const events = proxyEvents();
+  assertOneErrorLine(ca.run([...args, '--out-dir', px, '--websocket-token']), /bundle\.pem already exists/, 1);
+  assert.equal(proxyEvents(), events, 'nothing recorded');
   ca.ok([...args, '--out-dir', px, '--force']);
   assert.equal(openssl(['x509', '-in', join(px, 'bundle.pem'), '-noout']).code, 0);
 });
