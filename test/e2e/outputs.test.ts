@@ -133,6 +133,8 @@ test('an existing file is replaced only when it is the same kind from this CA; a
   ca.ok(['qr', 'https://cloud.home.arpa/', '--png', out('q.png')]);
   writeFileSync(out('readme.txt'), 'text\n');
   assertOneErrorLine(ca.run(['qr', 'https://cloud.home.arpa/', '--png', out('readme.txt')]), /is not a PNG image/, 1);
+  ca.ok(['qr', 'https://cloud.home.arpa/', '--svg', out('q.svg')]);
+  ca.ok(['qr', 'https://cloud.home.arpa/', '--svg', out('q.svg')]);
   assertOneErrorLine(ca.run(['qr', 'https://cloud.home.arpa/', '--svg', out('q.png')]), /is not an SVG image/, 1);
   assert.equal(readFileSync(out('readme.txt'), 'utf8'), 'text\n');
 });
@@ -212,8 +214,11 @@ test('devices, FIFOs, process substitution and - are written through, never repl
     const chunks: Buffer[] = [];
     reader.stdout.on('data', (c: Buffer) => chunks.push(c));
     const read = new Promise((resolve) => reader.on('close', resolve));
+    // A FIFO renamed over would leave the reader waiting forever: bounded.
+    const stop = setTimeout(() => reader.kill(), 30_000);
     const r = await ca.runAsync([...args], { timeoutMs: 30_000 });
     await read;
+    clearTimeout(stop);
     assert.equal(r.code, 0, r.stderr);
     check(Buffer.concat(chunks));
     assert.ok(lstatSync(fifo).isFIFO(), 'still a FIFO');
@@ -222,6 +227,9 @@ test('devices, FIFOs, process substitution and - are written through, never repl
   // `-` and /dev/stdout are stdout; `>(...)` is a pipe with no real path.
   const stdout = ca.ok(['bundle', '--out', '-']);
   assert.equal(stdout.stdout, readFileSync(join(ca.home, 'ca.pem'), 'utf8'));
+  const backup = spawnSync(process.execPath, [BIN, 'backup', '-', '--home', ca.home, '--passphrase-file', ca.passFile], { env: cleanEnv() });
+  assert.equal(backup.status, 0, String(backup.stderr));
+  assert.equal(backup.stdout.subarray(0, 16).toString('latin1'), 'pocketca-backup\n', 'the backup itself on stdout');
   const viaDevStdout = ca.ok(['crl', '--quiet', '--out', '/dev/stdout']);
   writeFileSync(join(ca.dir, 'stdout.crl'), viaDevStdout.stdout);
   assert.equal(assertCrlOf(ca, join(ca.dir, 'stdout.crl')), 4);
