@@ -17,7 +17,6 @@ import type { AppContext } from './context';
 import { PRIVATE, PUBLIC } from './files';
 import { deviceFile } from './output-kinds';
 import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput, type OutputDir, type OutputTarget } from './output-target';
-import { findByName, statusOf } from '../store/certificates';
 import { recordCertificate, signCertificate, summarize, type IssuedSummary } from './issue-certificate';
 import { takeRsaKey } from './rsa-keys';
 import { unlockCaKey } from './unlock';
@@ -56,12 +55,6 @@ export interface IssueParams {
   p12Password?: string;
   /** Replace existing output files, whatever they hold, and (for `issue`) issue even when NAME has a valid certificate; default false. */
   force: boolean;
-  /**
-   * Replace the device's own earlier files even while it has a certificate in
-   * use (renew); default false: issue replaces them only for a device whose
-   * certificates are all revoked or expired.
-   */
-  replacesInUse?: boolean;
   /** The command recorded in the audit log; default 'issue'. */
   command?: string;
 }
@@ -91,23 +84,18 @@ function plan(p: IssueParams, outDir: string): PlannedFile[] {
 /**
  * The output rule for the files of device NAME in --out-dir: an existing
  * file is replaced without --force only when it is the device's own earlier
- * file (output-kinds deviceFile), and by `issue` only when none of the
- * device's certificates is in use (else that is a second identity: renew).
+ * file (output-kinds deviceFile). `issue` has refused a NAME with a
+ * certificate in use before this (refuseSecondCertificate): that is renew.
  */
-export function deviceOutputs(ctx: AppContext, outDir: OutputDir, name: string, files: { role: string; path: string }[], p: { force: boolean; replacesInUse?: boolean }): OutputTarget[] {
-  const db = ctx.home.database();
-  const device = { db, ca: ctx.home.caCertificate(), name };
-  const now = ctx.now().toISOString();
-  const inUse = !p.replacesInUse && findByName(db, name).some((row) => statusOf(row, now) === 'valid');
+export function deviceOutputs(ctx: AppContext, outDir: OutputDir, name: string, files: { role: string; path: string }[], force: boolean): OutputTarget[] {
+  const device = { db: ctx.home.database(), ca: ctx.home.caCertificate(), name };
   return files.map((f) =>
     resolveOutputIn(ctx.home.dir, outDir, basename(f.path), {
       flag: '--out-dir',
       what: `a file of ${name} from this CA`,
-      sameKind: (bytes) => deviceFile(f.role, device)(bytes) && (inUse ? `holds a file of ${name}, whose certificate is in use` : true),
-      force: p.force,
-      existsHint: inUse
-        ? `to replace ${name}'s certificate run \`pocketca renew ${name}\`; or choose another --out-dir, or pass --force`
-        : 'choose another --out-dir, move the old files away, or pass --force to replace them',
+      sameKind: deviceFile(f.role, device),
+      force,
+      existsHint: 'choose another --out-dir, move the old files away, or pass --force to replace them',
     }),
   );
 }
@@ -124,7 +112,7 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   const outDir = resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir');
   const files = plan(p, outDir.path);
   // Checked before the CA key is unlocked and anything is signed or recorded.
-  const targets = deviceOutputs(ctx, outDir, name, files, p);
+  const targets = deviceOutputs(ctx, outDir, name, files, p.force);
   const days = p.days ?? DEFAULT_DAYS[p.profile];
   const ca = ctx.home.caCertificate();
   const db = ctx.home.database();

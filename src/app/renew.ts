@@ -106,7 +106,7 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
         `make a new CSR on the device, then run \`pocketca renew ${old.serial} --csr FILE\``,
       );
     }
-    const [target] = deviceOutputs(ctx, dir, old.name, [{ role: 'cert', path: join(outDir, `${old.name}.pem`) }], { force: Boolean(p.force), replacesInUse: true });
+    const [target] = deviceOutputs(ctx, dir, old.name, [{ role: 'cert', path: join(outDir, `${old.name}.pem`) }], Boolean(p.force));
     const oldCn = commonNameFromDer(parseCertificate(der).subjectDer) ?? old.name;
     const signed = await signCsr(ctx, { csr: p.csr, profile, name: old.name, days, ...sans, command: 'renew', commonName: oldCn });
     ensureOutputDir(dir, 0o700);
@@ -131,7 +131,6 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
       p12Password: p.p12Password,
       // Renewing means replacing the old files of this name (and only those, without --force).
       force: Boolean(p.force),
-      replacesInUse: true,
       command: 'renew',
     });
   }
