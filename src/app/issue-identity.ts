@@ -82,22 +82,26 @@ function plan(p: IssueParams, outDir: string): PlannedFile[] {
 }
 
 /**
- * The output rule for the files of device NAME in --out-dir: an existing
- * file is replaced without --force only when it is the device's own earlier
- * file (output-kinds deviceFile). `issue` has refused a NAME with a
- * certificate in use before this (refuseSecondCertificate): that is renew.
+ * The output rule for the files of device NAME in --out-dir. `renew`
+ * replaces the device's own earlier files (output-kinds deviceFile) and
+ * nothing else without --force. `issue` starts a new identity and replaces
+ * no file without --force, not even the device's own: those may be what a
+ * phone still installs, and a new identity over them is asked for explicitly.
  */
-export function deviceOutputs(ctx: AppContext, outDir: OutputDir, name: string, files: { role: string; path: string }[], force: boolean): OutputTarget[] {
+export function deviceOutputs(ctx: AppContext, outDir: OutputDir, name: string, files: { role: string; path: string }[], force: boolean, replacesOwn: boolean): OutputTarget[] {
   const device = { db: ctx.home.database(), ca: ctx.home.caCertificate(), name };
-  return files.map((f) =>
-    resolveOutputIn(ctx.home.dir, outDir, basename(f.path), {
+  return files.map((f) => {
+    const own = deviceFile(f.role, device);
+    return resolveOutputIn(ctx.home.dir, outDir, basename(f.path), {
       flag: '--out-dir',
       what: `a file of ${name} from this CA`,
-      sameKind: deviceFile(f.role, device),
+      sameKind: replacesOwn ? own : (bytes) => own(bytes) && `holds an earlier file of ${name}, which issue replaces only with --force`,
       force,
-      existsHint: 'choose another --out-dir, move the old files away, or pass --force to replace them',
-    }),
-  );
+      existsHint: replacesOwn
+        ? 'choose another --out-dir, move the old files away, or pass --force to replace them'
+        : `choose another --out-dir, pass --force to replace ${name}'s earlier files, or \`pocketca renew ${name}\` while its certificate is valid`,
+    });
+  });
 }
 
 export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<IssueResult> {
@@ -112,7 +116,7 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   const outDir = resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir');
   const files = plan(p, outDir.path);
   // Checked before the CA key is unlocked and anything is signed or recorded.
-  const targets = deviceOutputs(ctx, outDir, name, files, p.force);
+  const targets = deviceOutputs(ctx, outDir, name, files, p.force, command === 'renew');
   const days = p.days ?? DEFAULT_DAYS[p.profile];
   const ca = ctx.home.caCertificate();
   const db = ctx.home.database();

@@ -106,7 +106,7 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
         `make a new CSR on the device, then run \`pocketca renew ${old.serial} --csr FILE\``,
       );
     }
-    const [target] = deviceOutputs(ctx, dir, old.name, [{ role: 'cert', path: join(outDir, `${old.name}.pem`) }], Boolean(p.force));
+    const [target] = deviceOutputs(ctx, dir, old.name, [{ role: 'cert', path: join(outDir, `${old.name}.pem`) }], Boolean(p.force), true);
     const oldCn = commonNameFromDer(parseCertificate(der).subjectDer) ?? old.name;
     const signed = await signCsr(ctx, { csr: p.csr, profile, name: old.name, days, ...sans, command: 'renew', commonName: oldCn });
     ensureOutputDir(dir, 0o700);

@@ -152,24 +152,26 @@ test('issue, renew and proxy replace only their own earlier files in --out-dir',
   // renew replaces the device's own files.
   ca.ok(['renew', 'phone', '--out-dir', dir]);
   assert.notDeepEqual(readFileSync(join(dir, 'phone.p12')), first);
-  // Once revoked, a new identity for the name replaces the old files without --force (its key too: the key of a recorded certificate).
+  // Once revoked, a new identity for the name replaces even the device's own earlier files only with --force.
   ca.ok(['revoke', 'phone']);
   const oldKey = readFileSync(join(dir, 'phone.key.pem'));
-  ca.ok(['issue', 'phone', '--out-dir', dir, '--keep-key']);
+  assertOneErrorLine(ca.run(['issue', 'phone', '--out-dir', dir, '--keep-key']), /phone\.pem already exists and holds an earlier file of phone, which issue replaces only with --force/, 1);
+  assert.deepEqual(readFileSync(join(dir, 'phone.key.pem')), oldKey);
+  ca.ok(['issue', 'phone', '--out-dir', dir, '--keep-key', '--force']);
   assert.notDeepEqual(readFileSync(join(dir, 'phone.key.pem')), oldKey);
-  // Someone else's file under a device's name is not replaced: not by issue, not by renew.
-  writeFileSync(join(dir, 'phone.mobileconfig'), 'not a profile\n');
-  ca.ok(['revoke', 'phone']);
+  // Someone else's file under a device's name is not replaced, by issue or renew: untouched, nothing recorded; --force replaces it.
   const recorded = certificateCount(ca.home);
-  assertOneErrorLine(ca.run(['issue', 'phone', '--out-dir', dir]), /phone\.mobileconfig already exists and is not a file of phone from this CA/, 1);
+  writeFileSync(join(dir, 'tablet.p12'), 'not a PKCS#12\n');
+  assertOneErrorLine(ca.run(['issue', 'tablet', '--out-dir', dir]), /tablet\.p12 already exists and is not a file of tablet from this CA/, 1);
   assert.equal(certificateCount(ca.home), recorded, 'nothing recorded');
+  assert.equal(readFileSync(join(dir, 'tablet.p12'), 'utf8'), 'not a PKCS#12\n');
+  ca.ok(['issue', 'tablet', '--out-dir', dir, '--force']);
+  assert.equal(readFileSync(join(dir, 'tablet.p12'))[0], 0x30, 'a PKCS#12 (DER)');
+  writeFileSync(join(dir, 'phone.mobileconfig'), 'not a profile\n');
+  assertOneErrorLine(ca.run(['renew', 'phone', '--out-dir', dir]), /phone\.mobileconfig already exists and is not a file of phone from this CA/, 1);
   assert.equal(readFileSync(join(dir, 'phone.mobileconfig'), 'utf8'), 'not a profile\n');
-  ca.ok(['issue', 'phone', '--out-dir', dir, '--force']);
-  assert.notEqual(readFileSync(join(dir, 'phone.mobileconfig'), 'utf8'), 'not a profile\n');
-  writeFileSync(join(dir, 'phone.p12'), 'not a PKCS#12\n');
-  assertOneErrorLine(ca.run(['renew', 'phone', '--out-dir', dir]), /phone\.p12 already exists and is not a file of phone/, 1);
   ca.ok(['renew', 'phone', '--out-dir', dir, '--force']);
-  assert.equal(readFileSync(join(dir, 'phone.p12'))[0], 0x30, 'a PKCS#12 (DER) again');
+  assert.notEqual(readFileSync(join(dir, 'phone.mobileconfig'), 'utf8'), 'not a profile\n');
 
   // proxy --out-dir: a second run replaces its own files; a foreign bundle.pem is refused.
   ca.ok(['issue', 'cloud', '--profile', 'server', '--dns', 'cloud.home.arpa']);
