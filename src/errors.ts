@@ -73,6 +73,10 @@ export class AmbiguousNameError extends UsageError {}
 export class DatabaseError extends PocketcaError {}
 export class DatabaseTooNewError extends PocketcaError {}
 export class OutputExistsError extends PocketcaError {}
+/** An output path names something the user cannot mean: inside the CA home, a missing directory, a directory (exit 2). */
+export class InvalidOutputPathError extends UsageError {}
+/** The filesystem refused: permission denied, read-only, full, an I/O error (exit 1). */
+export class FilesystemError extends PocketcaError {}
 export class CheckFailedError extends PocketcaError {}
 export class OperationFailedError extends PocketcaError {}
 /** `share`: the link's time ran out before the downloads it allowed (exit 1). */

@@ -10,9 +10,9 @@
  * matches the certificate, the snapshot passes integrity_check, and crl.pem
  * is the CRL the snapshot records last.
  */
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { DatabaseError, OperationFailedError, OutputExistsError, UsageError } from '../errors';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseError, OperationFailedError } from '../errors';
 import { encodeBackup, type BackupMember } from '../formats/backup-archive';
 import { sha256Hex } from '../formats/crl';
 import { fromPem } from '../formats/pem';
@@ -20,8 +20,11 @@ import { openDatabase } from '../store/database';
 import { recordEvent } from '../store/events';
 import { describeDatabase, snapshotDatabase, type DatabaseFacts } from '../store/snapshot';
 import type { AppContext } from './context';
-import { checkpoint, PRIVATE, PUBLIC, tempPathFor, writeFileAtomic } from './files';
+import { checkpoint, PRIVATE, PUBLIC, tempPathFor } from './files';
 import { readHomeFile } from './home';
+import { MAX_BACKUP_BYTES } from './limits';
+import { backupOf } from './output-kinds';
+import { resolveOutput, writeOutput, type StdoutSink } from './output-target';
 import { unlockCaKey } from './unlock';
 
 /** The files of a home a backup holds, and the modes `restore` gives them. */
@@ -41,6 +44,8 @@ export interface BackupParams {
   force: boolean;
   /** The pocketca version, recorded in the manifest. */
   writer: string;
+  /** Where FILE `-` goes; default: `-` is refused. */
+  stdout?: StdoutSink;
 }
 
 export interface BackupResult {
@@ -52,17 +57,6 @@ export interface BackupResult {
   crlNumber: number;
   bytes: number;
   members: { name: string; size: number }[];
-}
-
-function checkTarget(path: string, force: boolean): void {
-  let dirOk = false;
-  try {
-    dirOk = statSync(dirname(path)).isDirectory();
-  } catch {
-    /* reported below */
-  }
-  if (!dirOk) throw new UsageError(`cannot write ${path}: ${dirname(path)} is not a directory`, `create it first: mkdir -p ${dirname(path)}`);
-  if (existsSync(path) && !force) throw new OutputExistsError(`${path} already exists`, 'choose another file name, or pass --force to replace it');
 }
 
 /**
@@ -112,10 +106,10 @@ async function consistentSnapshot(ctx: AppContext, temp: string): Promise<{ fact
 
 export async function backupHome(ctx: AppContext, p: BackupParams): Promise<BackupResult> {
   const home = ctx.home;
-  const path = resolve(p.path);
   const ca = home.caCertificate();
   home.database();
-  checkTarget(path, p.force);
+  const target = resolveOutput(home.dir, p.path, { flag: '', what: 'a pocketca backup of this CA', sameKind: backupOf(ca, HOME_FILES.map((f) => f.name)), force: p.force, stdout: p.stdout, maxBytes: MAX_BACKUP_BYTES });
+  const path = target.path;
   const key = await unlockCaKey(ctx, 'backup');
 
   const temp = tempPathFor(home.dbPath);
@@ -143,7 +137,7 @@ export async function backupHome(ctx: AppContext, p: BackupParams): Promise<Back
       members,
       key,
     );
-    writeFileAtomic(path, archive, PRIVATE);
+    writeOutput(target, archive, PRIVATE);
     recordEvent(home.database(), {
       at: createdAt,
       command: 'backup',

@@ -4,11 +4,10 @@
  * secret here (share's link is single-use and holds no password), so the
  * images are public files.
  */
-import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { UsageError } from '../errors';
 import { checkQrUrl, qrMatrix, qrToPng, qrToSvg } from '../formats/qr';
-import { PUBLIC, writeFileAtomic } from './files';
+import { PUBLIC } from './files';
+import { pngImage, svgImage } from './output-kinds';
+import { resolveOutput, writeOutput, type StdoutSink } from './output-target';
 
 export interface ExportQrParams {
   /** The text to encode, exactly as given. */
@@ -17,6 +16,12 @@ export interface ExportQrParams {
   png?: string;
   /** Write an SVG here; default none. */
   svg?: string;
+  /** The CA home, where no image may go. */
+  home: string;
+  /** Replace files that are not PNG / SVG images; default false. */
+  force?: boolean;
+  /** Where `-` goes. */
+  stdout?: StdoutSink;
 }
 
 export interface ExportQrResult {
@@ -26,37 +31,21 @@ export interface ExportQrResult {
   files: { png?: string; svg?: string };
 }
 
-function checkTarget(path: string, flag: string): string {
-  const full = resolve(path);
-  let parentIsDir = false;
-  try {
-    parentIsDir = statSync(dirname(full)).isDirectory();
-  } catch {
-    /* reported below */
-  }
-  if (!parentIsDir) throw new UsageError(`${flag}: directory ${dirname(full)} does not exist`);
-  try {
-    if (statSync(full).isDirectory()) throw new UsageError(`${flag}: ${full} is a directory`);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-  }
-  return full;
-}
-
 export async function exportQr(p: ExportQrParams): Promise<ExportQrResult> {
   const url = checkQrUrl(p.url);
   const { version } = qrMatrix(url);
   // Check both targets before writing either, so a bad --svg leaves no --png behind.
-  const png = p.png === undefined ? undefined : checkTarget(p.png, '--png');
-  const svg = p.svg === undefined ? undefined : checkTarget(p.svg, '--svg');
+  const rule = (flag: string, what: string, sameKind: (b: Buffer) => boolean) => ({ flag, what, sameKind, force: Boolean(p.force), stdout: p.stdout });
+  const png = p.png === undefined ? undefined : resolveOutput(p.home, p.png, rule('--png', 'a PNG image', pngImage));
+  const svg = p.svg === undefined ? undefined : resolveOutput(p.home, p.svg, rule('--svg', 'an SVG image', svgImage));
   const files: ExportQrResult['files'] = {};
   if (png) {
-    writeFileAtomic(png, await qrToPng(url), PUBLIC);
-    files.png = png;
+    writeOutput(png, await qrToPng(url), PUBLIC);
+    files.png = png.path;
   }
   if (svg) {
-    writeFileAtomic(svg, await qrToSvg(url), PUBLIC);
-    files.svg = svg;
+    writeOutput(svg, await qrToSvg(url), PUBLIC);
+    files.svg = svg.path;
   }
   return { url, version, files };
 }

@@ -113,6 +113,19 @@ export function describeFsError(error: unknown): string {
       return 'it is a directory';
     case 'ENOTDIR':
       return 'a part of the path is not a directory';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'EEXIST':
+      return 'it exists';
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'no space left on the device';
+    case 'ENAMETOOLONG':
+      return 'the name is too long';
+    case 'ENXIO':
+      return 'no process is reading it (a FIFO without a reader, or a socket)';
+    case 'EBUSY':
+      return 'the device or file is busy';
     case 'ELOOP':
       return 'too many levels of symbolic links';
     case 'EIO':

@@ -2,17 +2,18 @@
  * The CA home (SPEC "The CA home"): where its files live, opening them, and
  * unlocking the CA key. Commands get one CaHome and close it at the end.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { CaFileDamagedError, CaNotFoundError, KeyDerivationTooCostlyError, UsageError, WrongPassphraseError } from '../errors';
+import { CaFileDamagedError, CaNotFoundError, FilesystemError, KeyDerivationTooCostlyError, UsageError, WrongPassphraseError } from '../errors';
 import { readChildren, readTlv } from '../formats/der-reader';
 import { checkKeyDerivation } from '../formats/encrypted-key';
 import { fromPem } from '../formats/pem';
 import { parseCertificate, type ParsedCertificate } from '../formats/x509';
 import { openDatabase, type Db } from '../store/database';
-import { readFileBounded } from './files';
+import { describeFsError, readFileBounded } from './files';
 import { MAX_HOME_FILE_BYTES } from './limits';
+import { checkCanMakeDirectory } from './output-target';
 import { decryptCaKey } from './key-prefetch';
 
 const RESTORE_HINT = 'restore the home from a backup with `pocketca restore`';
@@ -39,6 +40,32 @@ function isEncryptedKeyInfo(der: Buffer): boolean {
   }
 }
 
+/**
+ * The home is a directory pocketca can read, or does not exist yet (SPEC
+ * "Everyday use"): a file, or a path through a file, is exit 2; a home it may
+ * not read is exit 1, not "no CA". Returns whether it exists.
+ */
+export function checkHomeDirectory(dir: string): boolean {
+  const where = `the CA home ${dir}`;
+  const hint = 'point --home (or POCKETCA_HOME) at the CA home directory';
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return false;
+    if (code === 'ENOTDIR') throw new UsageError(`${where} is not a directory: a part of its path is a file`, hint);
+    throw new FilesystemError(`cannot read ${where}: ${describeFsError(error)}`);
+  }
+  if (!isDir) throw new UsageError(`${where} is not a directory`, hint);
+  try {
+    accessSync(dir, fsConstants.R_OK | fsConstants.X_OK);
+  } catch (error) {
+    throw new FilesystemError(`cannot read ${where}: ${describeFsError(error)}`, 'run pocketca as the user who owns it, or fix its permissions');
+  }
+  return true;
+}
+
 export class CaHome {
   readonly dbPath: string;
   readonly keyPath: string;
@@ -56,12 +83,20 @@ export class CaHome {
     this.crlPath = join(dir, 'crl.pem');
   }
 
-  /** True when any part of a CA is present (init must not touch it). */
+  /**
+   * True when any part of a CA is present (init and restore must not touch
+   * it). A home that does not exist yet must be one they can make.
+   */
   hasAnyCaFile(): boolean {
+    if (!checkHomeDirectory(this.dir)) {
+      checkCanMakeDirectory(this.dir, '--home');
+      return false;
+    }
     return [this.dbPath, this.keyPath, this.certPath].some((p) => existsSync(p));
   }
 
   private requireCa(): void {
+    checkHomeDirectory(this.dir);
     if (!existsSync(this.certPath) && !existsSync(this.dbPath)) {
       throw new CaNotFoundError(`no CA in ${this.dir}`, `create one with \`pocketca init --home ${this.dir}\`, or point --home / POCKETCA_HOME at it`);
     }

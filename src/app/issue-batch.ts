@@ -29,14 +29,14 @@ import { InvalidNameError, OperationFailedError, OutputExistsError, UsageError, 
 import { findByName, statusOf } from '../store/certificates';
 import type { AppContext } from './context';
 import { checkpoint, PRIVATE, readFileBounded, writeFilesAtomic } from './files';
+import { ensureOutputDir, writeOutput } from './output-target';
 import { recordCertificate } from './issue-certificate';
 import {
   buildIdentity,
-  checkNoOutputsExist,
-  checkOutDir,
   filesOf,
   loadEncoders,
   planIssue,
+  resolveIdentityOutputs,
   resultOf,
   type BuiltIdentity,
   type IssueParams,
@@ -186,9 +186,9 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
   const text = readFileBounded(p.batchFile, { max: MAX_BATCH_BYTES, what: 'batch file', expected: 'a batch file names one device per line' }).toString('utf8');
   const names = parseBatchNames(text, p.batchFile);
   const plans = names.map((name) => planIssue({ ...p, name }));
-  const outDir = plans[0]!.outDir;
-  checkOutDir(outDir);
-  checkNoOutputsExist(plans);
+  // Every file of every identity through the output rule, before anything is unlocked or signed.
+  const dir = resolveIdentityOutputs(ctx, plans, p.outDir);
+  const outDir = dir.path;
   const generated = p.p12Password === undefined && p.profile === 'client';
   const passwordsPath = generated ? join(outDir, PASSWORDS_FILE) : undefined;
   if (passwordsPath && !p.force && existsSync(passwordsPath)) {
@@ -227,6 +227,8 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
       const secrets = await secretsAhead[i];
       return buildIdentity(session, plans[i]!, await pool.keys[i]!, passwordsAhead[i]!, secrets);
     };
+    // A new directory is 0700: it holds the PKCS#12s and the passwords.
+    ensureOutputDir(dir, 0o700);
     let next: Promise<BuiltIdentity> | undefined = build(0);
     for (const [i, plan] of plans.entries()) {
       try {
@@ -236,7 +238,7 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
           await writeFilesAtomic([{ path: passwordsPath, data: csvOf(passwords), mode: PRIVATE }]);
         }
         recordCertificate(db, built.signed, command);
-        const written = writeFilesAtomic(filesOf(built));
+        const written = writeIdentityFiles(built);
         written.catch(() => undefined);
         next = i + 1 < plans.length ? build(i + 1) : undefined;
         next?.catch(() => undefined);
@@ -253,6 +255,19 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
     deriver?.close();
   }
   return { issued, ...(passwordsPath ? { passwordsPath } : {}) };
+}
+
+/**
+ * An identity's regular files synced in parallel (temporary names, then renames);
+ * a device or FIFO the output rule let through is written in place, never renamed over.
+ */
+function writeIdentityFiles(built: BuiltIdentity): Promise<void> {
+  const targets = built.plan.targets!;
+  const files = filesOf(built);
+  files.forEach((f, i) => {
+    if (targets[i]!.kind !== 'file') writeOutput(targets[i]!, f.data, f.mode);
+  });
+  return writeFilesAtomic(files.filter((_, i) => targets[i]!.kind === 'file'));
 }
 
 /** A failure after the run began: what was issued stays; the error says what remains (exit 1). */

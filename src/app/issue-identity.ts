@@ -3,22 +3,23 @@
  * service (server), exported as the files the device or proxy needs.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
 import { resolveKeySpec, type KeySpec } from '../ca/key-types';
 import { validateName } from '../ca/names';
 import { generatePassword } from '../ca/passwords';
 import { buildSubject, type Subject } from '../ca/subject';
 import { validateSans } from '../ca/subject-alt-names';
-import { OutputExistsError, UsageError } from '../errors';
+import { UsageError } from '../errors';
 import { toPem } from '../formats/pem';
 import type { Pkcs12Format, Pkcs12Secrets } from '../formats/pkcs12';
 import { commonNameFromDer } from '../formats/x500-name';
 import type { ParsedCertificate, SubjectAltNames } from '../formats/x509';
 import type { Db } from '../store/database';
 import type { AppContext } from './context';
-import { PRIVATE, PUBLIC, writeFileAtomic } from './files';
+import { PRIVATE, PUBLIC } from './files';
+import { deviceFile } from './output-kinds';
+import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput, type OutputDir, type OutputTarget } from './output-target';
 import { recordCertificate, signCertificate, summarize, type IssuedSummary, type SignedCertificate } from './issue-certificate';
 import { takeKey } from './key-pairs';
 import { unlockCaKey } from './unlock';
@@ -90,19 +91,27 @@ function planFiles(p: IssueParams, outDir: string): PlannedFile[] {
   return files;
 }
 
-export function checkOutDir(outDir: string): void {
-  let isDir = false;
-  try {
-    isDir = statSync(outDir).isDirectory();
-  } catch {
-    throw new UsageError(`output directory ${outDir} does not exist`, `create it first: mkdir -p ${outDir}`);
-  }
-  if (!isDir) throw new UsageError(`${outDir} is not a directory`);
-  try {
-    accessSync(outDir, fsConstants.W_OK);
-  } catch {
-    throw new UsageError(`output directory ${outDir} is not writable`);
-  }
+/**
+ * The output rule for the files of device NAME in --out-dir. `renew`
+ * replaces the device's own earlier files (output-kinds deviceFile) and
+ * nothing else without --force. `issue` starts a new identity and replaces
+ * no file without --force, not even the device's own: those may be what a
+ * phone still installs, and a new identity over them is asked for explicitly.
+ */
+export function deviceOutputs(ctx: AppContext, outDir: OutputDir, name: string, files: { role: string; path: string }[], force: boolean, replacesOwn: boolean): OutputTarget[] {
+  const device = { db: ctx.home.database(), ca: ctx.home.caCertificate(), name };
+  return files.map((f) => {
+    const own = deviceFile(f.role, device);
+    return resolveOutputIn(ctx.home.dir, outDir, basename(f.path), {
+      flag: '--out-dir',
+      what: `a file of ${name} from this CA`,
+      sameKind: replacesOwn ? own : (bytes) => own(bytes) && `holds an earlier file of ${name}, which issue replaces only with --force`,
+      force,
+      existsHint: replacesOwn
+        ? 'choose another --out-dir, move the old files away, or pass --force to replace them'
+        : `choose another --out-dir, pass --force to replace ${name}'s earlier files, or \`pocketca renew ${name}\` while its certificate is valid`,
+    });
+  });
 }
 
 /** One identity, checked and decided before anything is unlocked or generated. */
@@ -116,6 +125,8 @@ export interface IssuePlan {
   days: number;
   outDir: string;
   files: PlannedFile[];
+  /** Where each of `files` is written, once resolveIdentityOutputs checked them (same order). */
+  targets?: OutputTarget[];
 }
 
 /** Check an `issue`'s parameters (all of them, before any work) and plan its files. No I/O. */
@@ -129,15 +140,20 @@ export function planIssue(p: IssueParams): IssuePlan {
   return { params: p, name, command: p.command ?? 'issue', keySpec, sans, subject, days: p.days ?? DEFAULT_DAYS[p.profile], outDir, files: planFiles(p, outDir) };
 }
 
-/** Refuse (before anything is signed) output files that exist, unless --force. */
-export function checkNoOutputsExist(plans: readonly IssuePlan[]): void {
+/**
+ * Resolve the output directory and every plan's files through the output rule
+ * (src/app/output-target.ts), before anything is unlocked, signed or recorded.
+ * The plans' paths become the real paths written.
+ */
+export function resolveIdentityOutputs(ctx: AppContext, plans: readonly IssuePlan[], outDirGiven: string): OutputDir {
+  const dir = resolveOutputDir(ctx.home.dir, outDirGiven, '--out-dir');
   for (const plan of plans) {
-    if (plan.params.force) continue;
-    const existing = plan.files.find((f) => existsSync(f.path));
-    if (existing) {
-      throw new OutputExistsError(`${existing.path} already exists`, 'choose another --out-dir, move the old files away, or pass --force to replace them');
-    }
+    const targets = deviceOutputs(ctx, dir, plan.name, plan.files, plan.params.force, plan.command === 'renew');
+    plan.targets = targets;
+    plan.outDir = dir.path;
+    plan.files = plan.files.map((f, i) => ({ ...f, path: targets[i]!.path }));
   }
+  return dir;
 }
 
 /** What every identity of one run shares: the CA, its unlocked key, the encoders (loaded once). */
@@ -228,9 +244,12 @@ export function buildIdentity(s: IssueSession, plan: IssuePlan, key: KeyObject, 
 }
 
 /** Record the certificate (its own transaction), then write its files: SPEC "Guarantees". */
-export function saveIdentity(db: Db, built: BuiltIdentity): IssueResult {
+export function saveIdentity(db: Db, built: BuiltIdentity, dir: OutputDir): IssueResult {
   recordCertificate(db, built.signed, built.plan.command);
-  for (const file of filesOf(built)) writeFileAtomic(file.path, file.data, file.mode);
+  // A new directory is 0700: it holds the PKCS#12 and keys.
+  ensureOutputDir(dir, 0o700);
+  const targets = built.plan.targets!;
+  filesOf(built).forEach((file, i) => writeOutput(targets[i]!, file.data, file.mode));
   return resultOf(built);
 }
 
@@ -251,8 +270,8 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   const plan = planIssue(p);
   // Before any file, key or passphrase: a second valid certificate is rarely meant (revoke NAME then matches two).
   if (plan.command === 'issue' && !p.force) refuseSecondCertificate(ctx.home.database(), plan.name, ctx.now().toISOString());
-  checkOutDir(plan.outDir);
-  checkNoOutputsExist([plan]);
+  // Checked before the CA key is unlocked and anything is signed or recorded.
+  const dir = resolveIdentityOutputs(ctx, [plan], p.outDir);
   const ca = ctx.home.caCertificate();
   const db = ctx.home.database();
 
@@ -268,5 +287,5 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await ensureProfileSigner(ctx, caKey) : undefined;
   const key = await keyPromise;
   const session: IssueSession = { ctx, ca, caKey, db, encoders, ...(profileSigner ? { profileSigner } : {}) };
-  return saveIdentity(db, buildIdentity(session, plan, key, password, p12Secrets));
+  return saveIdentity(db, buildIdentity(session, plan, key, password, p12Secrets), dir);
 }

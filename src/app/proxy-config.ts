@@ -7,8 +7,8 @@
  * replaces the per-home salt of that derivation.
  */
 import { createPrivateKey, createPublicKey, hkdfSync, X509Certificate, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join, posix, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { UnreadableInputError, UsageError } from '../errors';
 import { apacheVhostConfig, apacheWebsocketTokenScript } from '../formats/proxy-apache';
 import { MOSQUITTO_USER, mosquittoListenerConfig } from '../formats/proxy-mosquitto';
@@ -30,7 +30,9 @@ import { recordEvent } from '../store/events';
 import { getSetting, setSetting } from '../store/settings';
 import type { AppContext } from './context';
 import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
-import { PRIVATE, PUBLIC, readFileBounded, writeFileAtomic } from './files';
+import { PRIVATE, PUBLIC, readFileBounded } from './files';
+import { bundleOf, crlOf, pemCertificates, pemPrivateKey, proxyText } from './output-kinds';
+import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput, type OutputDir, type OutputTarget } from './output-target';
 import { unlockCaKey } from './unlock';
 
 export type ProxyKind = 'nginx' | 'apache' | 'mosquitto';
@@ -61,6 +63,8 @@ export interface ProxyConfigParams {
   websocketTokenTtl?: number;
   /** Make a new HMAC key first: every token issued so far stops working. */
   rotateSecret?: boolean;
+  /** Replace files in outDir that an earlier `proxy` run did not write; default false. */
+  force?: boolean;
 }
 
 export interface ProxyConfigResult {
@@ -264,7 +268,55 @@ function shareKeyWithMosquitto(ctx: AppContext, keyPath: string, installDir: str
   );
 }
 
+/** The WebSocket token's script file, named after the config. */
+const websocketScriptName = (configFile: string, kind: ProxyKind): string => `${configFile.replace(/\.conf$/, '')}-websocket-token.${kind === 'nginx' ? 'js' : 'lua'}`;
+
+/**
+ * The files of --out-dir, resolved by the output rule before anything is
+ * recorded (the token's key is made or rotated in the database): each may
+ * replace only what an earlier `proxy` run wrote under that name.
+ */
+class ProxyOutputs {
+  private readonly targets = new Map<string, OutputTarget>();
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly dir: OutputDir,
+    private readonly force: boolean,
+  ) {}
+
+  resolve(role: string, name: string): OutputTarget {
+    let target = this.targets.get(name);
+    if (!target) {
+      const ca = this.ctx.home.caCertificate();
+      const kinds: Record<string, [string, (b: Buffer) => boolean]> = {
+        bundle: ['a certificate bundle of this CA', bundleOf(ca)],
+        crl: ['a CRL of this CA', crlOf(ca)],
+        cert: ['a PEM certificate', pemCertificates],
+        key: ['a PEM private key', pemPrivateKey],
+      };
+      const [what, sameKind] = kinds[role] ?? ['a file an earlier `pocketca proxy` wrote', proxyText];
+      target = resolveOutputIn(this.ctx.home.dir, this.dir, name, { flag: '--out-dir', what, sameKind, force: this.force });
+      this.targets.set(name, target);
+    }
+    return target;
+  }
+
+  write(role: string, name: string, data: string, mode: number): string {
+    const target = this.resolve(role, name);
+    // The directory holds the proxy's key (0600): a new one is 0755 like /etc/pocketca, for the copy.
+    ensureOutputDir(this.dir, 0o755);
+    writeOutput(target, data, mode);
+    return target.path;
+  }
+
+  /** Whether `name` was written as a regular file (not through a device or a FIFO). */
+  isRegularFile(name: string): boolean {
+    return this.targets.get(name)?.kind === 'file';
+  }
+}
+
 export async function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams): Promise<ProxyConfigResult> {
+  const outDir = p.outDir === undefined ? undefined : new ProxyOutputs(ctx, resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir'), Boolean(p.force));
   const installDir = p.installDir ?? DEFAULT_INSTALL_DIR;
   if (!SAFE_PATH.test(installDir)) {
     throw new UsageError(`--install-dir ${JSON.stringify(installDir)} must be an absolute path of letters, digits and . _ / @ + -`);
@@ -277,6 +329,10 @@ export async function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams)
   }
   const ttl = checkTtl(p.websocketTokenTtl ?? DEFAULT_WEBSOCKET_TOKEN_TTL);
   const x = plan(ctx, p);
+  if (outDir) {
+    for (const [role, name] of [['config', x.configFile], ['bundle', 'bundle.pem'], ['crl', 'crl.pem'], ['cert', x.certFile], ['key', x.keyFile]]) outDir.resolve(role!, name!);
+    if (p.websocketToken && p.kind !== 'mosquitto') outDir.resolve('script', websocketScriptName(x.configFile, p.kind));
+  }
 
   const now = ctx.now();
   const ca = ctx.home.caCertificate();
@@ -307,7 +363,7 @@ export async function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams)
       const tokenName = x.serverName.toLowerCase();
       const secret = deriveWebsocketTokenKey(caKey, salt, tokenName);
       token = { ttlSeconds: ttl, paths: websocketPaths, secret: state };
-      const script = `${x.configFile.replace(/\.conf$/, '')}-websocket-token.${p.kind === 'nginx' ? 'js' : 'lua'}`;
+      const script = websocketScriptName(x.configFile, p.kind);
       tokenParams = { script: at(script), secret };
       const scriptParams = { serverName: tokenName, ttlSeconds: ttl, paths: websocketPaths, crlFile: files.crl };
       // nginx reads the njs module as root at start, so it may hold the key (0600); Apache's
@@ -334,14 +390,10 @@ export async function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams)
   );
 
   const written: Record<string, string> = {};
-  if (p.outDir) {
-    const dir = resolve(p.outDir);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    for (const o of outputs) {
-      written[o.role] = join(dir, o.name);
-      writeFileAtomic(written[o.role]!, o.data, o.mode);
-    }
-    if (p.kind === 'mosquitto') shareKeyWithMosquitto(ctx, written.key!, installDir);
+  if (outDir) {
+    for (const o of outputs) written[o.role] = outDir.write(o.role, o.name, o.data, o.mode);
+    // Only a key written as a regular file is given to group mosquitto (never a device or a FIFO named so).
+    if (p.kind === 'mosquitto' && outDir.isRegularFile(x.keyFile)) shareKeyWithMosquitto(ctx, written.key!, installDir);
   }
   return {
     kind: p.kind,

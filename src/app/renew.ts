@@ -11,7 +11,7 @@
  * supersedes every valid certificate of the name).
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { keySpecOf } from '../ca/key-types';
 import { CertificateAlreadyRevokedError, UsageError } from '../errors';
 import type { Pkcs12Format } from '../formats/pkcs12';
@@ -20,9 +20,10 @@ import { parseCertificate, subjectAltNamesOf } from '../formats/x509';
 import { certificateDer, findBySerial, statusOf, type CertificateRow, type Status } from '../store/certificates';
 import type { Db } from '../store/database';
 import type { AppContext } from './context';
-import { checkpoint, PUBLIC, writeFileAtomic } from './files';
+import { checkpoint, PUBLIC } from './files';
 import { findValid } from './find-certificate';
-import { checkOutDir, issueIdentity, type IssueResult } from './issue-identity';
+import { deviceOutputs, issueIdentity, type IssueResult } from './issue-identity';
+import { ensureOutputDir, resolveOutputDir, writeOutput } from './output-target';
 import { revokeCertificates } from './revoke';
 import { signCsr } from './sign-csr';
 
@@ -57,6 +58,8 @@ export interface RenewParams {
   signProfile: boolean;
   /** The PKCS#12 password the user chose, or undefined to generate one. */
   p12Password?: string;
+  /** Replace files in outDir that are not the device's own earlier files; default false. */
+  force?: boolean;
 }
 
 export interface RenewResult extends IssueResult {
@@ -96,7 +99,8 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
   const sans = subjectAltNamesOf(der);
   const days = p.days ?? Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
   const profile = old.profile as 'client' | 'server';
-  const outDir = resolve(p.outDir);
+  const dir = resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir');
+  const outDir = dir.path;
 
   let issued: IssueResult;
   if (old.source === 'sign' || p.csr) {
@@ -110,13 +114,13 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
     if (p.keyType !== undefined || p.curve !== undefined || p.keySize !== undefined) {
       throw new UsageError('--key-type, --curve and --key-size choose a key pocketca makes; this device makes its own', 'make the new CSR with the key you want');
     }
-    checkOutDir(outDir);
+    const [target] = deviceOutputs(ctx, dir, old.name, [{ role: 'cert', path: join(outDir, `${old.name}.pem`) }], Boolean(p.force), true);
     const oldCn = commonNameFromDer(parseCertificate(der).subjectDer) ?? old.name;
     const signed = await signCsr(ctx, { csr: p.csr, profile, name: old.name, days, ...sans, command: 'renew', commonName: oldCn });
-    const certPath = join(outDir, `${old.name}.pem`);
-    writeFileAtomic(certPath, signed.pem, PUBLIC);
+    ensureOutputDir(dir, 0o700);
+    writeOutput(target!, signed.pem, PUBLIC);
     const { pem: _pem, ignored: _ignored, ...rest } = signed;
-    issued = { ...rest, files: { cert: certPath } };
+    issued = { ...rest, files: { cert: target!.path } };
   } else {
     const parsed = parseCertificate(der);
     issued = await issueIdentity(ctx, {
@@ -136,8 +140,8 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
       profilePassword: p.profilePassword,
       signProfile: p.signProfile,
       p12Password: p.p12Password,
-      // Renewing means replacing the old files of this name.
-      force: true,
+      // Renewing means replacing the old files of this name (and only those, without --force).
+      force: Boolean(p.force),
       command: 'renew',
     });
   }

@@ -9,6 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { prefetchKey } from '../app/key-prefetch';
+import { UsageError } from '../errors';
 import { MAX_SECRET_BYTES, secretFromFileText } from './secrets';
 
 /** Global options that take a value (main.ts), to find the command word. */
@@ -27,7 +28,10 @@ export function commandOf(args: readonly string[]): string | undefined {
 
 /** The CA home: --home, else $POCKETCA_HOME, else ~/.pocketca (SPEC). */
 export function resolveHome(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(option ?? env.POCKETCA_HOME ?? join(homedir(), '.pocketca'));
+  const given = option ?? env.POCKETCA_HOME ?? join(homedir(), '.pocketca');
+  // resolve('') is the current directory: an empty value must not quietly mean "here".
+  if (given === '') throw new UsageError(`${option === '' ? '--home' : 'POCKETCA_HOME'} is empty`, 'name the CA home directory, e.g. --home ~/.pocketca');
+  return resolve(given);
 }
 
 /** The value of `--name VALUE` or `--name=VALUE`, the last one given. */

@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { PocketcaError } from '../errors';
 import { asDatabaseError } from '../store/sqlite-errors';
+import { asFilesystemError } from '../app/output-target';
 import { commandOf } from './argv';
 import { registerCommands } from './commands';
 import { openHomes } from './runtime';
@@ -39,7 +40,7 @@ export function buildProgram(argv?: readonly string[]): Command {
 function report(thrown: unknown): number {
   const debug = process.env.POCKETCA_DEBUG === '1';
   // A damaged or locked database surfaces on whichever query meets it.
-  const error = asDatabaseError(thrown, openHomes[0]?.dbPath) ?? thrown;
+  const error = asDatabaseError(thrown, openHomes[0]?.dbPath) ?? asFilesystemError(thrown) ?? thrown;
   if (error instanceof CommanderError) {
     // Help and --version "errors" are successes; every other commander error is bad usage.
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;

@@ -94,7 +94,7 @@ export class Output {
   }
 
   /** Raw data the user asked for on stdout (PEM); printed even with --quiet. */
-  data(text: string): void {
+  data(text: string | Uint8Array): void {
     process.stdout.write(text);
   }
 

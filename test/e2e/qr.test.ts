@@ -111,7 +111,7 @@ test('qr refuses invalid and oversized input with exit 2', (t) => {
     [['qr', '192.168.1.10:8080'], /error: not a URL/],
     [['qr', 'https://example.org/\u0007bell'], /error: the URL contains whitespace or control characters/],
     [['qr', 'https://example.org/' + 'x'.repeat(3000)], /error: the URL is 3020 bytes; .* at most 2048/],
-    [['qr', 'https://example.org/', '--png', join(dir, 'no', 'such', 'dir.png')], /error: --png: directory .* does not exist/],
+    [['qr', 'https://example.org/', '--png', join(dir, 'no', 'such', 'dir.png')], /error: --png: cannot write .*: directory .* does not exist/],
     [['qr', 'https://example.org/', '--svg', dir], /error: --svg: .* is a directory/],
     [['qr'], /missing required argument/],
   ];

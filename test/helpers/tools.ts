@@ -25,6 +25,8 @@ const PACKAGES: Record<string, string> = {
   script: 'util-linux',
   unshare: 'util-linux',
   npm: 'npm',
+  runuser: 'util-linux',
+  useradd: 'passwd',
   tmux: 'tmux',
   zsh: 'zsh',
   fish: 'fish',

@@ -6,7 +6,7 @@ export function registerBackup(program: Command): void {
     .command('backup')
     .description('write one file (0600) holding the database, the encrypted CA key, the CA certificate and the CRL, signed by the CA key')
     .argument('<file>', 'the backup file to write')
-    .option('--force', 'replace FILE if it exists')
+    .option('--force', 'replace FILE even when it is not a backup of this CA')
     .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt)')
     .addHelpText(
       'after',
@@ -29,7 +29,8 @@ ${EXIT_CODES}`,
       const { backupHome } = await import('../../app/backup');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const writer = (require('../../../../package.json') as { version: string }).version;
-      const result = await backupHome(ctx, { path: file, force: Boolean(opts.force), writer });
+      const result = await backupHome(ctx, { path: file, force: Boolean(opts.force), writer, stdout: (d) => out.data(d) });
+      if (result.path === '-') return;
       out.result(result, () =>
         [
           `wrote a backup of ${ctx.home.dir} to ${result.path} (${result.bytes} bytes)`,

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { EXIT_CODES, runtimeFor } from '../runtime';
 
 export function registerBundle(program: Command): void {
@@ -7,15 +6,19 @@ export function registerBundle(program: Command): void {
     .command('bundle')
     .description('write the CA bundle the proxy trusts (ssl_client_certificate, SSLCACertificateFile)')
     .option('--out <file>', 'write to FILE (default: stdout)')
+    .option('--force', 'replace --out FILE even when it is not a certificate bundle of this CA')
     .addHelpText('after', `\nExamples:\n  pocketca bundle > /etc/nginx/pocketca-bundle.pem\n${EXIT_CODES}`)
     .action(async (opts, command: Command) => {
       const { ctx, out } = runtimeFor(command);
-      ctx.home.caCertificate();
+      const ca = ctx.home.caCertificate();
       const pem = ctx.home.caCertificatePem();
-      if (opts.out) {
-        const { writeFileAtomic, PUBLIC } = await import('../../app/files');
-        writeFileAtomic(resolve(opts.out), pem, PUBLIC);
-        out.result({ path: resolve(opts.out) }, () => `wrote the CA bundle to ${resolve(opts.out)}`);
+      if (opts.out !== undefined && opts.out !== '-') {
+        const { resolveOutput, writeOutput } = await import('../../app/output-target');
+        const { bundleOf } = await import('../../app/output-kinds');
+        const { PUBLIC } = await import('../../app/files');
+        const target = resolveOutput(ctx.home.dir, opts.out, { flag: '--out', what: 'a certificate bundle of this CA', sameKind: bundleOf(ca), force: Boolean(opts.force) });
+        writeOutput(target, pem, PUBLIC);
+        out.result({ path: target.path }, () => `wrote the CA bundle to ${target.path}`);
       } else if (out.json) out.result({ pem }, () => '');
       else out.data(pem);
     });

@@ -16,6 +16,7 @@ export function registerProxy(program: Command): void {
     .option('--cert <file>', "the proxy's own server certificate (PEM; extended key usage serverAuth, or none)")
     .option('--key <file>', 'its private key (PEM, unencrypted)')
     .option('--out-dir <dir>', 'write the config, bundle.pem, crl.pem, the certificate and key there (else print the config)')
+    .option('--force', 'replace files in --out-dir that an earlier `pocketca proxy` did not write')
     .option('--install-dir <dir>', 'where those files live on the proxy, as the config names them', '/etc/pocketca')
     .option('--websocket-token', "the Safari WebSocket exception: a signed cookie lets a certificate-less WebSocket upgrade through")
     .option('--websocket-path <path>', 'where the exception applies, e.g. /api/websocket; a path ending in / covers what is under it (repeatable; default every path)', (v: string, all: string[] = []) => [...all, v])
@@ -59,6 +60,7 @@ ${EXIT_CODES}`,
         websocketPaths: opts.websocketPath,
         websocketTokenTtl: opts.websocketTokenTtl === undefined ? undefined : Math.round(opts.websocketTokenTtl / 1000),
         rotateSecret: Boolean(opts.rotateSecret),
+        force: Boolean(opts.force),
       });
       if (result.config !== undefined && !out.json) {
         out.data(result.config);

@@ -13,6 +13,7 @@ export function registerQr(program: Command): void {
     .argument('<url>', 'an absolute URL (encoded exactly as given)')
     .option('--png <file>', 'write the QR code as a PNG image to FILE')
     .option('--svg <file>', 'write the QR code as an SVG image to FILE')
+    .option('--force', 'replace FILE even when it is not a PNG / SVG image')
     .addHelpText(
       'after',
       `
@@ -24,10 +25,10 @@ Examples:
   pocketca qr https://cloud.home.arpa/ --png cloud.png --svg cloud.svg
 ${EXIT_CODES}`,
     )
-    .action(async (url: string, opts: { png?: string; svg?: string }, command: Command) => {
-      const { out } = runtimeFor(command);
+    .action(async (url: string, opts: { png?: string; svg?: string; force?: boolean }, command: Command) => {
+      const { ctx, out } = runtimeFor(command);
       const { exportQr } = await import('../../app/export-qr');
-      const result = await exportQr({ url, png: opts.png, svg: opts.svg }).catch((error: unknown) => {
+      const result = await exportQr({ url, png: opts.png, svg: opts.svg, home: ctx.home.dir, force: Boolean(opts.force), stdout: (d) => out.data(d) }).catch((error: unknown) => {
         // `qr cloud.home.arpa`: a host name where a URL belongs; a phone needs the scheme to open it.
         if (error instanceof InvalidUrlError && HOST_WITHOUT_SCHEME.test(url)) {
           const suggested = `https://${url}`;
@@ -35,6 +36,7 @@ ${EXIT_CODES}`,
         }
         throw error;
       });
+      if (opts.png === '-' || opts.svg === '-') return;
       const wroteFiles = Object.keys(result.files).length > 0;
       if (out.json || wroteFiles) {
         out.result(result, () =>

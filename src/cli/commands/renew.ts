@@ -17,6 +17,7 @@ export function registerRenew(program: Command): void {
     .option('--key-size <bits>', "RSA key size: 2048, 3072 or 4096 (default: the old key's)", choice('--key-size', ['2048', '3072', '4096']))
     .option('--keep-key', "also write a client's NAME.key.pem (0600; default: when --out-dir has one)")
     .option('--no-mobileconfig', 'do not write NAME.mobileconfig')
+    .option('--force', "replace files in --out-dir that are not the device's own earlier files")
     .option('--p12-format <format>', 'legacy (3DES/SHA-1 MAC, what iOS and macOS import) or modern (AES-256/SHA-256)', choice('--p12-format', ['legacy', 'modern']), 'legacy')
     .option('--profile-password', 'put the PKCS#12 password inside the .mobileconfig (installs without asking)')
     .option('--sign-profile', 'sign the .mobileconfig (CMS) with a profile-signing certificate of this CA')
@@ -58,6 +59,7 @@ ${EXIT_CODES}`,
         profilePassword: Boolean(opts.profilePassword),
         signProfile: Boolean(opts.signProfile),
         p12Password: p12PasswordFrom(opts, ctx.warn),
+        force: Boolean(opts.force),
       });
       out.result(result, () => {
         const lines = [

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { CSR_INPUT, readInput } from '../input';
 import { EXIT_CODES, choice, collect, intOption, runtimeFor } from '../runtime';
 
@@ -16,6 +15,7 @@ export function registerSign(program: Command): void {
     .option('--dns <name>', 'DNS SAN (repeatable)', collect, [])
     .option('--ip <addr>', 'IP address SAN (repeatable)', collect, [])
     .option('--out <file>', 'write the certificate PEM to FILE (default: stdout)')
+    .option('--force', 'replace --out FILE even when it is not a certificate of this CA')
     .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt)')
     .addHelpText(
       'after',
@@ -34,17 +34,24 @@ ${EXIT_CODES}`,
     )
     .action(async (csrPath: string, opts, command: Command) => {
       const { ctx, out } = runtimeFor(command, opts);
+      const { resolveOutput, writeOutput } = await import('../../app/output-target');
+      const { certificateOf } = await import('../../app/output-kinds');
+      // Checked before anything is signed or recorded.
+      const target =
+        opts.out === undefined || opts.out === '-'
+          ? undefined
+          : resolveOutput(ctx.home.dir, opts.out, { flag: '--out', what: 'a certificate of this CA', sameKind: certificateOf(ctx.home.caCertificate()), force: Boolean(opts.force) });
       const csr = await readInput(csrPath, CSR_INPUT);
       const { signCsr } = await import('../../app/sign-csr');
       const result = await signCsr(ctx, { csr, profile: opts.profile, cn: opts.cn, name: opts.name, days: opts.days, email: opts.email, dns: opts.dns, ip: opts.ip });
       for (const what of result.ignored) ctx.warn(`the CSR asked for ${what}; ignored`);
-      if (opts.out) {
-        const { writeFileAtomic, PUBLIC } = await import('../../app/files');
-        writeFileAtomic(resolve(opts.out), result.pem, PUBLIC);
+      if (target) {
+        const { PUBLIC } = await import('../../app/files');
+        writeOutput(target, result.pem, PUBLIC);
       }
       const { ignored: _ignored, ...json } = result;
       if (out.json) out.result(json, () => '');
-      else if (opts.out) out.result(json, () => `signed ${result.profile} certificate ${result.serial} for ${result.name} (${result.subject}) -> ${resolve(opts.out)}`);
+      else if (target) out.result(json, () => `signed ${result.profile} certificate ${result.serial} for ${result.name} (${result.subject}) -> ${target.path}`);
       else {
         out.note(`signed ${result.profile} certificate ${result.serial} for ${result.name} (${result.subject})`);
         out.data(result.pem);
