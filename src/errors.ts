@@ -95,3 +95,18 @@ export class ValidCertificateExistsError extends PocketcaError {}
 export class BackupSignatureError extends PocketcaError {}
 /** `restore`: a first-release backup, whose manifest is not signed, without --allow-unsigned (exit 1). */
 export class UnsignedBackupError extends PocketcaError {}
+/**
+ * `scep`: a PKIOperation that is not a valid SCEP message for this CA
+ * (malformed, a signature that fails, encrypted to another CA). Answered with
+ * a CertRep FAILURE carrying `failInfo` (RFC 8894 §3.2.1.4); never ends the run.
+ */
+export class InvalidScepMessageError extends UsageError {
+  constructor(
+    message: string,
+    readonly failInfo: 'badAlg' | 'badMessageCheck' | 'badRequest' | 'badTime' | 'badCertId',
+  ) {
+    super(message);
+  }
+}
+/** `scep`: the enrollment ended without a certificate (--ttl passed, too many failed attempts): exit 1. */
+export class ScepEnrollmentEndedError extends PocketcaError {}

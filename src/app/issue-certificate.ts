@@ -57,10 +57,11 @@ export function signCertificate(
   };
 }
 
-export function recordCertificate(db: Db, signed: SignedCertificate, command: string): void {
+/** `detail` is the event's detail; default the profile (`scep` adds the device's transaction ID). */
+export function recordCertificate(db: Db, signed: SignedCertificate, command: string, detail: string = signed.record.profile): void {
   db.transaction(() => {
     insertCertificate(db, signed.record, signed.der);
-    recordEvent(db, { at: signed.record.issuedAt, command, outcome: 'ok', serial: signed.record.serial, name: signed.record.name, detail: signed.record.profile });
+    recordEvent(db, { at: signed.record.issuedAt, command, outcome: 'ok', serial: signed.record.serial, name: signed.record.name, detail });
     checkpoint(`${command}:recording`);
   }).immediate();
   checkpoint(`${command}:recorded`);

@@ -107,9 +107,59 @@ export function urlHost(address: string): string {
 
 const isUnspecified = (address: string) => address === '0.0.0.0' || address === '::';
 
+/**
+ * Content made once the URL is known (`scep` writes its profile, which names
+ * the URL): `load` runs after the server listens, before any request is
+ * answered; what it throws stops the server and rejects startShare.
+ */
+export interface LateContent {
+  /** The file the content is (or will be) saved as: its name is the download name. */
+  path: string;
+  load: (url: string) => Buffer;
+}
+
+/**
+ * A second handler on the same server (STYLE "One HTTP-serving mechanism"):
+ * it answers `/<token><path>` (with any query) by GET and POST, under the
+ * same token rules, time and size bounds and log. With a handler, downloads
+ * do not end the share; the handler does, through its control.
+ */
+export interface ShareHandler {
+  /** The path under the token, e.g. '/scep'. */
+  path: string;
+  /** Largest request body; a larger one gets 413 unread. */
+  maxBodyBytes: number;
+  handle(request: HandlerRequest, control: ShareControl): HandlerResponse | Promise<HandlerResponse>;
+}
+
+export interface HandlerRequest {
+  method: 'GET' | 'POST';
+  query: URLSearchParams;
+  body: Buffer;
+}
+
+export interface HandlerResponse {
+  status: number;
+  contentType: string;
+  body: Buffer;
+  /** A word for the request log (never a secret). */
+  note?: string;
+  /** Called when the body was sent in full. */
+  onSent?: () => void;
+}
+
+export interface ShareControl {
+  /** End the share with success (`done` resolves). */
+  finish(): void;
+  /** End the share with this error (`done` rejects). */
+  fail(error: Error): void;
+}
+
 export interface ShareParams {
-  /** The file to serve; read once, at start. */
-  file: string;
+  /** The file to serve; read once, at start (or content made once the URL is known). */
+  file: string | LateContent;
+  /** A handler for `/<token><handler.path>`; default none. */
+  handler?: ShareHandler;
   /** Address to listen on; default 0.0.0.0, every IPv4 interface (the URL names an IPv4 LAN address). */
   bind?: string;
   /** TCP port; default 0, a free port the system picks. */
@@ -140,6 +190,8 @@ export interface ShareRequestLog {
   completed?: boolean;
   /** Successful downloads so far. */
   downloads: number;
+  /** What a handler said of the request. */
+  note?: string;
 }
 
 export interface ShareOutcome {
@@ -196,12 +248,23 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
   const bind = p.bind ?? '0.0.0.0';
   if (!isIP(bind)) throw new UsageError(`--bind needs an IP address, not ${JSON.stringify(bind)}`, 'for example --bind 192.168.1.10, or leave it out to listen on every interface');
   const port = p.port ?? 0;
+  const lan = lanAddresses(p.interfaces ?? networkInterfaces());
+  let host = bind;
+  let noLanAddress = false;
+  if (isUnspecified(bind)) {
+    host = lan.primary ?? '127.0.0.1';
+    noLanAddress = lan.primary === undefined;
+  }
+  const urlFor = (listening: Server) => `http://${urlHost(host)}:${(listening.address() as AddressInfo).port}/${token}`;
 
-  const body = readFileBounded(p.file, SHARE_INPUT);
-  const name = safeDownloadName(p.file);
+  const filePath = typeof p.file === 'string' ? p.file : p.file.path;
+  let body = typeof p.file === 'string' ? readFileBounded(p.file, SHARE_INPUT) : Buffer.alloc(0);
+  const name = safeDownloadName(filePath);
   const contentType = contentTypeFor(name);
   const token = p.randomBytes(TOKEN_BYTES).toString('base64url');
   const expected = createHash('sha256').update(`/${token}`, 'utf8').digest();
+  const handler = p.handler;
+  const handlerPath = handler ? createHash('sha256').update(`/${token}${handler.path}`, 'utf8').digest() : undefined;
 
   let reserved = 0; // downloads in flight or done; never more than maxDownloads
   let downloads = 0;
@@ -228,13 +291,18 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
     setTimeout(() => server.closeAllConnections(), 2_000).unref();
   };
 
+  const control: ShareControl = { finish: () => stop({ ok: true }), fail: (error) => stop({ ok: false, error }) };
+
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const time = p.now().toISOString();
     const target = req.url ?? '';
     const method = req.method ?? '';
     const isLink = sameSecret(target, expected);
+    const queryAt = target.indexOf('?');
+    const isHandler = handlerPath !== undefined && !isLink && sameSecret(queryAt < 0 ? target : target.slice(0, queryAt), handlerPath);
     const isDownload = isLink && method === 'GET';
     let counted = false;
+    let note: string | undefined;
 
     // Listeners first: nothing the response does below may happen before they are in place.
     let finished = false;
@@ -253,12 +321,15 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
         status: res.statusCode,
         ...(counted ? { completed: finished } : {}),
         downloads,
+        ...(note !== undefined ? { note } : {}),
       });
-      if (counted && finished && downloads >= maxDownloads) stop({ ok: true });
+      if (counted && finished && downloads >= maxDownloads && !handler) stop({ ok: true });
     });
 
     const common = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', Connection: 'close' };
-    if (isLink && method !== 'GET' && method !== 'HEAD') {
+    if (isHandler && handler && !stopped) {
+      serveHandler(handler, req, res, common, control, (n) => (note = n));
+    } else if (isLink && method !== 'GET' && method !== 'HEAD') {
       res.writeHead(405, { ...common, Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('method not allowed\n');
     } else if (!isLink || stopped || reserved >= maxDownloads) {
@@ -289,18 +360,19 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
       resolvePromise();
     });
   });
+  if (typeof p.file !== 'string') {
+    try {
+      body = p.file.load(urlFor(server));
+    } catch (error) {
+      await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+      throw error;
+    }
+  }
   // After listening, a server error (rare: EMFILE) ends the share instead of crashing the process.
   server.on('error', (error) => stop({ ok: false, error: new OperationFailedError(`the share server failed: ${error.message}`) }));
 
-  const lan = lanAddresses(p.interfaces ?? networkInterfaces());
-  let host = bind;
-  let noLanAddress = false;
-  if (isUnspecified(bind)) {
-    host = lan.primary ?? '127.0.0.1';
-    noLanAddress = lan.primary === undefined;
-  }
   const actualPort = (server.address() as AddressInfo).port;
-  const url = `http://${urlHost(host)}:${actualPort}/${token}`;
+  const url = urlFor(server);
   const expiresAt = new Date(p.now().getTime() + ttlMs);
 
   const expire = (why: string) =>
@@ -314,7 +386,7 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
     url,
     host,
     port: actualPort,
-    file: { path: resolve(p.file), name, contentType, size: body.length },
+    file: { path: resolve(filePath), name, contentType, size: body.length },
     maxDownloads,
     ttlMs,
     expiresAt,
@@ -323,6 +395,67 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
     done,
     close: () => stop({ ok: false, error: expire('the link was closed') }),
   };
+}
+
+/**
+ * Answer a handler request: GET or POST only, the body read up to the
+ * handler's bound (413 beyond it, decided from Content-Length when given),
+ * the handler's answer sent with the share's common headers.
+ */
+function serveHandler(
+  handler: ShareHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  common: Record<string, string>,
+  control: ShareControl,
+  setNote: (note: string) => void,
+): void {
+  const plain = (status: number, text: string, extra: Record<string, string> = {}) => {
+    res.writeHead(status, { ...common, ...extra, 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(`${text}\n`);
+  };
+  const method = req.method;
+  if (method !== 'GET' && method !== 'POST') return plain(405, 'method not allowed', { Allow: 'GET, POST' });
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isFinite(declared) || declared > handler.maxBodyBytes) {
+    setNote('body too large');
+    return plain(413, 'request body too large');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let refused = false;
+  req.on('data', (chunk: Buffer) => {
+    if (refused) return;
+    size += chunk.length;
+    if (size > handler.maxBodyBytes) {
+      refused = true;
+      setNote('body too large');
+      plain(413, 'request body too large');
+      req.destroy();
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (refused) return;
+    const queryAt = (req.url ?? '').indexOf('?');
+    const query = new URLSearchParams(queryAt < 0 ? '' : (req.url ?? '').slice(queryAt + 1));
+    Promise.resolve()
+      .then(() => handler.handle({ method, query, body: Buffer.concat(chunks) }, control))
+      .then(
+        (answer) => {
+          if (answer.note !== undefined) setNote(answer.note);
+          if (answer.onSent) res.on('finish', answer.onSent);
+          res.writeHead(answer.status, { ...common, 'Content-Type': answer.contentType, 'Content-Length': String(answer.body.length) });
+          res.end(answer.body);
+        },
+        (error: Error) => {
+          // A handler bug must not take the enrollment down, nor leak a secret: its message stays on the server side.
+          setNote(`internal error: ${error.name}`);
+          plain(500, 'internal error');
+        },
+      );
+  });
 }
 
 /** 600000 -> "10m", 90000 -> "90s", 3600000 -> "1h". */

@@ -23,6 +23,7 @@ const SIGNATURE_ALGORITHMS: Record<string, { digest: string | null; keyType: str
 };
 
 const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const OID_CHALLENGE_PASSWORD = '1.2.840.113549.1.9.7';
 const OID_SAN = '2.5.29.17';
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 
@@ -43,6 +44,8 @@ export interface ParsedCsr<K = undefined> {
   requestedSans: SubjectAltNames;
   /** True when the CSR asks for CA:TRUE (always ignored; reported as a warning). */
   requestsCa: boolean;
+  /** The challengePassword attribute (RFC 2985 §5.4.1), which SCEP's PKCSReq carries; undefined when absent. */
+  challengePassword: string | undefined;
 }
 
 /** Accept PEM ("CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST") or DER. */
@@ -119,9 +122,20 @@ function parseCsrDer<K>(der: Buffer, acceptKey: (spkiDer: Buffer) => K): ParsedC
   const subject = decodeName(subjectDer);
   let requestedSans: SubjectAltNames = { dns: [], ip: [], email: [] };
   let requestsCa = false;
+  let challengePassword: string | undefined;
   if (attrsTlv && attrsTlv.tag === 0xa0) {
     for (const attr of readChildren(der, attrsTlv)) {
       const [typeTlv, valuesTlv] = readChildren(der, attr);
+      if (typeTlv && valuesTlv && oidOf(der, typeTlv) === OID_CHALLENGE_PASSWORD) {
+        // DirectoryString: PrintableString, UTF8String (or IA5String from older tools); one value.
+        const values = readChildren(der, valuesTlv);
+        const value = values[0];
+        if (values.length !== 1 || !value || ![0x13, 0x0c, 0x16].includes(value.tag) || challengePassword !== undefined) {
+          throw new InvalidCsrError('the CSR challengePassword attribute is malformed');
+        }
+        challengePassword = content(der, value).toString('utf8');
+        continue;
+      }
       if (!typeTlv || !valuesTlv || oidOf(der, typeTlv) !== OID_EXTENSION_REQUEST) continue;
       for (const extensions of readChildren(der, valuesTlv)) {
         for (const ext of readChildren(der, extensions)) {
@@ -149,5 +163,6 @@ function parseCsrDer<K>(der: Buffer, acceptKey: (spkiDer: Buffer) => K): ParsedC
     keyType,
     requestedSans,
     requestsCa,
+    challengePassword,
   };
 }

@@ -90,6 +90,7 @@ function profileIdentifiers(caFingerprint: string, deviceName: string) {
     profile: { id: base, uuid: stableUuid(caFingerprint, `profile:${deviceName}`) },
     pkcs12: { id: `${base}.pkcs12`, uuid: stableUuid(caFingerprint, `pkcs12:${deviceName}`) },
     root: { id: `${base}.root`, uuid: stableUuid(caFingerprint, `root:${deviceName}`) },
+    scep: { id: `${base}.scep`, uuid: stableUuid(caFingerprint, `scep:${deviceName}`) },
   };
 }
 
@@ -112,16 +113,6 @@ export function buildMobileconfig(p: MobileconfigParams): string {
     // anyone holding it holds the identity. Hence opt-in (SPEC: --profile-password).
     Password: p.p12Password,
   };
-  const rootPayload: PlistDict = {
-    PayloadType: 'com.apple.security.root',
-    PayloadVersion: 1,
-    PayloadIdentifier: ids.root.id,
-    PayloadUUID: ids.root.uuid,
-    PayloadDisplayName: ca,
-    PayloadDescription: `The certificate authority ${ca}, which issued the identity of ${device}.`,
-    PayloadCertificateFileName: `${sanitizeName(ca) || 'ca'}.cer`,
-    PayloadContent: p.caCertDer,
-  };
   return encodePlist({
     PayloadType: 'Configuration',
     PayloadVersion: 1,
@@ -130,7 +121,93 @@ export function buildMobileconfig(p: MobileconfigParams): string {
     PayloadDisplayName: `${device} (${ca})`,
     PayloadOrganization: p.organization ?? 'pocketca',
     PayloadDescription: describeProfile(device, ca, p.p12Password !== undefined),
-    PayloadContent: [identityPayload, rootPayload],
+    PayloadContent: [identityPayload, rootPayload(ids.root, device, ca, p.caCertDer)],
+  });
+}
+
+function rootPayload(id: { id: string; uuid: string }, device: string, ca: string, caCertDer: Buffer): PlistDict {
+  return {
+    PayloadType: 'com.apple.security.root',
+    PayloadVersion: 1,
+    PayloadIdentifier: id.id,
+    PayloadUUID: id.uuid,
+    PayloadDisplayName: ca,
+    PayloadDescription: `The certificate authority ${ca}, which issued the identity of ${device}.`,
+    PayloadCertificateFileName: `${sanitizeName(ca) || 'ca'}.cer`,
+    PayloadContent: caCertDer,
+  };
+}
+
+export interface ScepMobileconfigParams {
+  /** Device NAME (pocketca's validated record name); the subject asked for is CN=NAME. */
+  deviceName: string;
+  /** The SCEP URL the device enrolls at (`http://HOST:PORT/<token>/scep`). */
+  url: string;
+  /** The one-time challenge (the CSR's challengePassword). */
+  challenge: string;
+  /** RSA key size the device makes: 2048 or 4096 (Apple's schema allows 1024, which `sign` refuses). */
+  keySize: 2048 | 4096;
+  caCertDer: Buffer;
+  caName: string;
+  caFingerprint: string;
+  organization?: string;
+}
+
+/**
+ * A profile that has the device make its own key and enroll by SCEP
+ * (com.apple.security.scep, apple/device-management
+ * mdm/profiles/com.apple.security.scep.yaml), plus the root. The top-level
+ * identifier is the one `issue` uses for the same device, so this profile
+ * replaces an earlier one of the device (PKCS#12 or SCEP) instead of piling up.
+ *
+ * Keys set, each from the schema: URL; Name (sent as GetCACert's message:
+ * the CA's name); Subject [[["CN", NAME]]]; Challenge; Keysize; Key Type RSA
+ * (the only value); Key Usage 5 (signing 1 + encryption 4: a TLS client
+ * certificate signs, and iOS's VPN and Wi-Fi stacks want both); Retries 3 and
+ * RetryDelay 10 (the schema's defaults, stated: pocketca never answers
+ * PENDING); CAFingerprint, the SHA-1 of the root, the digest Apple's
+ * Over-the-Air Profile Delivery guide names, so a device on a hostile LAN
+ * refuses a substituted GetCACert answer; KeyIsExtractable false (macOS:
+ * the key cannot be exported from the keychain, the point of this path).
+ * Left out: SubjectAltName (pocketca issues client certificates without SANs
+ * by default), AllowAllAppsAccess (default false).
+ */
+export function buildScepMobileconfig(p: ScepMobileconfigParams): string {
+  const device = validateName(p.deviceName);
+  const ids = profileIdentifiers(p.caFingerprint, device);
+  const ca = p.caName;
+  const scepPayload: PlistDict = {
+    PayloadType: 'com.apple.security.scep',
+    PayloadVersion: 1,
+    PayloadIdentifier: ids.scep.id,
+    PayloadUUID: ids.scep.uuid,
+    PayloadDisplayName: `${device} identity (made on this device)`,
+    PayloadDescription: `This device makes its own private key and asks ${ca} for the client certificate of ${device}. The key never leaves the device.`,
+    PayloadContent: {
+      URL: p.url,
+      Name: ca,
+      Subject: [[['CN', device]]],
+      Challenge: p.challenge,
+      Keysize: p.keySize,
+      'Key Type': 'RSA',
+      'Key Usage': 5,
+      Retries: 3,
+      RetryDelay: 10,
+      CAFingerprint: createHash('sha1').update(p.caCertDer).digest(),
+      KeyIsExtractable: false,
+    },
+  };
+  return encodePlist({
+    PayloadType: 'Configuration',
+    PayloadVersion: 1,
+    PayloadIdentifier: ids.profile.id,
+    PayloadUUID: ids.profile.uuid,
+    PayloadDisplayName: `${device} (${ca})`,
+    PayloadOrganization: p.organization ?? 'pocketca',
+    PayloadDescription:
+      `Has this device make its own key and enroll for the client certificate of ${device} with ${ca} (SCEP), ` +
+      `and installs the certificate authority ${ca}. Install it while pocketca scep runs on the computer next to you.`,
+    PayloadContent: [scepPayload, rootPayload(ids.root, device, ca, p.caCertDer)],
   });
 }
 

@@ -26,6 +26,7 @@ const COMMANDS = {
   share: (): Register => (require('./share') as typeof import('./share')).registerShare,
   enroll: (): Register => (require('./enroll') as typeof import('./enroll')).registerEnroll,
   completion: (): Register => (require('./completion') as typeof import('./completion')).registerCompletion,
+  scep: (): Register => (require('./scep') as typeof import('./scep')).registerScep,
 } as const;
 /* eslint-enable @typescript-eslint/no-require-imports */
 

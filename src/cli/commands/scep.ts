@@ -1,0 +1,90 @@
+import { Option, type Command } from 'commander';
+import { resolve } from 'node:path';
+import type { ShareRequestLog } from '../../app/share-server';
+import { printQr, printable } from '../output';
+import { durationOption, intOption, runtimeFor } from '../runtime';
+
+const logLine = (e: ShareRequestLog) => `${e.time} ${e.remoteAddress} ${e.method} ${e.path} ${e.status}${e.note ? `  ${printable(e.note)}` : ''}\n`;
+
+export function registerScep(program: Command): void {
+  program
+    .command('scep')
+    .description('let a device make its own key and enroll once by SCEP, served from this laptop')
+    .argument('<name>', 'the device NAME; its certificate is exactly CN=NAME')
+    .option('--out-dir <dir>', 'where to write NAME.mobileconfig', '.')
+    .option('--force', 'replace an existing NAME.mobileconfig')
+    .option('--days <n>', 'validity in days (default 365)', intOption('--days', 1, 36500))
+    .option('--key-size <bits>', 'RSA key size the device makes: 2048 or 4096', intOption('--key-size', 2048, 4096), 2048)
+    .option('--sign-profile', 'sign the .mobileconfig (CMS) with a profile-signing certificate of this CA')
+    .addOption(new Option('--ttl <duration>', 'end the enrollment after this long: 30s, 10m, 1h (at most 24h)').argParser(durationOption('--ttl')).default(10 * 60 * 1000, '10m'))
+    .option('--bind <addr>', 'listen on this address only (default: every IPv4 interface; the URL names the first LAN address)')
+    .option('--port <n>', 'TCP port (default: a free one)', intOption('--port', 1, 65535))
+    .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt)')
+    .addHelpText(
+      'after',
+      `
+On the device: open the link in Safari (or scan the QR code), allow the
+download, then install the profile in Settings. The device makes its key and
+enrolls by itself while this command runs; the key never leaves it.
+
+The profile holds a one-time 128-bit challenge: only a request carrying it
+gets a certificate, and only one, with the subject CN=NAME and the client
+profile. Plain HTTP is safe here: SCEP messages are signed and encrypted (the
+request to the CA key, the certificate to the device's key), and the profile
+pins the root. Wrong challenges and bad requests are refused (a SCEP FAILURE)
+and logged; after 5 refusals the enrollment ends. With --json, stdout gets
+one line {"url","scepUrl"} as soon as it listens, then the certificate's
+summary as sign --json prints it.
+
+Needs an RSA CA (SCEP encrypts to the CA with RSA). For apps that want a .p12
+file, use pocketca issue NAME and pocketca share NAME.mobileconfig instead.
+
+Examples:
+  pocketca scep alice-iphone
+  pocketca scep alice-ipad --ttl 20m --bind 192.168.1.10
+
+Exit codes:
+  0  the device enrolled (its certificate is recorded)
+  1  --ttl passed, or too many refused attempts, or the server could not start
+  2  bad usage or bad input (invalid NAME, an EC CA, no such --out-dir)`,
+    )
+    .action(async (name: string, opts, command: Command) => {
+      const { ctx, out } = runtimeFor(command, opts);
+      const { startScepEnrollment } = await import('../../app/scep-enrollment');
+      const enrollment = await startScepEnrollment(ctx, {
+        name,
+        outDir: resolve(opts.outDir),
+        force: Boolean(opts.force),
+        days: opts.days,
+        keySize: opts.keySize,
+        signProfile: Boolean(opts.signProfile),
+        ttlMs: opts.ttl,
+        bind: opts.bind,
+        port: opts.port,
+        onRequest: (entry) => {
+          if (!out.options.quiet) process.stderr.write(logLine(entry));
+        },
+      });
+      if (out.json) process.stdout.write(JSON.stringify({ url: enrollment.url, scepUrl: enrollment.scepUrl }) + '\n');
+      if (enrollment.session.noLanAddress) {
+        out.warn('this machine has no LAN address: the link names 127.0.0.1, which a phone cannot reach; connect to the Wi-Fi or pass --bind ADDR');
+      }
+      out.note(
+        [
+          `wrote ${enrollment.profilePath} (0600; it holds the one-time challenge)`,
+          `On ${name}: open the link in Safari, allow the download, then Settings > Profile Downloaded > Install.`,
+          'The device then makes its key and enrolls by itself; keep this running until it says done.',
+          `The enrollment ends at ${enrollment.session.expiresAt.toISOString()}.`,
+          '',
+        ].join('\n'),
+      );
+      if (!out.json) {
+        process.stdout.write(`${enrollment.url}\n`);
+        await printQr(enrollment.url, out, process.stdout);
+      }
+      const issued = await enrollment.done;
+      if (issued.dropped !== undefined) ctx.warn(`the device asked for the subject ${issued.dropped}; issued as ${issued.subject}`);
+      const { transactionId: _t, dropped: _d, ...json } = issued;
+      out.result(json, () => `done: issued client certificate ${issued.serial} to ${issued.name} (${issued.subject}); revoke it with pocketca revoke ${issued.name}`);
+    });
+}
