@@ -8,10 +8,10 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, cleanEnv, createTestCa, pocketca, tempDir } from '../helpers/cli';
+import { fetchRaw, startServing, withTimeout } from '../helpers/lan-server';
 
 interface ShareProcess {
   url: URL;
@@ -22,61 +22,9 @@ interface ShareProcess {
 
 /** Start `pocketca share FILE --bind 127.0.0.1 --json ...`, wait for its `{"url"}` line (10 s at most). */
 async function startShare(t: TestContext, file: string, args: string[] = [], bind = ['--bind', '127.0.0.1']): Promise<ShareProcess> {
-  const child = spawn(process.execPath, [BIN, 'share', file, ...bind, '--json', ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : -1))));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  t.after(() => {
-    clearTimeout(killer);
-    child.kill('SIGKILL');
-  });
-  exited.then(() => clearTimeout(killer));
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL within 10 s; stderr:\n${stderr}`)), 10_000);
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const nl = stdout.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve(stdout.slice(0, nl));
-      }
-    });
-    exited.then((code) => reject(new Error(`share exited ${code} before printing the URL; stderr:\n${stderr}`)));
-  });
-  const json = JSON.parse(line);
-  assert.deepEqual(Object.keys(json), ['url'], 'one line {"url": ...}');
-  const url = new URL(json.url);
-  return { url, token: url.pathname.slice(1), stderr: () => stderr, exited };
-}
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-/** One request with the path sent verbatim; null when the connection is refused (the server has gone). */
-function fetchRaw(url: URL, path: string, method = 'GET'): Promise<Reply | null> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method, agent: false, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`request ${method} ${path} timed out`)));
-    req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' ? resolve(null) : reject(error)));
-    req.end();
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
+  const serving = await startServing(t, ['share', file, ...bind, '--json', ...args], ['url'], 'share');
+  const url = new URL(serving.json.url!);
+  return { url, token: url.pathname.slice(1), stderr: serving.stderr, exited: serving.exited };
 }
 
 function fixture(t: TestContext, name: string, bytes: Buffer = randomBytes(4096)): string {

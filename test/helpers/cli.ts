@@ -90,7 +90,7 @@ export interface TestCa {
 }
 
 /** Command names that take --passphrase-file. */
-const NEEDS_KEY = new Set(['init', 'issue', 'sign', 'revoke', 'crl', 'renew', 'backup', 'restore', 'enroll']);
+const NEEDS_KEY = new Set(['init', 'issue', 'sign', 'revoke', 'crl', 'renew', 'backup', 'restore', 'enroll', 'scep']);
 
 export function createTestCa(initArgs: string[] = []): TestCa {
   const dir = tempDir();
