@@ -1,0 +1,180 @@
+/**
+ * `pocketca scep NAME` end to end with Debian's scepclient (package `scep`,
+ * micromdm/scep: a real SCEP client no one here wrote) on 127.0.0.1: the
+ * profile fetched from the link and read with Python's plistlib, refusals
+ * (wrong challenge, weak key, malformed and oversized messages, off-path
+ * requests), the enrollment, and the certificate checked with openssl and
+ * seen by list, show, log, revoke and the CRL.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTestCa, openssl, type TestCa } from '../helpers/cli';
+import { fetchRaw, startServing, withTimeout, type ServingProcess } from '../helpers/lan-server';
+import { readPlistWithPython } from '../helpers/plist';
+import { requireTool } from '../helpers/tools';
+
+const NAME = 'dev-phone';
+
+interface Enrollment {
+  proc: ServingProcess;
+  url: URL;
+  scepUrl: string;
+}
+
+async function startScep(t: TestContext, ca: TestCa, extra: string[] = []): Promise<Enrollment> {
+  const proc = await startServing(
+    t,
+    ['scep', NAME, '--home', ca.home, '--passphrase-file', ca.passFile, '--out-dir', ca.out, '--bind', '127.0.0.1', '--json', ...extra],
+    ['url', 'scepUrl'],
+  );
+  return { proc, url: new URL(proc.json.url!), scepUrl: proc.json.scepUrl! };
+}
+
+/** Run scepclient in its own new directory (it reuses a csr.pem it finds there). */
+function scepclient(dir: string, scepUrl: string, challenge: string, keySize = 2048) {
+  mkdirSync(dir, { recursive: true });
+  const r = spawnSync('scepclient', ['-server-url', scepUrl, '-private-key', 'k.pem', '-cn', NAME, '-challenge', challenge, '-keySize', String(keySize)], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
+}
+
+const tools = (t: TestContext) => requireTool(t, 'scepclient') && requireTool(t, 'openssl') && requireTool(t, 'python3');
+
+test('scep: scepclient enrolls with the profile challenge after refused attempts; the certificate is CN=NAME under the root, with its key, and recorded', async (t) => {
+  if (!tools(t)) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const { proc, url, scepUrl } = await startScep(t, ca, ['--ttl', '60s']);
+  const token = url.pathname.slice(1);
+  assert.equal(scepUrl, `${url.href}/scep`);
+
+  // The profile, once, as Apple's type; the same bytes are on disk, 0600.
+  const profile = await fetchRaw(url, url.pathname);
+  assert.equal(profile?.status, 200);
+  assert.equal(profile?.headers['content-type'], 'application/x-apple-aspen-config');
+  const onDisk = join(ca.out, `${NAME}.mobileconfig`);
+  assert.equal(statSync(onDisk).mode & 0o777, 0o600);
+  assert.ok(readFileSync(onDisk).equals(profile!.body));
+  assert.equal((await fetchRaw(url, url.pathname))?.status, 404, 'the profile link is spent');
+
+  const plist = readPlistWithPython(onDisk);
+  const scepPayload = plist.PayloadContent.find((p: { PayloadType: string }) => p.PayloadType === 'com.apple.security.scep');
+  const rootPayload = plist.PayloadContent.find((p: { PayloadType: string }) => p.PayloadType === 'com.apple.security.root');
+  const content = scepPayload.PayloadContent;
+  assert.equal(content.URL, scepUrl);
+  assert.match(content.Challenge, /^[0-9a-f]{32}$/, '128 bits');
+  assert.deepEqual(content.Subject, [[['CN', NAME]]]);
+  assert.equal(content.Keysize, 2048);
+  assert.equal(content['Key Type'], 'RSA');
+  assert.equal(content['Key Usage'], 5);
+  const caDer = new X509Certificate(readFileSync(join(ca.home, 'ca.pem'))).raw;
+  assert.equal(Buffer.from(rootPayload.PayloadContent.$data, 'base64').compare(caDer), 0);
+  assert.equal(Buffer.from(content.CAFingerprint.$data, 'base64').toString('hex'), createHash('sha1').update(caDer).digest('hex'));
+  const challenge: string = content.Challenge;
+
+  // Off the token path, unknown operations, bad and oversized messages.
+  const scepPath = `${url.pathname}/scep`;
+  assert.equal((await fetchRaw(url, `/${token.slice(0, -1)}x/scep?operation=GetCACaps`))?.status, 404);
+  assert.equal((await fetchRaw(url, `${url.pathname}/scepx?operation=GetCACaps`))?.status, 404);
+  assert.equal((await fetchRaw(url, `${scepPath}?operation=GetNextCACert`))?.status, 400);
+  assert.equal((await fetchRaw(url, `${scepPath}?operation=PKIOperation`, 'PUT'))?.status, 405);
+  const caps = await fetchRaw(url, `${scepPath}?operation=GetCACaps`);
+  assert.deepEqual(caps?.body.toString().trim().split('\n').sort(), ['AES', 'DES3', 'POSTPKIOperation', 'SCEPStandard', 'SHA-256', 'SHA-512']);
+  const caCert = await fetchRaw(url, `${scepPath}?operation=GetCACert`);
+  assert.equal(caCert?.headers['content-type'], 'application/x-x509-ca-cert');
+  assert.ok(caCert?.body.equals(caDer));
+  assert.equal((await fetchRaw(url, `${scepPath}?operation=PKIOperation`, 'POST', Buffer.from('not a PKIMessage')))?.status, 400);
+  const oversized = await fetchRaw(url, `${scepPath}?operation=PKIOperation`, 'POST', Buffer.alloc(200 * 1024, 0x30));
+  assert.ok(oversized === null || oversized.status === 413, `oversized: ${oversized?.status}`);
+
+  // A wrong challenge, then a weak key with the right one: FAILURE answers, nothing issued, still running.
+  const wrong = scepclient(join(ca.dir, 'wrong'), scepUrl, 'not-the-challenge');
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.output, /failInfo: badRequest/);
+  assert.ok(!existsSync(join(ca.dir, 'wrong', 'client.pem')));
+  const weak = scepclient(join(ca.dir, 'weak'), scepUrl, challenge, 1024);
+  assert.notEqual(weak.code, 0);
+  assert.match(weak.output, /failInfo: badRequest/);
+  assert.equal(JSON.parse(ca.ok(['list', '--json']).stdout).length, 0, 'nothing issued yet');
+
+  // The right challenge: enrolled, and the server exits 0.
+  const dir = join(ca.dir, 'good');
+  const good = scepclient(dir, scepUrl, challenge);
+  assert.equal(good.code, 0, good.output);
+  assert.equal(await withTimeout(proc.exited, 15_000, 'scep exit'), 0, proc.stderr());
+  const stdout = proc.stdout();
+  const summary = JSON.parse(stdout.slice(stdout.indexOf('\n') + 1));
+  assert.equal(summary.subject, `CN=${NAME}`);
+  assert.equal(summary.profile, 'client');
+  assert.equal(summary.name, NAME);
+
+  const certPath = join(dir, 'client.pem');
+  const verify = openssl(['verify', '-purpose', 'sslclient', '-CAfile', join(ca.home, 'ca.pem'), certPath]);
+  assert.equal(verify.code, 0, verify.stderr + verify.stdout);
+  assert.equal(openssl(['x509', '-in', certPath, '-noout', '-subject', '-nameopt', 'RFC2253']).stdout.trim(), `subject=CN=${NAME}`);
+  const certKey = new X509Certificate(readFileSync(certPath)).publicKey.export({ type: 'spki', format: 'der' });
+  const deviceKey = createPublicKey(readFileSync(join(dir, 'k.pem'))).export({ type: 'spki', format: 'der' });
+  assert.ok(certKey.equals(deviceKey), 'the certificate carries the key scepclient made');
+  const strip = (hex: string) => hex.toLowerCase().replace(/^0+/, '');
+  assert.equal(strip(new X509Certificate(readFileSync(certPath)).serialNumber), strip(summary.serial));
+  assert.equal(summary.pem, readFileSync(certPath, 'utf8').replace(/\r/g, ''));
+
+  // Secrets stay out of the log on stderr.
+  assert.ok(!proc.stderr().includes(token), 'token blanked');
+  assert.ok(!proc.stderr().includes(challenge), 'challenge never printed');
+
+  // list, show, log, revoke, CRL.
+  const listed = JSON.parse(ca.ok(['list', '--json']).stdout);
+  assert.equal(listed.length, 1);
+  assert.equal(listed[0].serial, summary.serial);
+  assert.equal(listed[0].status, 'valid');
+  assert.equal(JSON.parse(ca.ok(['show', NAME, '--json']).stdout).serial, summary.serial);
+  const events = JSON.parse(ca.ok(['log', '--json']).stdout).filter((e: { command: string }) => e.command === 'scep');
+  const refusedEvents = events.filter((e: { outcome: string }) => e.outcome === 'refused').map((e: { detail: string }) => e.detail);
+  assert.ok(refusedEvents.some((d: string) => /wrong challenge/.test(d)), refusedEvents.join('\n'));
+  assert.ok(refusedEvents.some((d: string) => /RSA|1024|bits/.test(d)), refusedEvents.join('\n'));
+  assert.ok(refusedEvents.some((d: string) => /unreadable PKIOperation/.test(d)), refusedEvents.join('\n'));
+  const ok = events.filter((e: { outcome: string }) => e.outcome === 'ok');
+  assert.equal(ok.length, 1);
+  assert.equal(ok[0].serial, summary.serial);
+  assert.match(ok[0].detail, /transaction \S+/);
+  ca.ok(['revoke', NAME]);
+  const crl = openssl(['crl', '-in', join(ca.home, 'crl.pem'), '-noout', '-text']);
+  assert.match(crl.stdout.toLowerCase().replace(/:/g, ''), new RegExp(summary.serial.toLowerCase()));
+});
+
+test('scep: exit 1 at --ttl with nothing issued; the refusal to sign stays recorded as such', async (t) => {
+  if (!tools(t)) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const { proc } = await startScep(t, ca, ['--ttl', '2s']);
+  assert.equal(await withTimeout(proc.exited, 15_000, 'scep exit'), 1);
+  assert.match(proc.stderr(), /error: the enrollment expired \(--ttl 2s\) with no certificate issued/);
+  assert.equal(JSON.parse(ca.ok(['list', '--json']).stdout).length, 0);
+});
+
+test('scep: five refused PKIOperations end the enrollment (exit 1), nothing issued', async (t) => {
+  if (!tools(t)) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const { proc, url } = await startScep(t, ca, ['--ttl', '60s']);
+  for (let i = 0; i < 5; i++) await fetchRaw(url, `${url.pathname}/scep?operation=PKIOperation`, 'POST', Buffer.from([0x30, 0x03, 0x02, 0x01, i]));
+  assert.equal(await withTimeout(proc.exited, 15_000, 'scep exit'), 1);
+  assert.match(proc.stderr(), /error: 5 refused enrollment attempts/);
+  assert.equal(JSON.parse(ca.ok(['list', '--json']).stdout).length, 0);
+});
+
+test('scep: an existing NAME.mobileconfig is kept (exit 1, hint --force); a bad --key-size is exit 2', (t) => {
+  if (!tools(t)) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  writeFileSync(join(ca.out, `${NAME}.mobileconfig`), 'mine');
+  const r = ca.run(['scep', NAME, '--out-dir', ca.out, '--bind', '127.0.0.1', '--ttl', '2s']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /already exists[\s\S]*--force/);
+  assert.equal(readFileSync(join(ca.out, `${NAME}.mobileconfig`), 'utf8'), 'mine');
+  assert.equal(ca.run(['scep', NAME, '--key-size', '3072', '--out-dir', ca.dir, '--ttl', '2s']).code, 2);
+});
