@@ -178,3 +178,17 @@ test('scep: an existing NAME.mobileconfig is kept (exit 1, hint --force); a bad 
   assert.equal(readFileSync(join(ca.out, `${NAME}.mobileconfig`), 'utf8'), 'mine');
   assert.equal(ca.run(['scep', NAME, '--key-size', '3072', '--out-dir', ca.dir, '--ttl', '2s']).code, 2);
 });
+
+test('scep: an EC CA is exit 2 with a hint (SCEP encrypts to the CA with RSA), before any passphrase or file', (t) => {
+  if (!tools(t)) return;
+  const help = createTestCa();
+  t.after(() => help.cleanup());
+  if (!help.run(['init', '--help']).stdout.includes('--key-type')) return t.skip('init --key-type ec has not landed on this branch');
+  const ca = createTestCa(['--key-type', 'ec']);
+  t.after(() => ca.cleanup());
+  const r = ca.run(['scep', NAME, '--out-dir', ca.out, '--bind', '127.0.0.1', '--ttl', '2s'], { env: { POCKETCA_PASSPHRASE: undefined } });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /error: the CA key is EC/);
+  assert.match(r.stderr, /hint: .*pocketca issue/);
+  assert.ok(!existsSync(join(ca.out, `${NAME}.mobileconfig`)));
+});

@@ -200,3 +200,80 @@ describe('CertRep read by openssl cms', () => {
     for (const cap of ['POSTPKIOperation', 'SHA-256', 'AES', 'DES3', 'SCEPStandard']) assert.ok(CA_CAPS.includes(cap), cap);
   });
 });
+
+describe('the SCEP profile, key by key against Apple\'s schema', () => {
+  /**
+   * PayloadContent keys of com.apple.security.scep, transcribed from
+   * apple/device-management mdm/profiles/com.apple.security.scep.yaml
+   * (commit 0a4527c5ea21825fd23e08273ccdb9e2302458ce): key -> plist type.
+   */
+  const SCHEMA: Record<string, 'string' | 'integer' | 'array' | 'data' | 'boolean' | 'dict'> = {
+    URL: 'string',
+    Name: 'string',
+    Subject: 'array',
+    Challenge: 'string',
+    Keysize: 'integer',
+    'Key Type': 'string',
+    'Key Usage': 'integer',
+    CAFingerprint: 'data',
+    Retries: 'integer',
+    RetryDelay: 'integer',
+    SubjectAltName: 'dict',
+    KeyIsExtractable: 'boolean',
+    AllowAllAppsAccess: 'boolean',
+  };
+  const typeOf = (v: unknown) =>
+    typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'boolean' : Number.isInteger(v) ? 'integer' : Array.isArray(v) ? 'array' : v && typeof v === 'object' && '$data' in v ? 'data' : 'dict';
+
+  const build = async (challenge: string) => {
+    const { buildScepMobileconfig } = await import('../../src/formats/mobileconfig');
+    return buildScepMobileconfig({
+      deviceName: 'alice-iphone',
+      url: 'http://192.168.1.23:41234/qK3v_x-9ZbYtR2mNpLw8sHc4/scep',
+      challenge,
+      keySize: 2048,
+      caCertDer,
+      caName: 'Fixture-CA',
+      caFingerprint: new X509Certificate(fixture('ca.pem')).fingerprint256,
+    });
+  };
+
+  test('every key is one of the schema with its type; the required URL is there; values as SPEC asks', async (t) => {
+    if (!requireTool(t, 'python3')) return;
+    const { readPlistWithPython } = await import('../helpers/plist');
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir, 'p.mobileconfig'), await build('0123456789abcdef0123456789abcdef'));
+      const plist = readPlistWithPython(join(dir, 'p.mobileconfig'));
+      const scep = plist.PayloadContent.find((p: { PayloadType: string }) => p.PayloadType === 'com.apple.security.scep');
+      const root = plist.PayloadContent.find((p: { PayloadType: string }) => p.PayloadType === 'com.apple.security.root');
+      assert.ok(scep && root, 'a SCEP payload and the root payload');
+      for (const [key, value] of Object.entries(scep.PayloadContent)) {
+        assert.ok(key in SCHEMA, `${key} is not in Apple's schema`);
+        assert.equal(typeOf(value), SCHEMA[key], key);
+      }
+      const c = scep.PayloadContent;
+      assert.equal(c.URL, 'http://192.168.1.23:41234/qK3v_x-9ZbYtR2mNpLw8sHc4/scep');
+      assert.deepEqual(c.Subject, [[['CN', 'alice-iphone']]]);
+      assert.ok([1024, 2048, 4096].includes(c.Keysize), 'Keysize from the rangelist');
+      assert.equal(c['Key Type'], 'RSA', 'the schema: always RSA');
+      assert.equal(c['Key Usage'], 5, 'signing (1) and encryption (4)');
+      assert.equal(Buffer.from(c.CAFingerprint.$data, 'base64').length, 20);
+      assert.ok(Buffer.from(root.PayloadContent.$data, 'base64').equals(caCertDer));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('identifiers are stable per device: another challenge, same identifiers; the top level is the one `issue` gives the device', async () => {
+    const ids = (xml: string) => [...xml.matchAll(/<key>Payload(?:Identifier|UUID)<\/key>\s*<string>([^<]+)<\/string>/g)].map((m) => m[1]);
+    const a = await build('0123456789abcdef0123456789abcdef');
+    const b = await build('fedcba9876543210fedcba9876543210');
+    assert.notEqual(a, b);
+    assert.deepEqual(ids(a), ids(b));
+    const { buildMobileconfig } = await import('../../src/formats/mobileconfig');
+    const issued = buildMobileconfig({ deviceName: 'alice-iphone', p12Der: Buffer.from([0x30, 0]), caCertDer, caName: 'Fixture-CA', caFingerprint: new X509Certificate(fixture('ca.pem')).fingerprint256 });
+    const top = (xml: string) => ids(xml).slice(-2);
+    assert.deepEqual(top(a), top(issued), 'a SCEP profile replaces the PKCS#12 profile of the same device');
+  });
+});
