@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import type { ShareRequestLog } from '../../app/share-server';
-import { printQr, printable } from '../output';
+import { printable, showLinkCode } from '../output';
 import { durationOption, intOption, runtimeFor } from '../runtime';
 
 const logLine = (e: ShareRequestLog) => `${e.time} ${e.remoteAddress} ${e.method} ${e.path} ${e.status}${e.note ? `  ${printable(e.note)}` : ''}\n`;
@@ -71,18 +71,17 @@ Exit codes:
       }
       out.note(
         [
-          `wrote ${enrollment.profilePath} (0600; it holds the one-time challenge)`,
-          `On ${name}: open the link in Safari, allow the download, then Settings > Profile Downloaded > Install.`,
-          'The device then makes its key and enrolls by itself; keep this running until it says done.',
-          `The enrollment ends at ${enrollment.session.expiresAt.toISOString()}.`,
+          `wrote ${enrollment.profilePath} (0600: it holds the one-time challenge)`,
           '',
+          `On ${name}: open the link in Safari (scan the code) and allow the download,`,
+          'then Settings > Profile Downloaded > Install. The device then makes its key',
+          'and enrolls by itself: keep this running until it says done.',
+          `The enrollment ends at ${enrollment.session.expiresAt.toISOString().slice(11, 19)} UTC; the link works once.`,
         ].join('\n'),
       );
-      if (!out.json) {
-        process.stdout.write(`${enrollment.url}\n`);
-        await printQr(enrollment.url, out, process.stdout);
-      }
-      const issued = await enrollment.done;
+      // share's 80x24 layout (issue 10): the steps above, the code and the URL last.
+      const stopWatching = out.json ? () => undefined : await showLinkCode(enrollment.url, out, process.stdout);
+      const issued = await enrollment.done.finally(stopWatching);
       if (issued.dropped !== undefined) ctx.warn(`the device asked for the subject ${issued.dropped}; issued as ${issued.subject}`);
       const { transactionId: _t, dropped: _d, ...json } = issued;
       out.result(json, () => `done: issued client certificate ${issued.serial} to ${issued.name} (${issued.subject}); revoke it with pocketca revoke ${issued.name}`);
