@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestCa, openssl, type TestCa } from '../helpers/cli';
+import { createTestCa, openssl, ROOT, type TestCa } from '../helpers/cli';
 import { fetchRaw, startServing, withTimeout, type ServingProcess } from '../helpers/lan-server';
 import { readPlistWithPython } from '../helpers/plist';
 import { requireTool } from '../helpers/tools';
@@ -90,6 +90,19 @@ test('scep: scepclient enrolls with the profile challenge after refused attempts
   const oversized = await fetchRaw(url, `${scepPath}?operation=PKIOperation`, 'POST', Buffer.alloc(200 * 1024, 0x30));
   assert.ok(oversized === null || oversized.status === 413, `oversized: ${oversized?.status}`);
 
+  // A real PKCSReq from scepclient, encrypted to another CA (test/fixtures/scep), by GET in standard
+  // base64: a CertRep FAILURE signed by this CA (openssl cms -verify), pkiStatus 2, failInfo badMessageCheck (1).
+  const foreign = readFileSync(join(ROOT, 'test', 'fixtures', 'scep', 'pkcsreq-nocaps.der'));
+  const rep = await fetchRaw(url, `${scepPath}?operation=PKIOperation&message=${encodeURIComponent(foreign.toString('base64'))}`);
+  assert.equal(rep?.status, 200);
+  assert.equal(rep?.headers['content-type'], 'application/x-pki-message');
+  writeFileSync(join(ca.dir, 'rep.der'), rep!.body);
+  const v = openssl(['cms', '-verify', '-binary', '-inform', 'DER', '-in', join(ca.dir, 'rep.der'), '-CAfile', join(ca.home, 'ca.pem'), '-purpose', 'any', '-out', join(ca.dir, 'rep.content')]);
+  assert.equal(v.code, 0, v.stderr);
+  const printed = openssl(['cms', '-cmsout', '-print', '-inform', 'DER', '-in', join(ca.dir, 'rep.der')]).stdout;
+  assert.match(printed, /2\.16\.840\.1\.113733\.1\.9\.3[\s\S]*?PRINTABLESTRING:2/, 'pkiStatus FAILURE');
+  assert.match(printed, /2\.16\.840\.1\.113733\.1\.9\.4[\s\S]*?PRINTABLESTRING:1/, 'failInfo badMessageCheck');
+
   // A wrong challenge, then a weak key with the right one: FAILURE answers, nothing issued, still running.
   const wrong = scepclient(join(ca.dir, 'wrong'), scepUrl, 'not-the-challenge');
   assert.notEqual(wrong.code, 0);
@@ -137,6 +150,7 @@ test('scep: scepclient enrolls with the profile challenge after refused attempts
   assert.ok(refusedEvents.some((d: string) => /wrong challenge/.test(d)), refusedEvents.join('\n'));
   assert.ok(refusedEvents.some((d: string) => /RSA|1024|bits/.test(d)), refusedEvents.join('\n'));
   assert.ok(refusedEvents.some((d: string) => /unreadable PKIOperation/.test(d)), refusedEvents.join('\n'));
+  assert.ok(refusedEvents.some((d: string) => /another CA/.test(d)), refusedEvents.join('\n'));
   const ok = events.filter((e: { outcome: string }) => e.outcome === 'ok');
   assert.equal(ok.length, 1);
   assert.equal(ok[0].serial, summary.serial);
@@ -146,14 +160,19 @@ test('scep: scepclient enrolls with the profile challenge after refused attempts
   assert.match(crl.stdout.toLowerCase().replace(/:/g, ''), new RegExp(summary.serial.toLowerCase()));
 });
 
-test('scep: exit 1 at --ttl with nothing issued; the refusal to sign stays recorded as such', async (t) => {
+test('scep: exit 1 at --ttl with nothing issued; --sign-profile signs the SCEP profile', async (t) => {
   if (!tools(t)) return;
   const ca = createTestCa();
   t.after(() => ca.cleanup());
-  const { proc } = await startScep(t, ca, ['--ttl', '2s']);
+  const { proc } = await startScep(t, ca, ['--ttl', '2s', '--sign-profile']);
   assert.equal(await withTimeout(proc.exited, 15_000, 'scep exit'), 1);
   assert.match(proc.stderr(), /error: the enrollment expired \(--ttl 2s\) with no certificate issued/);
-  assert.equal(JSON.parse(ca.ok(['list', '--json']).stdout).length, 0);
+  assert.deepEqual(JSON.parse(ca.ok(['list', '--json', '--all']).stdout).map((c: { profile: string }) => c.profile), [], 'no device certificate');
+  // --sign-profile: CMS SignedData that openssl verifies under the root, around the SCEP profile.
+  const plain = join(ca.dir, 'plain.mobileconfig');
+  const v = openssl(['cms', '-verify', '-inform', 'DER', '-in', join(ca.out, `${NAME}.mobileconfig`), '-CAfile', join(ca.home, 'ca.pem'), '-out', plain]);
+  assert.equal(v.code, 0, v.stderr);
+  assert.ok(readPlistWithPython(plain).PayloadContent.some((p: { PayloadType: string }) => p.PayloadType === 'com.apple.security.scep'));
 });
 
 test('scep: five refused PKIOperations end the enrollment (exit 1), nothing issued', async (t) => {
