@@ -10,7 +10,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, ROOT, type TestCa } from '../helpers/cli';
 import { fetchRaw, startServing, withTimeout, type ServingProcess } from '../helpers/lan-server';
@@ -117,6 +117,16 @@ test('scep: scepclient enrolls with the profile challenge after refused attempts
   const dir = join(ca.dir, 'good');
   const good = scepclient(dir, scepUrl, challenge);
   assert.equal(good.code, 0, good.output);
+  // Within the retrieval grace (5 s): the same client again (same key, so the same transaction ID)
+  // gets the same certificate; another key with the spent challenge is refused.
+  const first = readFileSync(join(dir, 'client.pem'));
+  rmSync(join(dir, 'client.pem'));
+  const again = scepclient(dir, scepUrl, challenge);
+  assert.equal(again.code, 0, again.output);
+  assert.ok(readFileSync(join(dir, 'client.pem')).equals(first), 'the same certificate, sent again');
+  const reused = scepclient(join(ca.dir, 'reused'), scepUrl, challenge);
+  assert.notEqual(reused.code, 0);
+  assert.match(reused.output, /failInfo: badRequest/);
   assert.equal(await withTimeout(proc.exited, 15_000, 'scep exit'), 0, proc.stderr());
   const stdout = proc.stdout();
   const summary = JSON.parse(stdout.slice(stdout.indexOf('\n') + 1));
@@ -151,6 +161,7 @@ test('scep: scepclient enrolls with the profile challenge after refused attempts
   assert.ok(refusedEvents.some((d: string) => /RSA|1024|bits/.test(d)), refusedEvents.join('\n'));
   assert.ok(refusedEvents.some((d: string) => /unreadable PKIOperation/.test(d)), refusedEvents.join('\n'));
   assert.ok(refusedEvents.some((d: string) => /another CA/.test(d)), refusedEvents.join('\n'));
+  assert.ok(refusedEvents.some((d: string) => /already issued its one certificate/.test(d)), refusedEvents.join('\n'));
   const ok = events.filter((e: { outcome: string }) => e.outcome === 'ok');
   assert.equal(ok.length, 1);
   assert.equal(ok[0].serial, summary.serial);
