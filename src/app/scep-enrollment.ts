@@ -25,7 +25,7 @@ import { showText, subjectForCsr } from '../ca/subject';
 import { InvalidScepMessageError, OutputExistsError, PocketcaError, ScepEnrollmentEndedError, ShareExpiredError, UsageError } from '../errors';
 import { parseCsr } from '../formats/csr';
 import { toPem } from '../formats/pem';
-import { buildCertRep, CA_CAPS, MESSAGE_TYPE, openEnvelope, parsePkiMessage, type CertRepResult, type ContentCipher, type FailInfo, type PkiMessage } from '../formats/scep';
+import { buildCertRep, CA_CAPS, MESSAGE_TYPE, openEnvelope, parsePkiMessage, pkiMessageFromGet, type CertRepResult, type ContentCipher, type FailInfo, type PkiMessage } from '../formats/scep';
 import { commonNameFromDer } from '../formats/x500-name';
 import { parseCertificate } from '../formats/x509';
 import { recordEvent } from '../store/events';
@@ -97,14 +97,6 @@ export interface ScepEnrollment {
 function sameChallenge(given: string | undefined, expected: string): boolean {
   const h = (s: string) => createHash('sha256').update(s, 'utf8').digest();
   return given !== undefined && timingSafeEqual(h(given), h(expected));
-}
-
-/** PKIOperation by GET: base64 (RFC 8894 §4.1; micromdm's client sends the URL-safe alphabet) of the DER. */
-export function decodeGetMessage(message: string): Buffer | undefined {
-  // A '+' left unescaped arrives as a space through form decoding.
-  const text = message.replace(/ /g, '+').replace(/[\r\n]/g, '');
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) return undefined;
-  return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
 }
 
 export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promise<ScepEnrollment> {
@@ -259,7 +251,7 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
             // One CA, no RA: the certificate itself (RFC 8894 §4.2.1.1).
             return { status: 200, contentType: 'application/x-x509-ca-cert', body: ca.der, note: operation };
           case 'PKIOperation': {
-            const der = method === 'POST' ? body : decodeGetMessage(query.get('message') ?? '');
+            const der = method === 'POST' ? body : pkiMessageFromGet(query.get('message') ?? '');
             if (!der || der.length === 0) return text(400, 'bad request\n', 'PKIOperation without a message');
             if (der.length > MAX_PKI_MESSAGE_BYTES) return text(413, 'request too large\n', 'PKIOperation too large');
             return pkiOperation(der, control);

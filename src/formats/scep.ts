@@ -250,6 +250,14 @@ function parsePkiMessageDer(der: Buffer): PkiMessage {
   };
 }
 
+/** PKIOperation by GET: base64 (RFC 8894 §4.1; micromdm's client sends the URL-safe alphabet) of the DER. */
+export function pkiMessageFromGet(message: string): Buffer | undefined {
+  // A '+' left unescaped arrives as a space through form decoding.
+  const text = message.replace(/ /g, '+').replace(/[\r\n]/g, '');
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) return undefined;
+  return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+}
+
 export interface OpenedEnvelope {
   content: Buffer;
   cipher: ContentCipher;

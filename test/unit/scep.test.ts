@@ -12,7 +12,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidScepMessageError } from '../../src/errors';
 import { parseCsr } from '../../src/formats/csr';
-import { buildCertRep, CA_CAPS, openEnvelope, parsePkiMessage, type ContentCipher } from '../../src/formats/scep';
+import { buildCertRep, CA_CAPS, openEnvelope, parsePkiMessage, pkiMessageFromGet, type ContentCipher } from '../../src/formats/scep';
 import { openssl, ROOT, tempDir } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
 
@@ -275,5 +275,19 @@ describe('the SCEP profile, key by key against Apple\'s schema', () => {
     const issued = buildMobileconfig({ deviceName: 'alice-iphone', p12Der: Buffer.from([0x30, 0]), caCertDer, caName: 'Fixture-CA', caFingerprint: new X509Certificate(fixture('ca.pem')).fingerprint256 });
     const top = (xml: string) => ids(xml).slice(-2);
     assert.deepEqual(top(a), top(issued), 'a SCEP profile replaces the PKCS#12 profile of the same device');
+  });
+});
+
+describe('PKIOperation by GET', () => {
+  const der = fixture('pkcsreq-nocaps.der');
+  test('standard base64, URL-safe base64 (what scepclient sends), and a "+" turned into a space by form decoding: the same bytes', () => {
+    const standard = der.toString('base64');
+    assert.ok(standard.includes('+') || standard.includes('/'), 'the fixture exercises both alphabets');
+    assert.ok(pkiMessageFromGet(standard)?.equals(der));
+    assert.ok(pkiMessageFromGet(der.toString('base64url') + '='.repeat((4 - (der.toString('base64url').length % 4)) % 4))?.equals(der));
+    assert.ok(pkiMessageFromGet(new URLSearchParams(`message=${standard}`).get('message')!)?.equals(der));
+  });
+  test('anything else is not a message', () => {
+    for (const bad of ['', 'a b$c', '<script>', 'abc===']) assert.equal(pkiMessageFromGet(bad), undefined, bad);
   });
 });
