@@ -450,9 +450,10 @@ function serveHandler(
           res.end(answer.body);
         },
         (error: Error) => {
-          // A handler bug must not take the enrollment down, nor leak a secret: its message stays on the server side.
-          setNote(`internal error: ${error.name}`);
+          // Nothing of the error goes to the client; the share ends with it (main maps it to its exit code).
+          setNote('internal error');
           plain(500, 'internal error');
+          control.fail(error);
         },
       );
   });
