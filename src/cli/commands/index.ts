@@ -25,8 +25,8 @@ const COMMANDS = {
   qr: (): Register => (require('./qr') as typeof import('./qr')).registerQr,
   share: (): Register => (require('./share') as typeof import('./share')).registerShare,
   enroll: (): Register => (require('./enroll') as typeof import('./enroll')).registerEnroll,
-  completion: (): Register => (require('./completion') as typeof import('./completion')).registerCompletion,
   scep: (): Register => (require('./scep') as typeof import('./scep')).registerScep,
+  completion: (): Register => (require('./completion') as typeof import('./completion')).registerCompletion,
 } as const;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
