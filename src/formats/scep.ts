@@ -383,39 +383,40 @@ export type CertRepResult =
   | { status: 'SUCCESS'; certificatesDer: Buffer[]; cipher: ContentCipher }
   | { status: 'FAILURE'; failInfo: FailInfo };
 
-export interface CertRepParams {
-  /** The request answered: its transactionID, senderNonce and signer certificate. */
-  request: Pick<PkiMessage, 'transactionId' | 'senderNonce' | 'signerCertDer'>;
-  result: CertRepResult;
-  ca: { certDer: Buffer; key: KeyObject };
-  randomBytes: (n: number) => Buffer;
+export interface PkiMessageParams {
+  messageType: number;
+  transactionId: string;
+  senderNonce: Buffer;
+  /** CertRep: the request's senderNonce. */
+  recipientNonce?: Buffer;
+  pkiStatus?: number;
+  failInfo?: FailInfo;
+  /** The signed content: a pkcsPKIEnvelope, or empty. */
+  content: Buffer;
+  signer: { certDer: Buffer; key: KeyObject };
 }
 
 /**
- * A CertRep PKIMessage (RFC 8894 §3.3.2), signed by the CA with SHA-256:
- * messageType 3, pkiStatus, the transactionID echoed, recipientNonce = the
- * request's senderNonce, a fresh senderNonce; SUCCESS carries the
- * certificates in a degenerate SignedData enveloped to the requester's
- * signing certificate, FAILURE carries failInfo and empty content.
+ * A PKIMessage (RFC 8894 §3.2): SignedData over `content` with SHA-256, one
+ * signer named by issuer and serial, its certificate included, and the SCEP
+ * authenticated attributes in DER order.
  */
-export function buildCertRep(p: CertRepParams): Buffer {
-  const eContent =
-    p.result.status === 'SUCCESS' ? sealEnvelope(certsOnly(p.result.certificatesDer), p.request.signerCertDer, p.result.cipher, p.randomBytes) : Buffer.alloc(0);
+export function buildPkiMessage(p: PkiMessageParams): Buffer {
   const attrs = [
     attribute(OID.contentType, oid(OID.data)),
-    attribute(OID.messageDigest, octetString(createHash('sha256').update(eContent).digest())),
-    attribute(OID.messageType, printableString(String(MESSAGE_TYPE.CertRep))),
-    attribute(OID.pkiStatus, printableString(String(PKI_STATUS[p.result.status]))),
-    attribute(OID.transactionId, printableString(p.request.transactionId)),
-    attribute(OID.senderNonce, octetString(p.randomBytes(16))),
-    attribute(OID.recipientNonce, octetString(p.request.senderNonce)),
+    attribute(OID.messageDigest, octetString(createHash('sha256').update(p.content).digest())),
+    attribute(OID.messageType, printableString(String(p.messageType))),
+    attribute(OID.transactionId, printableString(p.transactionId)),
+    attribute(OID.senderNonce, octetString(p.senderNonce)),
   ];
-  if (p.result.status === 'FAILURE') attrs.push(attribute(OID.failInfo, printableString(String(FAIL_INFO[p.result.failInfo]))));
+  if (p.pkiStatus !== undefined) attrs.push(attribute(OID.pkiStatus, printableString(String(p.pkiStatus))));
+  if (p.failInfo !== undefined) attrs.push(attribute(OID.failInfo, printableString(String(FAIL_INFO[p.failInfo]))));
+  if (p.recipientNonce !== undefined) attrs.push(attribute(OID.recipientNonce, octetString(p.recipientNonce)));
   const signedAttrs = setOf(attrs);
-  const signature = sign('sha256', signedAttrs, p.ca.key);
+  const signature = sign('sha256', signedAttrs, p.signer.key);
   const signerInfo = sequence(
     smallInteger(1),
-    issuerAndSerialOf(p.ca.certDer),
+    issuerAndSerialOf(p.signer.certDer),
     sequence(oid(OID.sha256), nullValue()),
     Buffer.concat([Buffer.from([0xa0]), signedAttrs.subarray(1)]),
     // rsaEncryption with the digest from digestAlgorithm: what every SCEP client verifies (RFC 5754 §3.2 allows either).
@@ -425,9 +426,37 @@ export function buildCertRep(p: CertRepParams): Buffer {
   const signedData = sequence(
     smallInteger(1),
     set(sequence(oid(OID.sha256), nullValue())),
-    sequence(oid(OID.data), explicit(0, octetString(eContent))),
-    constructed(0xa0, [p.ca.certDer]),
+    sequence(oid(OID.data), explicit(0, octetString(p.content))),
+    constructed(0xa0, [p.signer.certDer]),
     set(signerInfo),
   );
   return sequence(oid(OID.signedData), explicit(0, signedData));
+}
+
+export interface CertRepParams {
+  /** The request answered: its transactionID, senderNonce and signer certificate. */
+  request: Pick<PkiMessage, 'transactionId' | 'senderNonce' | 'signerCertDer'>;
+  result: CertRepResult;
+  ca: { certDer: Buffer; key: KeyObject };
+  randomBytes: (n: number) => Buffer;
+}
+
+/**
+ * A CertRep PKIMessage (RFC 8894 §3.3.2), signed by the CA: messageType 3,
+ * pkiStatus, the transactionID echoed, recipientNonce = the request's
+ * senderNonce, a fresh senderNonce; SUCCESS carries the certificates in a
+ * degenerate SignedData enveloped to the requester's signing certificate,
+ * FAILURE carries failInfo and empty content.
+ */
+export function buildCertRep(p: CertRepParams): Buffer {
+  return buildPkiMessage({
+    messageType: MESSAGE_TYPE.CertRep,
+    transactionId: p.request.transactionId,
+    senderNonce: p.randomBytes(16),
+    recipientNonce: p.request.senderNonce,
+    pkiStatus: PKI_STATUS[p.result.status],
+    ...(p.result.status === 'FAILURE' ? { failInfo: p.result.failInfo } : {}),
+    content: p.result.status === 'SUCCESS' ? sealEnvelope(certsOnly(p.result.certificatesDer), p.request.signerCertDer, p.result.cipher, p.randomBytes) : Buffer.alloc(0),
+    signer: p.ca,
+  });
 }
