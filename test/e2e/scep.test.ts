@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { createTestCa, openssl, pocketca, ROOT, type TestCa } from '../helpers/cli';
 import { fetchRaw, startServing, withTimeout, type ServingProcess } from '../helpers/lan-server';
 import { readPlistWithPython } from '../helpers/plist';
+import { breakSignature, pkcsReq, pkcsReqParts } from '../helpers/scep-request';
+import { parsePkiMessage } from '../../src/formats/scep';
 import { requireTool } from '../helpers/tools';
 
 const NAME = 'dev-phone';
@@ -222,4 +224,34 @@ test('scep: an EC CA is exit 2 with a hint (SCEP encrypts to the CA with RSA), n
   assert.match(r.stderr, /error: the CA key is EC/);
   assert.match(r.stderr, /hint: .*pocketca issue/);
   assert.ok(!existsSync(join(ca.out, `${NAME}.mobileconfig`)));
+});
+
+test('scep: a CSR whose signature fails is refused (FAILURE badRequest, recorded), then the same parts unbroken enroll by POST', async (t) => {
+  if (!tools(t)) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const { proc, url } = await startScep(t, ca, ['--ttl', '60s']);
+  const challenge = readPlistWithPython(join(ca.out, `${NAME}.mobileconfig`)).PayloadContent[0].PayloadContent.Challenge;
+  const caDer = new X509Certificate(readFileSync(join(ca.home, 'ca.pem'))).raw;
+  const parts = pkcsReqParts(ca.dir, NAME, challenge);
+  const post = async (message: Buffer) => {
+    const r = await fetchRaw(url, `${url.pathname}/scep?operation=PKIOperation`, 'POST', message);
+    assert.equal(r?.status, 200);
+    return r!.body;
+  };
+  const printedStatus = (rep: Buffer) => {
+    writeFileSync(join(ca.dir, 'rep.der'), rep);
+    return openssl(['cms', '-cmsout', '-print', '-inform', 'DER', '-in', join(ca.dir, 'rep.der')]).stdout;
+  };
+  const badRep = await post(pkcsReq(parts, breakSignature(parts.csrDer), caDer, 'tx-broken'));
+  assert.match(printedStatus(badRep), /2\.16\.840\.1\.113733\.1\.9\.4[\s\S]*?PRINTABLESTRING:2/, 'failInfo badRequest');
+  assert.equal(JSON.parse(ca.ok(['list', '--json']).stdout).length, 0);
+
+  const good = await post(pkcsReq(parts, parts.csrDer, caDer, 'tx-good'));
+  assert.equal(parsePkiMessage(good).transactionId, 'tx-good');
+  assert.match(printedStatus(good), /2\.16\.840\.1\.113733\.1\.9\.3[\s\S]*?PRINTABLESTRING:0/, 'pkiStatus SUCCESS');
+  assert.equal(await withTimeout(proc.exited, 15_000, 'scep exit'), 0, proc.stderr());
+  const events = JSON.parse(ca.ok(['log', '--json']).stdout).filter((e: { command: string }) => e.command === 'scep');
+  assert.ok(events.some((e: { outcome: string; detail: string }) => e.outcome === 'refused' && /CSR signature does not verify \(transaction tx-broken\)/.test(e.detail)), JSON.stringify(events));
+  assert.equal(events.filter((e: { outcome: string }) => e.outcome === 'ok').length, 1);
 });
