@@ -31,12 +31,17 @@ function formatLog(e: ShareRequestLog, maxDownloads: number): string {
   return `${e.time} ${e.remoteAddress} ${e.method} ${e.path} ${e.status}${tail}\n`;
 }
 
+/** A --bind on loopback serves nobody but this machine: say so (`share`, `scep`). */
+export function warnIfLoopback(bind: string | undefined, out: Output): void {
+  if (bind && /^(127\.|::1$|::ffff:127\.)/i.test(bind)) {
+    out.warn(`--bind ${bind} is this machine only: a phone cannot reach the link; leave --bind out, or give this machine's LAN address`);
+  }
+}
+
 export async function runShare(o: ShareRunOptions, out: Output): Promise<ShareOutcome> {
   const { startShare, formatDuration } = await import('../app/share-server');
   const quiet = out.options.quiet;
-  if (o.bind && /^(127\.|::1$|::ffff:127\.)/i.test(o.bind)) {
-    out.warn(`--bind ${o.bind} is this machine only: a phone cannot reach the link; leave --bind out, or give this machine's LAN address`);
-  }
+  warnIfLoopback(o.bind, out);
   let maxDownloads = o.maxDownloads ?? 1;
   const session = await startShare({
     file: o.file,

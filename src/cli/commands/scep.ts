@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import type { ShareRequestLog } from '../../app/share-server';
 import { printable, showLinkCode } from '../output';
+import { warnIfLoopback } from '../share-session';
 import { durationOption, intOption, runtimeFor } from '../runtime';
 
 const logLine = (e: ShareRequestLog) => `${e.time} ${e.remoteAddress} ${e.method} ${e.path} ${e.status}${e.note ? `  ${printable(e.note)}` : ''}\n`;
@@ -50,6 +51,7 @@ Exit codes:
     )
     .action(async (name: string, opts, command: Command) => {
       const { ctx, out } = runtimeFor(command, opts);
+      warnIfLoopback(opts.bind, out);
       const { startScepEnrollment } = await import('../../app/scep-enrollment');
       const enrollment = await startScepEnrollment(ctx, {
         name,
