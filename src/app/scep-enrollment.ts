@@ -22,7 +22,7 @@ import { DEFAULT_DAYS } from '../ca/certificate-profiles';
 import { validateName } from '../ca/names';
 import { canonicalPublicKey } from '../ca/public-key';
 import { showText, subjectForCsr } from '../ca/subject';
-import { InvalidScepMessageError, OutputExistsError, PocketcaError, ScepEnrollmentEndedError, ShareExpiredError, UsageError } from '../errors';
+import { InvalidScepMessageError, OutputExistsError, PocketcaError, ScepEnrollmentEndedError, ShareExpiredError, UsageError, ValidCertificateExistsError } from '../errors';
 import { parseCsr } from '../formats/csr';
 import { toPem } from '../formats/pem';
 import { buildCertRep, CA_CAPS, MESSAGE_TYPE, openEnvelope, parsePkiMessage, pkiMessageFromGet, type CertRepResult, type ContentCipher, type FailInfo, type PkiMessage } from '../formats/scep';
@@ -35,6 +35,7 @@ import { recordCertificate, signCertificate, summarize, type IssuedSummary } fro
 import { checkOutDir } from './issue-identity';
 import { MAX_CSR_BYTES } from './limits';
 import { formatDuration, startShare, type HandlerResponse, type ShareControl, type ShareRequestLog, type ShareSession } from './share-server';
+import { refuseSecondCertificate } from './find-certificate';
 import { ensureProfileSigner } from './profile-signer';
 import { unlockCaKey } from './unlock';
 
@@ -53,7 +54,7 @@ export interface ScepParams {
   name: string;
   /** Where NAME.mobileconfig is written (0600). */
   outDir: string;
-  /** Replace an existing NAME.mobileconfig; default false. */
+  /** Enroll even when NAME has a valid certificate, and replace an existing NAME.mobileconfig; default false. */
   force?: boolean;
   /** As for `share`: default every IPv4 interface. */
   bind?: string;
@@ -105,6 +106,17 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
   if (!(SCEP_KEY_SIZES as readonly number[]).includes(keySize)) throw new UsageError('--key-size must be 2048 or 4096 (what Apple devices make for SCEP)');
   const days = p.days ?? DEFAULT_DAYS.client;
   const maxFailures = p.maxFailures ?? DEFAULT_MAX_FAILURES;
+  const db = ctx.home.database();
+  if (!p.force) {
+    try {
+      refuseSecondCertificate(db, name, ctx.now().toISOString());
+    } catch (error) {
+      if (error instanceof ValidCertificateExistsError) {
+        throw error.withHint(`revoke it first if the device was reset or replaced (pocketca revoke ${name}); --force enrolls another alongside it`);
+      }
+      throw error;
+    }
+  }
   const outDir = resolve(p.outDir);
   checkOutDir(outDir);
   const profilePath = join(outDir, `${name}.mobileconfig`);
@@ -118,7 +130,6 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
       `give this device an identity with: pocketca issue ${name}, then pocketca share ${name}.mobileconfig`,
     );
   }
-  const db = ctx.home.database();
   const caKey: KeyObject = await unlockCaKey(ctx, 'scep');
   const challenge = ctx.randomBytes(CHALLENGE_BYTES).toString('hex');
   const { buildScepMobileconfig, signMobileconfig } = await import('../formats/mobileconfig');

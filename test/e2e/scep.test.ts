@@ -168,6 +168,12 @@ test('scep: scepclient enrolls with the profile challenge after refused attempts
   assert.equal(ok.length, 1);
   assert.equal(ok[0].serial, summary.serial);
   assert.match(ok[0].detail, /transaction \S+/);
+  // A second enrollment of a NAME with a valid certificate: exit 1 before anything (hint: revoke, or --force).
+  const second = ca.run(['scep', NAME, '--out-dir', ca.dir, '--bind', '127.0.0.1', '--ttl', '2s']);
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(second.stderr, /error: dev-phone already has a valid certificate/);
+  assert.match(second.stderr, /hint: .*pocketca revoke dev-phone.*--force/);
+  assert.ok(!existsSync(join(ca.dir, `${NAME}.mobileconfig`)));
   ca.ok(['revoke', NAME]);
   const crl = openssl(['crl', '-in', join(ca.home, 'crl.pem'), '-noout', '-text']);
   assert.match(crl.stdout.toLowerCase().replace(/:/g, ''), new RegExp(summary.serial.toLowerCase()));

@@ -13,7 +13,7 @@ export function registerScep(program: Command): void {
     .description('let a device make its own key and enroll once by SCEP, served from this laptop')
     .argument('<name>', 'the device NAME; its certificate is exactly CN=NAME')
     .option('--out-dir <dir>', 'where to write NAME.mobileconfig', '.')
-    .option('--force', 'replace an existing NAME.mobileconfig')
+    .option('--force', 'enroll even when NAME has a valid certificate, and replace an existing NAME.mobileconfig')
     .option('--days <n>', 'validity in days (default 365)', intOption('--days', 1, 36500))
     .option('--key-size <bits>', 'RSA key size the device makes: 2048 or 4096', intOption('--key-size', 2048, 4096), 2048)
     .option('--sign-profile', 'sign the .mobileconfig (CMS) with a profile-signing certificate of this CA')
