@@ -94,7 +94,7 @@ export interface ScepEnrollment {
   done: Promise<ScepIssued>;
 }
 
-/** 16 random bytes -> hex; the comparison is of SHA-256 digests, constant time. */
+/** The CSR's challengePassword against the one-time challenge: SHA-256 digests (equal lengths) compared in constant time. */
 function sameChallenge(given: string | undefined, expected: string): boolean {
   const h = (s: string) => createHash('sha256').update(s, 'utf8').digest();
   return given !== undefined && timingSafeEqual(h(given), h(expected));
@@ -106,6 +106,13 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
   if (!(SCEP_KEY_SIZES as readonly number[]).includes(keySize)) throw new UsageError('--key-size must be 2048 or 4096 (what Apple devices make for SCEP)');
   const days = p.days ?? DEFAULT_DAYS.client;
   const maxFailures = p.maxFailures ?? DEFAULT_MAX_FAILURES;
+  const ca = ctx.home.caCertificate();
+  if (ca.publicKey.asymmetricKeyType !== 'rsa') {
+    throw new UsageError(
+      `the CA key is ${ca.publicKey.asymmetricKeyType?.toUpperCase() ?? 'not RSA'}: SCEP encrypts the request to the CA with RSA (RFC 8894 §3.1)`,
+      `give this device an identity with: pocketca issue ${name}, then pocketca share ${name}.mobileconfig`,
+    );
+  }
   const db = ctx.home.database();
   if (!p.force) {
     try {
@@ -122,13 +129,6 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
   const profilePath = join(outDir, `${name}.mobileconfig`);
   if (!p.force && existsSync(profilePath)) {
     throw new OutputExistsError(`${profilePath} already exists`, 'choose another --out-dir, move it away, or pass --force to replace it');
-  }
-  const ca = ctx.home.caCertificate();
-  if (ca.publicKey.asymmetricKeyType !== 'rsa') {
-    throw new UsageError(
-      `the CA key is ${ca.publicKey.asymmetricKeyType?.toUpperCase() ?? 'not RSA'}: SCEP encrypts the request to the CA with RSA (RFC 8894 §3.1)`,
-      `give this device an identity with: pocketca issue ${name}, then pocketca share ${name}.mobileconfig`,
-    );
   }
   const caKey: KeyObject = await unlockCaKey(ctx, 'scep');
   const challenge = ctx.randomBytes(CHALLENGE_BYTES).toString('hex');
