@@ -261,3 +261,17 @@ test('scep: a CSR whose signature fails is refused (FAILURE badRequest, recorded
   assert.ok(events.some((e: { outcome: string; detail: string }) => e.outcome === 'refused' && /CSR signature does not verify \(transaction tx-broken\)/.test(e.detail)), JSON.stringify(events));
   assert.equal(events.filter((e: { outcome: string }) => e.outcome === 'ok').length, 1);
 });
+
+test('scep without --json: the steps on stderr, the QR code and the link last on stdout, as share does', (t) => {
+  if (!tools(t)) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const r = ca.run(['scep', NAME, '--out-dir', ca.out, '--bind', '127.0.0.1', '--ttl', '1s']);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.match(lines[lines.length - 1]!, /^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{24}$/, 'the link is the last line');
+  assert.ok(lines.length >= 15 && lines.slice(0, -1).every((l) => /[\u2580\u2584\u2588 ]/.test(l)), 'a QR code (half blocks) above it');
+  assert.match(r.stderr, /open the link in Safari/);
+  assert.match(r.stderr, /warning: --bind 127\.0\.0\.1 is this machine only/);
+  assert.ok(!r.stderr.includes(lines[lines.length - 1]!.split('/').pop()!), 'the token stays off stderr');
+});
