@@ -79,7 +79,7 @@ export interface ScepParams {
 export interface ScepIssued extends IssuedSummary {
   pem: string;
   transactionId: string;
-  /** Subject attributes of the CSR that were dropped, for a warning. */
+  /** The CSR's subject when more than CN=NAME was dropped, quoted and escaped for a terminal (showText), for a warning. */
   dropped?: string;
 }
 
@@ -219,7 +219,7 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
       ...summarize(signed),
       pem: toPem('CERTIFICATE', signed.der),
       transactionId: msg.transactionId,
-      ...(built.dropped !== undefined ? { dropped: built.dropped } : {}),
+      ...(built.dropped !== undefined ? { dropped: showText(built.dropped) } : {}),
     };
     issued = { summary, der: signed.der, spkiDer: csr.acceptedKey.spkiDer, cipher: opened.cipher };
     const onSent = () => {

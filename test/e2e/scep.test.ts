@@ -147,6 +147,8 @@ test('scep: scepclient enrolls with the profile challenge after refused attempts
   assert.equal(strip(new X509Certificate(readFileSync(certPath)).serialNumber), strip(summary.serial));
   assert.equal(summary.pem, readFileSync(certPath, 'utf8').replace(/\r/g, ''));
 
+  // scepclient asks for O, OU and C too: dropped, and said so (quoted and escaped, as sign does).
+  assert.match(proc.stderr(), /warning: the device asked for the subject "C=US, O=scep-client, OU=MDM, CN=dev-phone"; issued as CN=dev-phone/);
   // Secrets stay out of the log on stderr.
   assert.ok(!proc.stderr().includes(token), 'token blanked');
   assert.ok(!proc.stderr().includes(challenge), 'challenge never printed');
