@@ -16,13 +16,11 @@
  * only ever yields a certificate for CN=NAME that the user sees issued.
  */
 import { createHash, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
 import { DEFAULT_DAYS } from '../ca/certificate-profiles';
 import { validateName } from '../ca/names';
 import { canonicalPublicKey } from '../ca/public-key';
 import { showText, subjectForCsr } from '../ca/subject';
-import { InvalidScepMessageError, OutputExistsError, PocketcaError, ScepEnrollmentEndedError, ShareExpiredError, UsageError, ValidCertificateExistsError } from '../errors';
+import { InvalidScepMessageError, PocketcaError, ScepEnrollmentEndedError, ShareExpiredError, UsageError, ValidCertificateExistsError } from '../errors';
 import { parseCsr } from '../formats/csr';
 import { toPem } from '../formats/pem';
 import { buildCertRep, CA_CAPS, MESSAGE_TYPE, openEnvelope, parsePkiMessage, pkiMessageFromGet, type CertRepResult, type ContentCipher, type FailInfo, type PkiMessage } from '../formats/scep';
@@ -30,9 +28,9 @@ import { commonNameFromDer } from '../formats/x500-name';
 import { parseCertificate } from '../formats/x509';
 import { recordEvent } from '../store/events';
 import type { AppContext } from './context';
-import { PRIVATE, writeFileAtomic } from './files';
+import { PRIVATE } from './files';
+import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput } from './output-target';
 import { recordCertificate, signCertificate, summarize, type IssuedSummary } from './issue-certificate';
-import { checkOutDir } from './issue-identity';
 import { MAX_CSR_BYTES } from './limits';
 import { formatDuration, startShare, type HandlerResponse, type ShareControl, type ShareRequestLog, type ShareSession } from './share-server';
 import { refuseSecondCertificate } from './find-certificate';
@@ -124,12 +122,18 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
       throw error;
     }
   }
-  const outDir = resolve(p.outDir);
-  checkOutDir(outDir);
-  const profilePath = join(outDir, `${name}.mobileconfig`);
-  if (!p.force && existsSync(profilePath)) {
-    throw new OutputExistsError(`${profilePath} already exists`, 'choose another --out-dir, move it away, or pass --force to replace it');
-  }
+  // The output rule (src/app/output-target.ts), before anything is unlocked: an earlier SCEP profile of
+  // this device holds a spent challenge and is replaced; anything else (its PKCS#12 profile) only with --force.
+  const outDir = resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir');
+  const ownScep = `<string>ca.pocketca.${ca.fingerprintSha256.replace(/:/g, '').toLowerCase().slice(0, 16)}.${name}.scep</string>`;
+  const target = resolveOutputIn(ctx.home.dir, outDir, `${name}.mobileconfig`, {
+    flag: '--out-dir',
+    what: `a SCEP profile of ${name} from this CA`,
+    sameKind: (bytes) => bytes.includes(ownScep) || `is not an earlier SCEP profile of ${name}`,
+    force: Boolean(p.force),
+    existsHint: 'choose another --out-dir, move it away, or pass --force to replace it',
+  });
+  const profilePath = target.path;
   const caKey: KeyObject = await unlockCaKey(ctx, 'scep');
   const challenge = ctx.randomBytes(CHALLENGE_BYTES).toString('hex');
   const { buildScepMobileconfig, signMobileconfig } = await import('../formats/mobileconfig');
@@ -239,7 +243,8 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
           'utf8',
         );
         const bytes = signer ? signMobileconfig(profile, { ...signer, chainDer: [ca.der] }, ctx.now()) : profile;
-        writeFileAtomic(profilePath, bytes, PRIVATE);
+        ensureOutputDir(outDir, 0o700);
+        writeOutput(target, bytes, PRIVATE);
         return bytes;
       },
     },

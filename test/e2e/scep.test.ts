@@ -194,6 +194,12 @@ test('scep: exit 1 at --ttl with nothing issued; --sign-profile signs the SCEP p
   const v = openssl(['cms', '-verify', '-inform', 'DER', '-in', join(ca.out, `${NAME}.mobileconfig`), '-CAfile', join(ca.home, 'ca.pem'), '-out', plain]);
   assert.equal(v.code, 0, v.stderr);
   assert.ok(readPlistWithPython(plain).PayloadContent.some((p: { PayloadType: string }) => p.PayloadType === 'com.apple.security.scep'));
+  // Its challenge is spent: a new run replaces this device's earlier SCEP profile without --force.
+  const before = readFileSync(join(ca.out, `${NAME}.mobileconfig`));
+  const again = ca.run(['scep', NAME, '--out-dir', ca.out, '--bind', '127.0.0.1', '--ttl', '1s']);
+  assert.equal(again.code, 1, again.stderr);
+  assert.match(again.stderr, /the enrollment expired/);
+  assert.ok(!readFileSync(join(ca.out, `${NAME}.mobileconfig`)).equals(before), 'a new profile, with a new challenge');
 });
 
 test('scep: five refused PKIOperations end the enrollment (exit 1), nothing issued', async (t) => {
@@ -207,7 +213,7 @@ test('scep: five refused PKIOperations end the enrollment (exit 1), nothing issu
   assert.equal(JSON.parse(ca.ok(['list', '--json']).stdout).length, 0);
 });
 
-test('scep: an existing NAME.mobileconfig is kept (exit 1, hint --force); a bad --key-size is exit 2', (t) => {
+test('scep: an existing NAME.mobileconfig that is not its SCEP profile is kept (exit 1, hint --force); a bad --key-size and an --out-dir in the home are exit 2', (t) => {
   if (!tools(t)) return;
   const ca = createTestCa();
   t.after(() => ca.cleanup());
@@ -217,6 +223,9 @@ test('scep: an existing NAME.mobileconfig is kept (exit 1, hint --force); a bad 
   assert.match(r.stderr, /already exists[\s\S]*--force/);
   assert.equal(readFileSync(join(ca.out, `${NAME}.mobileconfig`), 'utf8'), 'mine');
   assert.equal(ca.run(['scep', NAME, '--key-size', '3072', '--out-dir', ca.dir, '--ttl', '2s']).code, 2);
+  const inHome = ca.run(['scep', NAME, '--out-dir', ca.home, '--bind', '127.0.0.1', '--ttl', '2s']);
+  assert.equal(inHome.code, 2, inHome.stderr);
+  assert.ok(!existsSync(join(ca.home, `${NAME}.mobileconfig`)), 'nothing written into the CA home');
 });
 
 test('scep: an EC CA is exit 2 with a hint (SCEP encrypts to the CA with RSA), nothing written', (t) => {
