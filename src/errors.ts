@@ -68,6 +68,8 @@ export class WrongPkcs12PasswordError extends PocketcaError {
  */
 export class KeyDerivationTooCostlyError extends PocketcaError {}
 export class CertificateNotFoundError extends PocketcaError {}
+/** The root's pathLenConstraint forbids the intermediate asked for (exit 1: the input is fine, the root is not). */
+export class RootPathLengthError extends PocketcaError {}
 export class CertificateAlreadyRevokedError extends PocketcaError {}
 export class AmbiguousNameError extends UsageError {}
 export class DatabaseError extends PocketcaError {}

@@ -7,6 +7,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { buildRootTbs } from '../ca/certificate-profiles';
 import { describeKeySpec, generateKey, resolveKeySpec, type KeySpec } from '../ca/key-types';
+import { constraintsFromFlags, describeConstraints, type PermitFlags } from '../ca/name-constraints';
 import { generateSerial } from '../ca/serial';
 import { signTbs } from '../ca/signing';
 import { MAX_CN_LENGTH } from '../ca/subject';
@@ -43,6 +44,8 @@ export interface InitParams {
   days: number;
   /** Validity of every CRL this CA signs, in days; default DEFAULT_CRL_DAYS. */
   crlDays: number;
+  /** `--permit-dns/--permit-ip/--permit-email`: the root's name constraints; default none. */
+  permit?: PermitFlags;
   /** Called once the passphrase is in hand, before the key is generated (seconds, for RSA-4096), with the key's description. */
   onKeyGeneration?: (key: string) => void;
 }
@@ -53,6 +56,8 @@ export interface InitResult {
   notAfter: string;
   fingerprintSha256: string;
   home: string;
+  /** The name constraints, described, when `permit` gave any. */
+  nameConstraints?: string;
 }
 
 export const generateRsaKey = (bits: number): Promise<KeyObject> => generateKey({ type: 'rsa', bits });
@@ -85,6 +90,7 @@ function validate(p: InitParams): { subject: NameAttribute[]; keySpec: KeySpec }
 export async function initCa(ctx: AppContext, params: InitParams): Promise<InitResult> {
   const home = ctx.home;
   const { subject, keySpec } = validate(params);
+  const nameConstraints = constraintsFromFlags(params.permit ?? { dns: [], ip: [], email: [] });
   const alreadyExists = () =>
     new CaAlreadyExistsError(`a CA already exists in ${home.dir}`, 'use another --home, or remove that directory if you really mean to start over');
   if (home.hasAnyCaFile()) throw alreadyExists();
@@ -100,7 +106,7 @@ export async function initCa(ctx: AppContext, params: InitParams): Promise<InitR
   const now = ctx.now();
   const serial = generateSerial(ctx.randomBytes);
   const spkiDer = createPublicKey(key).export({ type: 'spki', format: 'der' });
-  const certDer = signTbs(key, buildRootTbs({ subjectDer: encodeName(subject), spkiDer, days: params.days, now, serial }));
+  const certDer = signTbs(key, buildRootTbs({ subjectDer: encodeName(subject), spkiDer, days: params.days, now, serial, nameConstraints }));
   const ca = parseCertificate(certDer);
   const certPem = toPem('CERTIFICATE', certDer);
 
@@ -142,5 +148,6 @@ export async function initCa(ctx: AppContext, params: InitParams): Promise<InitR
     notAfter: new Date(ca.x509.validTo).toISOString(),
     fingerprintSha256: ca.fingerprintSha256,
     home: home.dir,
+    ...(nameConstraints ? { nameConstraints: describeConstraints(nameConstraints) } : {}),
   };
 }

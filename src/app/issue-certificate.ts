@@ -4,7 +4,7 @@
  * before any file of the certificate is written (SPEC "Guarantees").
  */
 import type { KeyObject } from 'node:crypto';
-import { buildEndEntityTbs, validityFor, type ProfileName } from '../ca/certificate-profiles';
+import { buildEndEntityTbs, buildIntermediateTbs, validityFor, type ProfileName } from '../ca/certificate-profiles';
 import { generateSerial, serialToHex } from '../ca/serial';
 import { signTbs } from '../ca/signing';
 import type { Subject } from '../ca/subject';
@@ -24,6 +24,8 @@ export interface SignRequest {
   keyType: string;
   sans: SubjectAltNames;
   days: number;
+  /** Profile `intermediate` only: its pathLenConstraint (default 0). */
+  pathLen?: number;
 }
 
 export interface SignedCertificate {
@@ -39,7 +41,11 @@ export function signCertificate(
   randomBytes: (n: number) => Buffer,
 ): SignedCertificate {
   const serial = generateSerial(randomBytes);
-  const der = signTbs(caKey, buildEndEntityTbs(ca, { ...request, serial, now }));
+  const tbs =
+    request.profile === 'intermediate'
+      ? buildIntermediateTbs(ca, { ...request, pathLen: request.pathLen ?? 0, serial, now })
+      : buildEndEntityTbs(ca, { ...request, serial, now });
+  const der = signTbs(caKey, tbs);
   const { notBefore, notAfter } = validityFor(now, request.days);
   return {
     der,

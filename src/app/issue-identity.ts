@@ -33,7 +33,7 @@ export interface IssueParams {
   /** Record and file name (SPEC NAME). */
   name: string;
   /** client (default) or server. */
-  profile: Exclude<ProfileName, 'profile-signer'>;
+  profile: Exclude<ProfileName, 'profile-signer' | 'intermediate'>;
   /** Subject CN; default the name. */
   cn?: string;
   email: string[];

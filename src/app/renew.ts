@@ -16,7 +16,7 @@ import { keySpecOf } from '../ca/key-types';
 import { CertificateAlreadyRevokedError, UsageError } from '../errors';
 import type { Pkcs12Format } from '../formats/pkcs12';
 import { commonNameFromDer } from '../formats/x500-name';
-import { parseCertificate, subjectAltNamesOf } from '../formats/x509';
+import { basicConstraintsOf, parseCertificate, subjectAltNamesOf } from '../formats/x509';
 import { certificateDer, findBySerial, statusOf, type CertificateRow, type Status } from '../store/certificates';
 import type { Db } from '../store/database';
 import type { AppContext } from './context';
@@ -98,7 +98,7 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
   const der = certificateDer(db, old.serial)!;
   const sans = subjectAltNamesOf(der);
   const days = p.days ?? Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
-  const profile = old.profile as 'client' | 'server';
+  const profile = old.profile as 'client' | 'server' | 'intermediate';
   const dir = resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir');
   const outDir = dir.path;
 
@@ -116,7 +116,9 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
     }
     const [target] = deviceOutputs(ctx, dir, old.name, [{ role: 'cert', path: join(outDir, `${old.name}.pem`) }], Boolean(p.force), true);
     const oldCn = commonNameFromDer(parseCertificate(der).subjectDer) ?? old.name;
-    const signed = await signCsr(ctx, { csr: p.csr, profile, name: old.name, days, ...sans, command: 'renew', commonName: oldCn });
+    // An intermediate keeps its pathLen; the online engine makes the new CSR (README).
+    const pathLen = profile === 'intermediate' ? (basicConstraintsOf(der).pathLen ?? 0) : undefined;
+    const signed = await signCsr(ctx, { csr: p.csr, profile, name: old.name, days, ...sans, command: 'renew', commonName: oldCn, pathLen });
     ensureOutputDir(dir, 0o700);
     writeOutput(target!, signed.pem, PUBLIC);
     const { pem: _pem, ignored: _ignored, ...rest } = signed;
@@ -125,7 +127,7 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
     const parsed = parseCertificate(der);
     issued = await issueIdentity(ctx, {
       name: old.name,
-      profile,
+      profile: profile as 'client' | 'server',
       cn: commonNameFromDer(parsed.subjectDer) ?? old.name,
       ...sans,
       days,

@@ -12,6 +12,7 @@ import { checkpoint } from './files';
 import { ambiguous, findCertificates } from './find-certificate';
 import { crlDaysOf, signAndWriteCrl } from './publish-crl';
 import { unlockCaKey } from './unlock';
+import { writeBundle } from './bundle';
 
 export interface RevokeParams {
   ref: string;
@@ -91,6 +92,8 @@ export async function revokeCertificates(
       if (revoked.length === 0) return { revoked, crlNumber: undefined };
       checkpoint(`${command}:revocation-recorded`);
       const crl = signAndWriteCrl(db, ctx.home.crlPath, ca, caKey, now, crlDaysOf(db));
+      // A revoked intermediate leaves the bundle the proxy trusts.
+      writeBundle(ctx);
       return { revoked, crlNumber: crl.number };
     })
     .immediate();

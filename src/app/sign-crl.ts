@@ -4,6 +4,7 @@ import { recordEvent } from '../store/events';
 import type { AppContext } from './context';
 import { crlDaysOf, signAndWriteCrl, type PublishedCrl } from './publish-crl';
 import { unlockCaKey } from './unlock';
+import { writeBundle } from './bundle';
 
 export interface CrlParams {
   /** Validity in days; default the home's --crl-days. */
@@ -23,6 +24,8 @@ export async function signCrl(ctx: AppContext, p: CrlParams): Promise<PublishedC
       const now = ctx.now();
       const published = signAndWriteCrl(db, ctx.home.crlPath, ca, key, now, p.days ?? crlDaysOf(db));
       recordEvent(db, { at: now.toISOString(), command: 'crl', outcome: 'ok', detail: `number ${published.number}, ${published.entries} entries` });
+      // An intermediate that has expired since the last write drops out of the bundle.
+      writeBundle(ctx);
       return published;
     })
     .immediate();

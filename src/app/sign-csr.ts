@@ -6,7 +6,7 @@
  * extensions are ignored, and SANs come from the CSR only for the server
  * profile, checked like the flags.
  */
-import { DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
+import { checkRootAllowsIntermediate, daysLeftOf, DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
 import { sanitizeName, validateName } from '../ca/names';
 import { canonicalPublicKey, type CanonicalPublicKey } from '../ca/public-key';
 import { showText, subjectForCsr, type CsrSubject } from '../ca/subject';
@@ -19,6 +19,7 @@ import type { AppContext } from './context';
 import { MAX_CSR_BYTES } from './limits';
 import { recordCertificate, signCertificate, summarize, type IssuedSummary } from './issue-certificate';
 import { unlockCaKey } from './unlock';
+import { writeBundle } from './bundle';
 
 export { MAX_CSR_BYTES };
 
@@ -37,6 +38,8 @@ export interface SignParams {
   command?: 'sign' | 'renew';
   /** `renew --csr`: the CN the CSR must carry (the renewed certificate's); default any. */
   commonName?: string;
+  /** `--profile intermediate`: the subordinate CA's pathLenConstraint; default 0. */
+  pathLen?: number;
 }
 
 export interface SignResult extends IssuedSummary {
@@ -74,10 +77,17 @@ export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResul
   const ignored: string[] = [];
   if (built.dropped !== undefined) ignored.push(`subject ${showText(built.dropped)} (issued as ${subject.text})`);
   let sans = explicit;
-  if (!hasSans(explicit) && p.profile === 'server') sans = validateSans(csr.requestedSans);
+  if (p.profile === 'intermediate') {
+    // A CA certificate names no host: its SANs would be checked by nobody.
+    if (hasSans(explicit)) throw new UsageError('an intermediate CA certificate carries no subject alternative names', 'drop --dns/--ip/--email');
+    if (hasSans(csr.requestedSans)) ignored.push('subjectAltName');
+    // Refused before the passphrase is asked: an old root can never sign one.
+    checkRootAllowsIntermediate(ca, p.pathLen ?? 0);
+  } else if (!hasSans(explicit) && p.profile === 'server') sans = validateSans(csr.requestedSans);
   else if (hasSans(csr.requestedSans) && p.profile !== 'server') ignored.push('subjectAltName (use --dns/--ip/--email)');
-  if (csr.requestsCa) ignored.push('CA:TRUE');
-  const days = p.days ?? DEFAULT_DAYS[p.profile];
+  if (csr.requestsCa && p.profile !== 'intermediate') ignored.push('CA:TRUE');
+  // SPEC: an intermediate's default 1825 days stop at the root's notAfter; an explicit --days beyond it is refused.
+  const days = p.days ?? (p.profile === 'intermediate' ? Math.min(DEFAULT_DAYS.intermediate, daysLeftOf(ca, ctx.now())) : DEFAULT_DAYS[p.profile]);
   if (p.profile === 'server' && !hasSans(sans)) {
     throw new UsageError('a server certificate needs at least one subject alternative name', 'put SANs in the CSR or add --dns NAME / --ip ADDRESS');
   }
@@ -87,11 +97,12 @@ export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResul
   const signed = signCertificate(
     ca,
     caKey,
-    { name, profile: p.profile, source: 'sign', subject, spkiDer: key.spkiDer, keyType: key.kind, sans, days },
+    { name, profile: p.profile, source: 'sign', subject, spkiDer: key.spkiDer, keyType: key.kind, sans, days, pathLen: p.pathLen },
     ctx.now(),
     ctx.randomBytes,
   );
   recordCertificate(db, signed, command);
+  if (p.profile === 'intermediate') writeBundle(ctx);
   return {
     ...summarize(signed),
     pem: toPem('CERTIFICATE', signed.der),

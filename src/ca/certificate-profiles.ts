@@ -16,16 +16,20 @@ import {
   type Extension,
   type KeyUsageBit,
   type ParsedCertificate,
+  basicConstraintsOf,
+  extensionOf,
   type SubjectAltNames,
 } from '../formats/x509';
-import { KeyNotAcceptedError } from '../errors';
+import { nameConstraintsExtension, parseNameConstraints, type NameConstraints } from '../formats/name-constraints';
+import { checkNamesAllowed } from './name-constraints';
+import { KeyNotAcceptedError, RootPathLengthError } from '../errors';
 import { canonicalPublicKey } from './public-key';
 import { createPublicKey } from 'node:crypto';
 import { leafKeyUsage, signatureAlgorithmOf } from './key-types';
 import { hasSans } from './subject-alt-names';
 import type { Subject } from './subject';
 
-export type ProfileName = 'client' | 'server' | 'profile-signer';
+export type ProfileName = 'client' | 'server' | 'profile-signer' | 'intermediate';
 
 /**
  * Apple refuses TLS server certificates valid for more than 825 days, even
@@ -33,7 +37,7 @@ export type ProfileName = 'client' | 'server' | 'profile-signer';
  */
 export const MAX_SERVER_DAYS = 825;
 export const MAX_DAYS = 36500;
-export const DEFAULT_DAYS: Record<ProfileName, number> = { client: 365, server: 398, 'profile-signer': 825 };
+export const DEFAULT_DAYS: Record<ProfileName, number> = { client: 365, server: 398, 'profile-signer': 825, intermediate: 1825 };
 
 /**
  * Backdating notBefore absorbs clock skew on phones and proxies; without it a
@@ -87,11 +91,42 @@ function usagesFor(profile: ProfileName, keyType: string): { bits: KeyUsageBit[]
       return { bits: leafKeyUsage(keyType), ekus: [OID.clientAuth] };
     case 'server':
       return { bits: leafKeyUsage(keyType), ekus: [OID.serverAuth] };
+    case 'intermediate':
+      return { bits: ['keyCertSign', 'cRLSign'], ekus: [] };
     case 'profile-signer':
       // `openssl cms -verify` checks the S/MIME signing purpose by default: it
       // needs emailProtection when an EKU is present.
       return { bits: ['digitalSignature'], ekus: [OID.emailProtection, OID.codeSigning] };
   }
+}
+
+/** Days from `now` to the CA's notAfter, whole days rounded down. */
+export function daysLeftOf(ca: ParsedCertificate, now: Date): number {
+  return Math.floor((new Date(ca.x509.validTo).getTime() - now.getTime()) / DAY_MS);
+}
+
+function validityWithin(ca: ParsedCertificate, now: Date, days: number): Validity {
+  const validity = validityFor(now, days);
+  const caNotAfter = new Date(ca.x509.validTo);
+  if (validity.notAfter > caNotAfter) {
+    throw new UsageError(
+      `the certificate would outlive the CA, which expires ${caNotAfter.toISOString()}`,
+      `use --days ${Math.max(1, daysLeftOf(ca, now))} or less`,
+    );
+  }
+  return validity;
+}
+
+/** Defence in depth: whatever the caller checked, only an accepted key in its canonical encoding is certified. */
+function checkCanonicalKey(spkiDer: Buffer, keyType: string): void {
+  const key = canonicalPublicKey(spkiDer);
+  if (!key.spkiDer.equals(spkiDer) || key.kind !== keyType) throw new KeyNotAcceptedError(`the ${keyType} public key is not in its canonical encoding`);
+}
+
+/** The CA's own nameConstraints, if it has them (`init --permit-*`). */
+export function caNameConstraints(ca: ParsedCertificate): NameConstraints | undefined {
+  const ext = extensionOf(ca.der, OID.nameConstraints);
+  return ext ? parseNameConstraints(ext.value) : undefined;
 }
 
 /** The TBSCertificate of an end-entity certificate under `ca`. Always CA:FALSE. */
@@ -100,18 +135,11 @@ export function buildEndEntityTbs(ca: ParsedCertificate, p: EndEntityParams): Bu
   if (p.profile === 'server' && !hasSans(p.sans)) {
     throw new UsageError('a server certificate needs at least one subject alternative name', 'add --dns NAME and/or --ip ADDRESS');
   }
-  const validity = validityFor(p.now, p.days);
-  const caNotAfter = new Date(ca.x509.validTo);
-  if (validity.notAfter > caNotAfter) {
-    throw new UsageError(
-      `the certificate would outlive the CA, which expires ${caNotAfter.toISOString()}`,
-      `use --days ${Math.max(1, Math.floor((caNotAfter.getTime() - p.now.getTime()) / DAY_MS))} or less`,
-    );
-  }
-  // Defence in depth: whatever the caller checked, only an accepted key in
-  // its canonical encoding is certified.
-  const key = canonicalPublicKey(p.spkiDer);
-  if (!key.spkiDer.equals(p.spkiDer) || key.kind !== p.keyType) throw new KeyNotAcceptedError(`the ${p.keyType} public key is not in its canonical encoding`);
+  const validity = validityWithin(ca, p.now, p.days);
+  checkCanonicalKey(p.spkiDer, p.keyType);
+  const constraints = caNameConstraints(ca);
+  if (constraints) checkNamesAllowed(constraints, p.sans, p.subject.commonName);
+  if (p.profile === 'intermediate') throw new RangeError('an intermediate is built by buildIntermediateTbs');
   const { bits, ekus } = usagesFor(p.profile, p.keyType);
   const extensions: Extension[] = [
     basicConstraints(false),
@@ -132,21 +160,90 @@ export function buildEndEntityTbs(ca: ParsedCertificate, p: EndEntityParams): Bu
   });
 }
 
-export interface RootParams {
-  subjectDer: Buffer;
+export interface IntermediateParams {
+  /** From `subjectForCsr` (src/ca/subject.ts): exactly CN=<cn>. */
+  subject: Subject;
+  /** Canonical, from `canonicalPublicKey`. */
   spkiDer: Buffer;
+  keyType: string;
+  /** pathLenConstraint of the intermediate; 0 (it signs end entities only). */
+  pathLen: number;
   days: number;
   now: Date;
   serial: Buffer;
 }
 
 /**
- * The self-signed root: CA:TRUE with pathLenConstraint 0 (it signs end
- * entities only, as mkcert's root does), keyCertSign + cRLSign.
+ * Refuses a root that may not sign a CA with this pathLen: RFC 5280 §4.2.1.9,
+ * the root's pathLenConstraint counts the CA certificates that may follow it.
+ * Roots made by `init` before the second release have pathLen 0.
+ */
+export function checkRootAllowsIntermediate(ca: ParsedCertificate, pathLen: number): void {
+  if (!Number.isInteger(pathLen) || pathLen < 0 || pathLen > 8) throw new UsageError('--path-len must be a whole number from 0 to 8');
+  const { pathLen: rootPathLen } = basicConstraintsOf(ca.der);
+  if (rootPathLen !== undefined && pathLen + 1 > rootPathLen) {
+    throw new RootPathLengthError(
+      rootPathLen === 0
+        ? 'this root has basicConstraints pathLen 0: it may sign end-entity certificates only, no intermediate CA'
+        : `this root has basicConstraints pathLen ${rootPathLen}: an intermediate under it may have --path-len ${rootPathLen - 1} at most`,
+      rootPathLen === 0
+        ? 'roots made by `pocketca init` since the second release have pathLen 1: make a new root (`pocketca init --home NEW_HOME`), sign the intermediate there and move the devices over; a certificate cannot be changed in place'
+        : `use --path-len ${rootPathLen - 1}`,
+    );
+  }
+}
+
+/**
+ * A subordinate CA for an online engine (SPEC "An offline root over an online
+ * issuing tier"): basicConstraints critical CA:TRUE pathLen, keyUsage critical
+ * keyCertSign + cRLSign, SKI/AKI, and the root's nameConstraints copied as
+ * they are, so the intermediate's own certificate says what it may sign
+ * (verifiers enforce the root's anyway, RFC 5280 §6.1.4).
+ */
+export function buildIntermediateTbs(ca: ParsedCertificate, p: IntermediateParams): Buffer {
+  checkDays(p.days, 'intermediate');
+  checkRootAllowsIntermediate(ca, p.pathLen);
+  const validity = validityWithin(ca, p.now, p.days);
+  checkCanonicalKey(p.spkiDer, p.keyType);
+  const extensions: Extension[] = [
+    basicConstraints(true, p.pathLen),
+    keyUsage(['keyCertSign', 'cRLSign']),
+    subjectKeyIdentifier(keyIdentifierOf(p.spkiDer)),
+    authorityKeyIdentifier(ca.keyId),
+  ];
+  const constraints = extensionOf(ca.der, OID.nameConstraints);
+  if (constraints) extensions.push(constraints);
+  return encodeTbsCertificate({
+    serial: p.serial,
+    issuerDer: ca.subjectDer,
+    subjectDer: p.subject.der,
+    ...validity,
+    spkiDer: p.spkiDer,
+    signatureAlgorithm: signatureAlgorithmOf(ca.publicKey).der,
+    extensions,
+  });
+}
+
+export interface RootParams {
+  subjectDer: Buffer;
+  spkiDer: Buffer;
+  days: number;
+  now: Date;
+  serial: Buffer;
+  /** From `constraintsFromFlags`; none by default. */
+  nameConstraints?: NameConstraints;
+}
+
+/**
+ * The self-signed root: CA:TRUE with pathLenConstraint 1, so it can sign one
+ * level of intermediate CAs for an online issuing tier (whose own pathLen is
+ * 0), keyCertSign + cRLSign, and the name constraints `init --permit-*` set.
  */
 export function buildRootTbs(p: RootParams): Buffer {
   if (!Number.isInteger(p.days) || p.days < 1 || p.days > MAX_DAYS) throw new UsageError(`--days must be a whole number from 1 to ${MAX_DAYS}`);
   const keyId = keyIdentifierOf(p.spkiDer);
+  const extensions = [basicConstraints(true, 1), keyUsage(['keyCertSign', 'cRLSign']), subjectKeyIdentifier(keyId), authorityKeyIdentifier(keyId)];
+  if (p.nameConstraints) extensions.push(nameConstraintsExtension(p.nameConstraints));
   return encodeTbsCertificate({
     serial: p.serial,
     issuerDer: p.subjectDer,
@@ -154,6 +251,6 @@ export function buildRootTbs(p: RootParams): Buffer {
     ...validityFor(p.now, p.days),
     spkiDer: p.spkiDer,
     signatureAlgorithm: signatureAlgorithmOf(createPublicKey({ key: p.spkiDer, format: 'der', type: 'spki' })).der,
-    extensions: [basicConstraints(true, 0), keyUsage(['keyCertSign', 'cRLSign']), subjectKeyIdentifier(keyId), authorityKeyIdentifier(keyId)],
+    extensions,
   });
 }

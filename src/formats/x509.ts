@@ -31,6 +31,7 @@ export const OID = {
   subjectAltName: '2.5.29.17',
   subjectKeyIdentifier: '2.5.29.14',
   authorityKeyIdentifier: '2.5.29.35',
+  nameConstraints: '2.5.29.30',
   cRLNumber: '2.5.29.20',
   cRLReason: '2.5.29.21',
   serverAuth: '1.3.6.1.5.5.7.3.1',
@@ -240,16 +241,37 @@ export function parseGeneralNames(der: Buffer): SubjectAltNames {
   return names;
 }
 
-/** The subjectAltName of a certificate (empty lists when it has none), for `renew`. */
-export function subjectAltNamesOf(certDer: Buffer): SubjectAltNames {
+/** One extension of a certificate, as found in its DER (RFC 5280 §4.1.2.9), or undefined. */
+export function extensionOf(certDer: Buffer, extensionOid: string): Extension | undefined {
   const tbs = readChildren(certDer, readTlv(certDer, 0))[0]!;
   const extensions = readChildren(certDer, tbs).find((child) => child.tag === 0xa3);
-  if (extensions) {
-    const sanOid = oid(OID.subjectAltName);
-    for (const extension of readChildren(certDer, readChildren(certDer, extensions)[0]!)) {
-      const parts = readChildren(certDer, extension);
-      if (slice(certDer, parts[0]!).equals(sanOid)) return parseGeneralNames(Buffer.from(content(certDer, parts[parts.length - 1]!)));
-    }
+  if (!extensions) return undefined;
+  const wanted = oid(extensionOid);
+  for (const extension of readChildren(certDer, readChildren(certDer, extensions)[0]!)) {
+    const parts = readChildren(certDer, extension);
+    if (!slice(certDer, parts[0]!).equals(wanted)) continue;
+    const critical = parts.length === 3 && content(certDer, parts[1]!)[0] !== 0;
+    return { oid: extensionOid, critical, value: Buffer.from(content(certDer, parts[parts.length - 1]!)) };
   }
-  return { dns: [], ip: [], email: [] };
+  return undefined;
+}
+
+/** The subjectAltName of a certificate (empty lists when it has none), for `renew`. */
+export function subjectAltNamesOf(certDer: Buffer): SubjectAltNames {
+  const san = extensionOf(certDer, OID.subjectAltName);
+  return san ? parseGeneralNames(san.value) : { dns: [], ip: [], email: [] };
+}
+
+/** basicConstraints (RFC 5280 §4.2.1.9): cA and pathLenConstraint (undefined: no limit). */
+export function basicConstraintsOf(certDer: Buffer): { ca: boolean; pathLen?: number } {
+  const ext = extensionOf(certDer, OID.basicConstraints);
+  if (!ext) return { ca: false };
+  const children = readChildren(ext.value, readTlv(ext.value, 0));
+  let ca = false;
+  let pathLen: number | undefined;
+  for (const child of children) {
+    if (child.tag === 0x01) ca = content(ext.value, child)[0] !== 0;
+    else if (child.tag === 0x02) pathLen = content(ext.value, child).reduce((n, b) => n * 256 + b, 0);
+  }
+  return pathLen === undefined ? { ca } : { ca, pathLen };
 }

@@ -1,6 +1,6 @@
 import type { Db } from './database';
 
-export type Profile = 'client' | 'server' | 'profile-signer';
+export type Profile = 'client' | 'server' | 'profile-signer' | 'intermediate';
 export type Source = 'issue' | 'sign' | 'renew' | 'internal';
 export type Status = 'valid' | 'revoked' | 'expired';
 
@@ -187,4 +187,15 @@ export function* listTableLines(db: Db, filter: ListFilter, widths: readonly num
 export function statusOf(row: CertificateRow, now: string): Status {
   if (row.revokedAt) return 'revoked';
   return row.notAfter <= now ? 'expired' : 'valid';
+}
+
+/** The DER of every valid (unrevoked, unexpired at `now`) intermediate CA, oldest first, for the bundle. */
+export function validIntermediates(db: Db, now: string): { serial: string; name: string; der: Buffer }[] {
+  return db
+    .prepare(
+      `SELECT c.serial, c.name, d.der FROM certificates c JOIN certificate_ders d ON d.serial = c.serial
+       LEFT JOIN revocations r ON r.serial = c.serial
+       WHERE c.profile = 'intermediate' AND r.serial IS NULL AND c.not_after > ? ORDER BY c.issued_at, c.serial`,
+    )
+    .all(now) as { serial: string; name: string; der: Buffer }[];
 }

@@ -4,14 +4,15 @@ import { EXIT_CODES, runtimeFor } from '../runtime';
 export function registerBundle(program: Command): void {
   program
     .command('bundle')
-    .description('write the CA bundle the proxy trusts (ssl_client_certificate, SSLCACertificateFile)')
+    .description('write the CA bundle the proxy trusts (ssl_client_certificate, SSLCACertificateFile): the root, then every valid intermediate')
     .option('--out <file>', 'write to FILE (default: stdout)')
     .option('--force', 'replace --out FILE even when it is not a certificate bundle of this CA')
     .addHelpText('after', `\nExamples:\n  pocketca bundle > /etc/nginx/pocketca-bundle.pem\n${EXIT_CODES}`)
     .action(async (opts, command: Command) => {
       const { ctx, out } = runtimeFor(command);
       const ca = ctx.home.caCertificate();
-      const pem = ctx.home.caCertificatePem();
+      const { bundlePem } = await import('../../app/bundle');
+      const pem = bundlePem(ctx);
       if (opts.out !== undefined && opts.out !== '-') {
         const { resolveOutput, writeOutput } = await import('../../app/output-target');
         const { bundleOf } = await import('../../app/output-kinds');

@@ -1,0 +1,21 @@
+/**
+ * The CA bundle the proxy trusts (SPEC `bundle`, "An offline root over an
+ * online issuing tier"): the root, then every valid intermediate it signed,
+ * so nginx and Apache can build root -> intermediate -> leaf chains.
+ * bundle.pem is rewritten whenever that set changes: an intermediate signed
+ * or revoked, and at every CRL (which is when an expired one drops out).
+ */
+import { toPem } from '../formats/pem';
+import { validIntermediates } from '../store/certificates';
+import type { AppContext } from './context';
+import { PUBLIC, writeFileAtomic } from './files';
+
+export function bundlePem(ctx: AppContext): string {
+  const root = ctx.home.caCertificatePem();
+  const intermediates = validIntermediates(ctx.home.database(), ctx.now().toISOString());
+  return [root.endsWith('\n') ? root : `${root}\n`, ...intermediates.map((i) => toPem('CERTIFICATE', i.der))].join('');
+}
+
+export function writeBundle(ctx: AppContext): void {
+  writeFileAtomic(ctx.home.bundlePath, bundlePem(ctx), PUBLIC);
+}
