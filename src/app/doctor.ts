@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { describedNameConstraints } from '../ca/name-constraints';
 import { CaNotFoundError, PocketcaError } from '../errors';
 import { fromPemAll } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
@@ -120,7 +121,8 @@ function checkCaCertificate(ca: ParsedCertificate, now: Date): Check {
   const days = daysUntil(notAfter, now);
   const base = { name: 'ca-certificate' as const, daysLeft: days, expires: notAfter };
   if (days < 0) return { ...base, status: 'fail', message: `the CA certificate expired ${notAfter}: nothing it signed is trusted` };
-  const message = `${formatName(decodeName(ca.subjectDer))}, valid until ${notAfter} (${days} days)`;
+  const constraints = describedNameConstraints(ca.der);
+  const message = `${formatName(decodeName(ca.subjectDer))}, valid until ${notAfter} (${days} days)${constraints ? `; name constraints: ${constraints}` : ''}`;
   if (days < CA_WARNING_DAYS) return { ...base, status: 'warn', message: `${message}: plan a new CA and its rollout to every device` };
   return { ...base, status: 'ok', message };
 }

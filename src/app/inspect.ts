@@ -1,7 +1,9 @@
 /** `list` and `show`: read-only views of the record; no passphrase needed. */
 import { X509Certificate } from 'node:crypto';
 import { UsageError } from '../errors';
+import { describedNameConstraints } from '../ca/name-constraints';
 import { toPem } from '../formats/pem';
+import { basicConstraintsOf } from '../formats/x509';
 import { certificateDer, listCertificates, listCertificatesJson, listTableLines, listTableShape, statusOf, type CertificateRow, type ListFilter, type Status } from '../store/certificates';
 import type { AppContext } from './context';
 import { findOne } from './find-certificate';
@@ -78,6 +80,10 @@ export interface ShownCertificate extends ListedCertificate {
   issuer: string;
   subjectAltName: string | null;
   extKeyUsage: string[];
+  /** An intermediate's pathLenConstraint; absent for an end entity. */
+  pathLen?: number;
+  /** The nameConstraints it carries (an intermediate of a constrained root), described; null if none. */
+  nameConstraints: string | null;
   pem: string;
 }
 
@@ -94,6 +100,8 @@ export function showCert(ctx: AppContext, ref: string): ShownCertificate {
     issuer: x509.issuer.replace(/\n/g, ', '),
     subjectAltName: x509.subjectAltName ?? null,
     extKeyUsage: x509.keyUsage ?? [],
+    ...(x509.ca ? { pathLen: basicConstraintsOf(der).pathLen } : {}),
+    nameConstraints: describedNameConstraints(der),
     pem: toPem('CERTIFICATE', der),
   };
 }

@@ -15,8 +15,8 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { UsageError } from '../errors';
-import { noTrees, treeCount, type NameConstraints, type NameTrees } from '../formats/name-constraints';
-import { ipToBytes, type SubjectAltNames } from '../formats/x509';
+import { noTrees, parseNameConstraints, treeCount, type NameConstraints, type NameTrees } from '../formats/name-constraints';
+import { extensionOf, ipToBytes, OID, type SubjectAltNames } from '../formats/x509';
 import { showText } from './subject';
 import { validateDnsName } from './subject-alt-names';
 
@@ -105,6 +105,12 @@ export function describeTrees(trees: NameTrees): string {
 export function describeConstraints(c: NameConstraints): string {
   const excluded = treeCount(c.excluded) ? `; excluded ${describeTrees(c.excluded)}` : '';
   return `permitted ${describeTrees(c.permitted)}${excluded}`;
+}
+
+/** A certificate's nameConstraints as one line (`show`, `doctor`), or null. */
+export function describedNameConstraints(der: Buffer): string | null {
+  const ext = extensionOf(der, OID.nameConstraints);
+  return ext ? describeConstraints(parseNameConstraints(ext.value)) : null;
 }
 
 /**

@@ -35,7 +35,8 @@ function bytesToCidr(value: Buffer): string {
   const address = value.subarray(0, half);
   let bits = 0;
   for (const byte of value.subarray(half)) for (let b = 7; b >= 0; b--) bits += (byte >> b) & 1;
-  const text = half === 4 ? [...address].join('.') : (address.toString('hex').match(/.{4}/g) ?? []).map((g) => g.replace(/^0+(?=.)/, '')).join(':');
+  // The WHATWG URL parser writes IPv6 in its RFC 5952 short form (`::/0`).
+  const text = half === 4 ? [...address].join('.') : new URL(`http://[${(address.toString('hex').match(/.{4}/g) ?? []).join(':')}]/`).hostname.slice(1, -1);
   return `${text}/${bits}`;
 }
 

@@ -24,6 +24,8 @@ export function registerShow(program: Command): void {
           ['subject', cert.subject],
           ['issuer', cert.issuer],
           ['SANs', cert.subjectAltName ?? '-'],
+          ...(cert.pathLen !== undefined ? [['CA', `pathLen ${cert.pathLen}`]] : []),
+          ...(cert.nameConstraints ? [['names', cert.nameConstraints]] : []),
           ['not before', cert.notBefore],
           ['not after', cert.notAfter],
           ['issued', `${cert.issuedAt} by ${cert.source}`],
