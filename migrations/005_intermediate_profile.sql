@@ -1,12 +1,11 @@
 -- pocketca schema v5. Forward only: never edit once landed.
 -- Profile 'intermediate': a subordinate CA signed for an online issuing tier
 -- (SPEC "An offline root over an online issuing tier"). SQLite cannot alter
--- a CHECK constraint, so the table is rebuilt (sqlite.org/lang_altertable.html
--- "Making Other Kinds Of Table Schema Changes"). The other tables reference
--- certificates(serial) by name; the foreign keys are checked at commit, when
--- the rebuilt table holds every serial again.
-PRAGMA defer_foreign_keys = ON;
-
+-- a CHECK constraint, so the table is rebuilt as sqlite.org/lang_altertable.html
+-- "Making Other Kinds Of Table Schema Changes" says: migrate() runs this with
+-- foreign keys off and checks them before the step commits.
+-- certificate_ders and revocations reference certificates(serial) by name,
+-- so they bind to the rebuilt table.
 CREATE TABLE certificates_new (
   serial             TEXT PRIMARY KEY,
   name               TEXT NOT NULL,

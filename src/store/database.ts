@@ -129,12 +129,24 @@ export function migrate(db: Db, migrations: Migration[] = loadMigrations()): voi
     );
   }
   if (current() === latest) return;
-  for (const migration of migrations) {
-    // IMMEDIATE takes the write lock first, so two processes never apply the same step.
-    db.transaction(() => {
-      if (current() >= migration.version) return;
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    }).immediate();
+  // A migration that rebuilds a table (005) needs foreign keys off, and that
+  // cannot change inside a transaction (sqlite.org/lang_altertable.html, the
+  // 12 steps); each step checks the references itself before it commits.
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) === 1;
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (const migration of migrations) {
+      // IMMEDIATE takes the write lock first, so two processes never apply the same step.
+      db.transaction(() => {
+        if (current() >= migration.version) return;
+        db.exec(migration.sql);
+        if ((db.pragma('foreign_key_check') as unknown[]).length > 0) {
+          throw new DatabaseError(`migration ${migration.version} (${migration.name}) would break references between tables; nothing was changed`);
+        }
+        db.pragma(`user_version = ${migration.version}`);
+      }).immediate();
+    }
+  } finally {
+    if (foreignKeys) db.pragma('foreign_keys = ON');
   }
 }

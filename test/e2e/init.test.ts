@@ -30,7 +30,8 @@ test('init creates the home, an encrypted key openssl opens, a v3 root and CRL n
   const text = openssl(['x509', '-in', join(ca.home, 'ca.pem'), '-noout', '-text']).stdout;
   assert.match(text, /Version: 3/);
   assert.match(text, /Subject: C = DE, O = Home, CN = Home Root/);
-  assert.match(text, /Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
+  // pathLen 1: room for one level of intermediates (SPEC "An offline root over an online issuing tier").
+  assert.match(text, /Basic Constraints: critical\s+CA:TRUE, pathlen:1/);
   assert.match(text, /Key Usage: critical\s+Certificate Sign, CRL Sign/);
   assert.match(text, /Public-Key: \(2048 bit\)/);
   assert.match(text, /sha256WithRSAEncryption/);
