@@ -3,10 +3,12 @@
  * expires (SPEC `doctor`). The CRL comes first: once it expires, every proxy
  * refuses every client. Read-only: nothing is migrated, signed or rewritten.
  */
+import { verify } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describedNameConstraints } from '../ca/name-constraints';
 import { CaNotFoundError, PocketcaError } from '../errors';
+import { CrlFormatError, readCrl, type ReadCrl } from '../formats/crl-reader';
 import { fromPemAll } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
 import { decodeName, formatName } from '../formats/x500-name';
@@ -18,6 +20,7 @@ import { sha256Hex } from '../formats/crl';
 import type { AppContext } from './context';
 import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
 import { parseTempName, processRuns } from './files';
+import { crlsInFile, intermediatesOf, signerOf } from './intermediate-crls';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -213,6 +216,57 @@ function checkDeployedCrl(ctx: AppContext, path: string, ca: ParsedCertificate, 
 }
 
 /**
+ * The intermediates' CRLs in a deployed file (`proxy --crl-file` appends them
+ * after the root's): each must be signed by a valid intermediate and live,
+ * and each valid intermediate needs one, or nginx and Apache refuse every
+ * leaf it issued (src/app/intermediate-crls.ts).
+ */
+function checkDeployedIntermediateCrls(path: string, ca: ParsedCertificate, db: Db | undefined, now: Date): Check[] {
+  if (!db) return [];
+  const intermediates = intermediatesOf(db, now);
+  let ders: Buffer[];
+  try {
+    ders = crlsInFile(readFileSync(path));
+  } catch {
+    return []; // checkDeployedCrl already says why the file cannot be read
+  }
+  const checks: Check[] = [];
+  const covered = new Set<string>();
+  const fix = 'have the online CA publish its CRL, then run `pocketca proxy ... --crl-file FILE` again and copy crl.pem to the proxy';
+  ders.forEach((der, index) => {
+    let crl: ReadCrl;
+    try {
+      crl = readCrl(der);
+    } catch (error) {
+      if (!(error instanceof CrlFormatError)) throw error;
+      checks.push({ name: 'deployed-crl', path, status: 'fail', message: `CRL ${index + 1} in ${path}: ${error.message}` });
+      return;
+    }
+    if (verify('sha256', crl.tbsDer, ca.publicKey, crl.signature)) return; // the root's, checked above
+    const signer = signerOf(crl, intermediates);
+    const base = { name: 'deployed-crl' as const, path };
+    if (!signer) {
+      checks.push({ ...base, status: 'fail', message: `CRL ${index + 1} in ${path} is signed by none of this CA's valid intermediates (revoked, expired or another CA's); ${fix}` });
+      return;
+    }
+    covered.add(signer.serial);
+    const nextUpdate = crl.nextUpdate?.toISOString() ?? null;
+    const daysLeft = crl.nextUpdate ? daysUntil(nextUpdate!, now) : null;
+    const dated = { ...base, daysLeft, expires: nextUpdate };
+    const what = `the CRL of intermediate ${signer.name} in ${path}`;
+    if (crl.nextUpdate && crl.nextUpdate <= now) checks.push({ ...dated, status: 'fail', message: `${what} expired ${nextUpdate}: that proxy refuses every certificate ${signer.name} issued; ${fix}` });
+    else if (daysLeft !== null && daysLeft < CRL_WARNING_DAYS) checks.push({ ...dated, status: 'fail', message: `${what} expires ${nextUpdate}: ${daysLeft} days; ${fix}` });
+    else checks.push({ ...dated, status: 'ok', message: `${what} expires ${nextUpdate ?? 'never'}${daysLeft === null ? '' : `: ${daysLeft} days`} (${crl.entries} revoked)` });
+  });
+  for (const i of intermediates) {
+    if (!covered.has(i.serial)) {
+      checks.push({ name: 'deployed-crl', path, status: 'fail', message: `${path} has no CRL of intermediate ${i.name} (${i.serial}): nginx and Apache refuse every certificate it issued; ${fix}` });
+    }
+  }
+  return checks;
+}
+
+/**
  * Temporary files of writes that never finished: a process killed between
  * writing and renaming (SPEC "Guarantees": never under a final name). They
  * are private (0600) and harmless, but a half-written key copy is still key
@@ -262,7 +316,9 @@ export async function runDoctor(ctx: AppContext, p: DoctorParams): Promise<Docto
       db ? checkCertificates(db, now) : { name: 'certificates', status: 'skip', message: 'no readable database' },
       checkModes(ctx),
       checkLeftovers(ctx),
-      ...(p.deployedCrls ?? []).map((path): Check => (ca ? checkDeployedCrl(ctx, path, ca, db, now) : { ...needsCa('deployed-crl'), path })),
+      ...(p.deployedCrls ?? []).flatMap((path): Check[] =>
+        ca ? [checkDeployedCrl(ctx, path, ca, db, now), ...checkDeployedIntermediateCrls(path, ca, db, now)] : [{ ...needsCa('deployed-crl'), path }],
+      ),
     ];
     return { home: ctx.home.dir, ok: checks.every((c) => c.status !== 'fail'), checks };
   } finally {

@@ -33,6 +33,8 @@ import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
 import { PRIVATE, PUBLIC, readFileBounded } from './files';
 import { bundleOf, crlOf, pemCertificates, pemPrivateKey, proxyText } from './output-kinds';
 import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput, type OutputDir, type OutputTarget } from './output-target';
+import { intermediatesOf, readIntermediateCrl, type Intermediate, type IntermediateCrl } from './intermediate-crls';
+import { MAX_HOME_FILE_BYTES as MAX_CRL_FILE_BYTES } from './limits';
 import { unlockCaKey } from './unlock';
 
 export type ProxyKind = 'nginx' | 'apache' | 'mosquitto';
@@ -65,6 +67,8 @@ export interface ProxyConfigParams {
   rotateSecret?: boolean;
   /** Replace files in outDir that an earlier `proxy` run did not write; default false. */
   force?: boolean;
+  /** The intermediates' CRLs (PEM or DER), appended to the deployed crl.pem after the root's; default none. */
+  crlFiles?: string[];
 }
 
 export interface ProxyConfigResult {
@@ -315,6 +319,24 @@ class ProxyOutputs {
   }
 }
 
+/**
+ * The `--crl-file`s, each checked to be a live CRL of a valid intermediate,
+ * and a warning for each valid intermediate left without one: nginx and
+ * Apache would refuse every leaf of it (src/app/intermediate-crls.ts).
+ */
+function readIntermediateCrls(ctx: AppContext, paths: string[], now: Date): { intermediates: Intermediate[]; crls: IntermediateCrl[] } {
+  const intermediates = intermediatesOf(ctx.home.database(), now);
+  const crls = paths.map((path) =>
+    readIntermediateCrl(readFileBounded(path, { max: MAX_CRL_FILE_BYTES, what: '--crl-file', expected: 'that is not a CRL' }), path, intermediates, now),
+  );
+  for (const i of intermediates) {
+    if (!crls.some((c) => c.intermediate.serial === i.serial)) {
+      ctx.warn(`no --crl-file for the intermediate ${i.name} (${i.serial}): nginx and Apache refuse every certificate it issued until its CRL is deployed too`);
+    }
+  }
+  return { intermediates, crls };
+}
+
 export async function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams): Promise<ProxyConfigResult> {
   const outDir = p.outDir === undefined ? undefined : new ProxyOutputs(ctx, resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir'), Boolean(p.force));
   const installDir = p.installDir ?? DEFAULT_INSTALL_DIR;
@@ -343,6 +365,10 @@ export async function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams)
   else if (crl.daysLeft !== null && crl.daysLeft < CRL_WARNING_DAYS) {
     ctx.warn(`the CRL expires in ${crl.daysLeft} days (${crl.nextUpdate}): run \`pocketca crl\` and publish again before then`);
   }
+
+  const intermediateCrls = readIntermediateCrls(ctx, p.crlFiles ?? [], now);
+  // root -> intermediate -> leaf is depth 2 (nginx ssl_verify_depth, Apache SSLVerifyDepth).
+  const verifyDepth = intermediateCrls.intermediates.length > 0 ? 2 : 1;
 
   const at = (name: string) => posix.join(installDir, name);
   const files: ProxyFiles = { bundle: at('bundle.pem'), crl: at('crl.pem'), cert: at(x.certFile), key: at(x.keyFile) };
@@ -374,7 +400,7 @@ export async function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams)
           : { role: 'script', name: script, data: apacheWebsocketTokenScript(scriptParams), mode: PUBLIC },
       );
     }
-    const common = { serverName: x.serverName, listen: x.listen, upstream: x.upstream!, files, crlNextUpdate };
+    const common = { serverName: x.serverName, listen: x.listen, upstream: x.upstream!, files, crlNextUpdate, verifyDepth };
     config =
       p.kind === 'nginx'
         ? nginxServerConfig({ ...common, websocketTokenScript: tokenParams?.script })
@@ -384,7 +410,7 @@ export async function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams)
   outputs.unshift(
     { role: 'config', name: x.configFile, data: config, mode: configHoldsSecret ? PRIVATE : PUBLIC },
     { role: 'bundle', name: 'bundle.pem', data: readFileSync(ctx.home.bundlePath, 'latin1'), mode: PUBLIC },
-    { role: 'crl', name: 'crl.pem', data: readFileSync(ctx.home.crlPath, 'latin1'), mode: PUBLIC },
+    { role: 'crl', name: 'crl.pem', data: [readFileSync(ctx.home.crlPath, 'latin1'), ...intermediateCrls.crls.map((c) => c.pem)].join(''), mode: PUBLIC },
     { role: 'cert', name: x.certFile, data: x.identity.certPem, mode: PUBLIC },
     { role: 'key', name: x.keyFile, data: x.identity.keyPem, mode: PRIVATE },
   );

@@ -37,6 +37,8 @@ export interface ApacheVhostParams {
   websocketToken?: { script: string; secret: string };
   /** The CRL's nextUpdate (ISO), for the comment. */
   crlNextUpdate: string;
+  /** Chain depth to verify: 2 when the root has intermediates (root -> intermediate -> leaf); default 1. */
+  verifyDepth?: number;
 }
 
 /**
@@ -108,7 +110,7 @@ export function apacheVhostConfig(p: ApacheVhostParams): string {
     `SSLCARevocationFile  ${p.files.crl}`,
     'SSLCARevocationCheck chain',
     `SSLVerifyClient      ${token ? 'optional' : 'require'}`,
-    'SSLVerifyDepth       1',
+    `SSLVerifyDepth       ${p.verifyDepth ?? 1}`,
     ...(token
       ? [
           '',

@@ -31,6 +31,8 @@ export interface NginxServerParams {
   websocketTokenScript?: string;
   /** The CRL's nextUpdate (ISO), for the comment. */
   crlNextUpdate: string;
+  /** Chain depth to verify: 2 when the root has intermediates (root -> intermediate -> leaf); default 1. */
+  verifyDepth?: number;
 }
 
 /** `proxy_pass` without a URI part when the upstream path is `/`: nginx then passes the request URI unchanged. */
@@ -104,7 +106,7 @@ export function nginxServerConfig(p: NginxServerParams): string {
     '# A client certificate from this CA, not revoked, directly under the root.',
     `ssl_client_certificate ${p.files.bundle};`,
     `ssl_verify_client      ${token ? 'optional' : 'on'};`,
-    'ssl_verify_depth       1;',
+    `ssl_verify_depth       ${p.verifyDepth ?? 1};`,
     `ssl_crl                ${p.files.crl};`,
   ];
   if (token) {

@@ -23,6 +23,7 @@ export function registerProxy(program: Command): void {
     .option('--websocket-token-ttl <duration>', 'how long a token lives: 30m, 12h (default 12h, at most 24h)', durationOption('--websocket-token-ttl'))
     .option('--rotate-secret', "make a new HMAC key for the token first (every token issued so far stops working)")
     .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt): --websocket-token derives its key from the CA key')
+    .option('--crl-file <file>', "an intermediate's CRL, published by the online CA (PEM or DER): appended to the deployed crl.pem (repeatable)", (v: string, all: string[] = []) => [...all, v])
     .option('--inject-cert <file>', 'nginx: instead, a local plain-HTTP proxy presenting this client certificate to an https --upstream')
     .option('--inject-key <file>', 'the key of --inject-cert (PEM, unencrypted)')
     .addHelpText(
@@ -34,6 +35,9 @@ Mosquitto read the CRL only when they load their configuration, and refuse every
 client once it has expired. With --websocket-token, nginx needs
 worker_shutdown_timeout (the config's header says where) and Apache a restart,
 not graceful, so that a revoked device's open WebSockets are closed too.
+With intermediates (sign --profile intermediate) the configs verify chains of
+depth 2, and each intermediate's CRL must be deployed too: give the online
+CA's CRL with --crl-file, and run the command again whenever it re-publishes.
 
 Examples:
   pocketca proxy nginx --upstream http://127.0.0.1:8123 --cert cloud.pem --key cloud.key.pem --out-dir to-proxy
@@ -61,6 +65,7 @@ ${EXIT_CODES}`,
         websocketTokenTtl: opts.websocketTokenTtl === undefined ? undefined : Math.round(opts.websocketTokenTtl / 1000),
         rotateSecret: Boolean(opts.rotateSecret),
         force: Boolean(opts.force),
+        crlFiles: opts.crlFile,
       });
       if (result.config !== undefined && !out.json) {
         out.data(result.config);

@@ -1,0 +1,78 @@
+/**
+ * The CRLs of the intermediates (issue 12): an online CA publishes its own
+ * CRL, and nginx and Apache, once CRL checking is on, want a CRL for every CA
+ * in a client's chain (OpenSSL's X509_V_FLAG_CRL_CHECK_ALL): without the
+ * intermediate's, every leaf of it is refused ("unable to get certificate
+ * CRL"). `proxy --crl-file` appends them to the deployed crl.pem after the
+ * root's; `doctor --deployed-crl` checks each of them.
+ */
+import { verify, type KeyObject } from 'node:crypto';
+import { UsageError } from '../errors';
+import { CrlFormatError, crlDerFrom, readCrl, type ReadCrl } from '../formats/crl-reader';
+import { fromPemAll, looksLikePem, toPem } from '../formats/pem';
+import { parseCertificate } from '../formats/x509';
+import { validIntermediates } from '../store/certificates';
+import type { Db } from '../store/database';
+
+export interface Intermediate {
+  serial: string;
+  name: string;
+  publicKey: KeyObject;
+}
+
+export interface IntermediateCrl {
+  /** Which intermediate signed it. */
+  intermediate: Intermediate;
+  crl: ReadCrl;
+  pem: string;
+}
+
+export function intermediatesOf(db: Db, now: Date): Intermediate[] {
+  return validIntermediates(db, now.toISOString()).map((i) => ({ serial: i.serial, name: i.name, publicKey: parseCertificate(i.der).publicKey }));
+}
+
+/** Every CRL in a file: PEM blocks labelled X509 CRL, or one DER CRL. */
+export function crlsInFile(bytes: Buffer): Buffer[] {
+  if (looksLikePem(bytes)) return fromPemAll(bytes.toString('latin1')).filter((b) => b.label === 'X509 CRL').map((b) => b.der);
+  const der = crlDerFrom(bytes);
+  return der ? [der] : [];
+}
+
+/** The intermediate whose key verifies this CRL's signature, if any. */
+export function signerOf(crl: ReadCrl, intermediates: readonly Intermediate[]): Intermediate | undefined {
+  return intermediates.find((i) => {
+    try {
+      return verify('sha256', crl.tbsDer, i.publicKey, crl.signature);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** A `--crl-file`: one CRL (PEM or DER), signed by a valid intermediate of this root. */
+export function readIntermediateCrl(bytes: Buffer, path: string, intermediates: readonly Intermediate[], now: Date): IntermediateCrl {
+  const ders = crlsInFile(bytes);
+  if (ders.length !== 1) throw new UsageError(`--crl-file ${path} holds ${ders.length === 0 ? 'no CRL (PEM or DER)' : `${ders.length} CRLs; give each with its own --crl-file`}`);
+  let crl: ReadCrl;
+  try {
+    crl = readCrl(ders[0]!);
+  } catch (error) {
+    if (error instanceof CrlFormatError) throw new UsageError(`--crl-file ${path}: ${error.message}`);
+    throw error;
+  }
+  if (intermediates.length === 0) {
+    throw new UsageError(`--crl-file ${path}: this CA has no valid intermediate`, 'sign the online CA first: pocketca sign CSR --profile intermediate');
+  }
+  const intermediate = signerOf(crl, intermediates);
+  if (!intermediate) {
+    throw new UsageError(
+      `--crl-file ${path} is not signed by a valid intermediate of this CA (${intermediates.map((i) => i.name).join(', ')})`,
+      "give the online CA's own CRL, e.g. from `openssl ca -gencrl` or the engine's CRL endpoint",
+    );
+  }
+  if (crl.nextUpdate && crl.nextUpdate <= now) {
+    throw new UsageError(`--crl-file ${path} (of ${intermediate.name}) expired ${crl.nextUpdate.toISOString()}: the proxy would refuse every leaf of it`, 'have the online CA sign a fresh CRL');
+  }
+  return { intermediate, crl, pem: toPem('X509 CRL', ders[0]!) };
+}
+
