@@ -255,7 +255,11 @@ function checkDeployedIntermediateCrls(path: string, ca: ParsedCertificate, db: 
     const dated = { ...base, daysLeft, expires: nextUpdate };
     const what = `the CRL of intermediate ${signer.name} in ${path}`;
     if (crl.nextUpdate && crl.nextUpdate <= now) checks.push({ ...dated, status: 'fail', message: `${what} expired ${nextUpdate}: that proxy refuses every certificate ${signer.name} issued; ${fix}` });
-    else if (daysLeft !== null && daysLeft < CRL_WARNING_DAYS) checks.push({ ...dated, status: 'fail', message: `${what} expires ${nextUpdate}: ${daysLeft} days; ${fix}` });
+    // Online CAs sign short-lived CRLs (step-ca: a day, Vault: 72 hours) and re-sign them often, so the
+    // root's 7-day rule would always fail here: warn once less than a quarter of its lifetime is left.
+    else if (crl.nextUpdate && crl.nextUpdate.getTime() - now.getTime() < (crl.nextUpdate.getTime() - crl.thisUpdate.getTime()) / 4) {
+      checks.push({ ...dated, status: 'warn', message: `${what} expires ${nextUpdate}, soon after its ${Math.round((crl.nextUpdate.getTime() - crl.thisUpdate.getTime()) / 3_600_000)}-hour lifetime; ${fix}` });
+    }
     else checks.push({ ...dated, status: 'ok', message: `${what} expires ${nextUpdate ?? 'never'}${daysLeft === null ? '' : `: ${daysLeft} days`} (${crl.entries} revoked)` });
   });
   for (const i of intermediates) {

@@ -57,7 +57,7 @@ interface Site {
   url(path: string): string;
 }
 
-interface Running extends Site {
+export interface Running extends Site {
   f: ProxyFixture;
   upstream: Upstream;
   server: RunningServer;
@@ -65,7 +65,7 @@ interface Running extends Site {
   others: Site[];
 }
 
-async function runProxy(t: TestContext, s: ProxyServer, clients: string[], extra: string[] = [], others: { serverName: string; args: string[] }[] = []): Promise<Running | undefined> {
+export async function runProxy(t: TestContext, s: ProxyServer, clients: string[], extra: string[] = [], others: { serverName: string; args: string[] }[] = []): Promise<Running | undefined> {
   const command = requireServer(t, s.kind === 'nginx' ? 'nginx' : 'apache2');
   if (!command) return undefined;
   const f = proxyFixture(t, clients);
@@ -101,7 +101,7 @@ export function assertRefused(r: CurlResult, upstream: Upstream, path: string, w
   assert.equal(upstream.find(path), undefined, `${what}: the upstream must not see ${path}`);
 }
 
-function assertReached(r: CurlResult, upstream: Upstream, path: string, what: string) {
+export function assertReached(r: CurlResult, upstream: Upstream, path: string, what: string) {
   assert.ok(passed(r), `${what}: expected to pass, got curl exit ${r.code}, HTTP ${r.status}: ${r.stderr}${r.body.slice(0, 300)}`);
   const seen = upstream.find(path);
   assert.ok(seen, `${what}: the upstream never saw ${path}`);

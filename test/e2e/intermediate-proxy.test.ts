@@ -1,0 +1,81 @@
+/**
+ * `proxy nginx|apache --crl-file` with an online CA under a pocketca
+ * intermediate (issue 12), in real nginx and apache2 on 127.0.0.1: a leaf of
+ * the intermediate is accepted once the intermediate's CRL is deployed, is
+ * refused after the online CA (`openssl ca`) revokes it and the CRLs are
+ * re-published, and every leaf of the intermediate is refused once pocketca
+ * revokes the intermediate.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { openssl, pocketca } from '../helpers/cli';
+import { opensslCa, type Leaf } from '../helpers/online-ca';
+import { APACHE, NGINX, assertReached, assertRefused, runProxy, type ProxyServer } from '../helpers/proxy-scenarios';
+import { curl } from '../helpers/servers';
+
+async function intermediateScenario(t: TestContext, s: ProxyServer): Promise<void> {
+  const p = await runProxy(t, s, ['alice']);
+  if (!p) return;
+  const { f, upstream } = p;
+  const online = opensslCa(f.ca.dir);
+  const inter = JSON.parse(f.ca.ok(['sign', online.csr, '--profile', 'intermediate', '--name', 'issuing', '--json']).stdout);
+  writeFileSync(online.cert, inter.pem);
+  const carol = online.issue('carol', 'client');
+  const dave = online.issue('dave', 'client');
+  const crl = join(online.dir, 'online.crl.pem');
+  online.crl(crl);
+  const asLeaf = (leaf: Leaf) => ['--cacert', f.caPem, '--cert', leaf.cert, '--key', leaf.key];
+  const conf = join(p.outDir, `${s.kind}-localhost.conf`);
+
+  // Without the intermediate's CRL the proxy, checking CRLs for the whole chain, refuses its leaves; pocketca says so.
+  assert.match(p.publish(), /warning: no --crl-file for the intermediate issuing .*refuse every certificate it issued/);
+  await p.server.reload();
+  assertRefused(await curl([...asLeaf(carol), p.url('/carol-no-crl')]), upstream, '/carol-no-crl', 'a leaf of the intermediate without its CRL');
+
+  // With it (DER works too), depth 2: the leaf of the intermediate and the root's own client both pass.
+  const der = join(online.dir, 'online.crl.der');
+  assert.equal(openssl(['crl', '-in', crl, '-outform', 'DER', '-out', der]).code, 0);
+  assert.doesNotMatch(p.publish(['--crl-file', der]), /warning/);
+  assert.match(readFileSync(conf, 'utf8'), s.kind === 'nginx' ? /ssl_verify_depth\s+2;/ : /SSLVerifyDepth\s+2/);
+  assert.equal((readFileSync(join(p.outDir, 'crl.pem'), 'utf8').match(/BEGIN X509 CRL/g) ?? []).length, 2);
+  assert.equal((readFileSync(join(p.outDir, 'bundle.pem'), 'utf8').match(/BEGIN CERTIFICATE/g) ?? []).length, 2);
+  await p.server.reload();
+  const seen = assertReached(await curl([...asLeaf(carol), p.url('/carol')]), upstream, '/carol', 'a leaf of the intermediate');
+  assert.equal(seen.headers['x-ssl-client-s-dn'], 'CN=carol');
+  assertReached(await curl([...asLeaf(dave), p.url('/dave')]), upstream, '/dave', 'another leaf of the intermediate');
+  assertReached(await curl(['--cacert', f.caPem, '--cert', f.clients.alice!.cert, '--key', f.clients.alice!.key, p.url('/alice')]), upstream, '/alice', "the root's own client");
+  const doctor = pocketca(['doctor', '--json', '--home', f.ca.home, '--deployed-crl', join(p.outDir, 'crl.pem')]);
+  const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string; message: string }[] }).checks.filter((c) => c.name === 'deployed-crl');
+  assert.deepEqual(checks.map((c) => c.status), ['ok', 'ok'], JSON.stringify(checks));
+  assert.match(checks[1]!.message, /the CRL of intermediate issuing in .* expires/);
+
+  // The online CA revokes carol and re-publishes its CRL; pocketca publishes again: carol refused, dave still in.
+  online.revoke(carol.cert);
+  online.crl(crl);
+  p.publish(['--crl-file', crl]);
+  await p.server.reload();
+  assertRefused(await curl([...asLeaf(carol), p.url('/carol-revoked')]), upstream, '/carol-revoked', 'a leaf the online CA revoked');
+  assertReached(await curl([...asLeaf(dave), p.url('/dave-after')]), upstream, '/dave-after', 'dave after carol was revoked');
+
+  // pocketca revokes the intermediate: its CRL is no longer accepted, and after publishing every leaf of it is refused.
+  f.ca.ok(['revoke', 'issuing', '--reason', 'keyCompromise']);
+  const refused = f.ca.run(['proxy', s.kind, '--upstream', 'http://127.0.0.1:1', '--cert', f.server.cert, '--key', f.server.key, '--crl-file', crl, '--out-dir', join(f.ca.dir, 'unused')]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /error: --crl-file .* this CA has no valid intermediate/);
+  const stale = pocketca(['doctor', '--json', '--home', f.ca.home, '--deployed-crl', join(p.outDir, 'crl.pem')]);
+  assert.equal(stale.code, 1);
+  assert.match(stale.stdout, /signed by none of this CA's valid intermediates/);
+  p.publish();
+  assert.match(readFileSync(conf, 'utf8'), s.kind === 'nginx' ? /ssl_verify_depth\s+1;/ : /SSLVerifyDepth\s+1/);
+  await p.server.reload();
+  assertRefused(await curl([...asLeaf(dave), p.url('/dave-intermediate-revoked')]), upstream, '/dave-intermediate-revoked', 'a leaf of a revoked intermediate');
+  assertReached(await curl(['--cacert', f.caPem, '--cert', f.clients.alice!.cert, '--key', f.clients.alice!.key, p.url('/alice-after')]), upstream, '/alice-after', "the root's own client after");
+}
+
+test('nginx --crl-file: leaves of an intermediate pass, one the online CA revoked is refused, all are refused once pocketca revokes the intermediate', (t) =>
+  intermediateScenario(t, NGINX));
+
+test('apache --crl-file: leaves of an intermediate pass, one the online CA revoked is refused, all are refused once pocketca revokes the intermediate', (t) =>
+  intermediateScenario(t, APACHE));
