@@ -230,6 +230,16 @@ function checkDeployedIntermediateCrls(path: string, ca: ParsedCertificate, db: 
   } catch {
     return []; // checkDeployedCrl already says why the file cannot be read
   }
+  const byRoot = (der: Buffer) => {
+    try {
+      const crl = readCrl(der);
+      return verify('sha256', crl.tbsDer, ca.publicKey, crl.signature);
+    } catch {
+      return false;
+    }
+  };
+  // Not this CA's file at all: checkDeployedCrl already fails it, once.
+  if (!ders.some(byRoot)) return [];
   const checks: Check[] = [];
   const covered = new Set<string>();
   const fix = 'have the online CA publish its CRL, then run `pocketca proxy ... --crl-file FILE` again and copy crl.pem to the proxy';
@@ -242,7 +252,7 @@ function checkDeployedIntermediateCrls(path: string, ca: ParsedCertificate, db: 
       checks.push({ name: 'deployed-crl', path, status: 'fail', message: `CRL ${index + 1} in ${path}: ${error.message}` });
       return;
     }
-    if (verify('sha256', crl.tbsDer, ca.publicKey, crl.signature)) return; // the root's, checked above
+    if (byRoot(der)) return; // the root's, checked above
     const signer = signerOf(crl, intermediates);
     const base = { name: 'deployed-crl' as const, path };
     if (!signer) {

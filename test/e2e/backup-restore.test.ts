@@ -403,7 +403,14 @@ test('issue 9: a trigger planted in a backup\'s database, checksums fixed, is re
 
   // A database at an older schema version, exactly as migration 001 alone made it, is no tampering: restored, then migrated.
   const older = join(ca.dir, 'older');
-  const v1 = tamperedDatabase(ca.dir, members.get('pocketca.db')!, 'DROP INDEX certificates_issued_at; PRAGMA user_version = 1;');
+  // Migration 005 rebuilt `certificates` (profile intermediate): put back 001's table, the references left as they are.
+  const table001 = /CREATE TABLE certificates \([\s\S]*?\) STRICT;/.exec(readFileSync(join(ROOT, 'migrations', '001_init.sql'), 'utf8'))![0];
+  const v1 = tamperedDatabase(
+    ca.dir,
+    members.get('pocketca.db')!,
+    `PRAGMA legacy_alter_table = ON; ALTER TABLE certificates RENAME TO certificates_v5; ${table001} INSERT INTO certificates SELECT * FROM certificates_v5; ` +
+      'DROP TABLE certificates_v5; CREATE INDEX certificates_name ON certificates (name); CREATE INDEX certificates_not_after ON certificates (not_after); PRAGMA user_version = 1;',
+  );
   okAt(ca, older, ['restore', forged('older.backup', v1, own)]);
   assert.deepEqual(listAll(ca, older), listAll(ca));
   assert.equal(withDatabase(older, (db) => db.pragma('user_version', { simple: true })), withDatabase(ca.home, (db) => db.pragma('user_version', { simple: true })));
