@@ -7,13 +7,14 @@
  * revokes the intermediate.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { openssl, pocketca } from '../helpers/cli';
+import { openssl, pocketca, tempDir } from '../helpers/cli';
+import { proxyFixture } from '../helpers/proxy-fixture';
 import { opensslCa, type Leaf } from '../helpers/online-ca';
 import { APACHE, NGINX, assertReached, assertRefused, runProxy, type ProxyServer } from '../helpers/proxy-scenarios';
-import { curl } from '../helpers/servers';
+import { curl, freePort, requireRootForMosquitto, requireServer, runCommand, startMosquitto, waitFor } from '../helpers/servers';
 
 async function intermediateScenario(t: TestContext, s: ProxyServer): Promise<void> {
   const p = await runProxy(t, s, ['alice']);
@@ -79,3 +80,51 @@ test('nginx --crl-file: leaves of an intermediate pass, one the online CA revoke
 
 test('apache --crl-file: leaves of an intermediate pass, one the online CA revoked is refused, all are refused once pocketca revokes the intermediate', (t) =>
   intermediateScenario(t, APACHE));
+
+test('mosquitto --crl-file (as Debian runs it): a leaf of the intermediate connects, is refused after the online CA revokes it, and all are once pocketca revokes the intermediate', async (t) => {
+  const mosquitto = requireServer(t, 'mosquitto');
+  if (!mosquitto || !requireRootForMosquitto(t)) return;
+  const f = proxyFixture(t, []);
+  const online = opensslCa(f.ca.dir);
+  writeFileSync(online.cert, f.ca.ok(['sign', online.csr, '--profile', 'intermediate', '--name', 'issuing']).stdout);
+  const carol = online.issue('carol', 'client');
+  const dave = online.issue('dave', 'client');
+  const crl = join(online.dir, 'online.crl.pem');
+  online.crl(crl);
+  // The broker's side, reachable by user mosquitto; --out-dir in place there.
+  const broker = tempDir('pocketca-broker-');
+  t.after(() => rmSync(broker, { recursive: true, force: true }));
+  chmodSync(broker, 0o755);
+  const installDir = join(broker, 'etc-pocketca');
+  const port = await freePort();
+  const publish = (more: string[] = []) =>
+    f.ca.ok(['proxy', 'mosquitto', '--cert', f.server.cert, '--key', f.server.key, '--listen', `127.0.0.1:${port}`, '--out-dir', installDir, '--install-dir', installDir, ...more]);
+  publish(['--crl-file', crl]);
+  const server = await startMosquitto(t, mosquitto, broker, installDir, port);
+  const log = () => readFileSync(server.log, 'utf8');
+  const reloads = () => (log().match(/Reloading config/g) ?? []).length;
+  const reload = async () => {
+    const before = reloads();
+    await server.reload();
+    await waitFor(async () => reloads() > before, 'mosquitto to reload', log);
+  };
+  const pub = (leaf: Leaf, topic: string) => runCommand('mosquitto_pub', ['-h', 'localhost', '-p', String(port), '--cafile', f.caPem, '--cert', leaf.cert, '--key', leaf.key, '-t', topic, '-m', 'hi']);
+
+  const first = await pub(carol, 'home/carol');
+  assert.equal(first.code, 0, `${first.stderr}\n${log()}`);
+  assert.match(log(), /u'carol'/);
+
+  online.revoke(carol.cert);
+  online.crl(crl);
+  publish(['--crl-file', crl]);
+  await reload();
+  assert.notEqual((await pub(carol, 'home/carol-revoked')).code, 0, 'carol after the online CA revoked her');
+  const daveOk = await pub(dave, 'home/dave');
+  assert.equal(daveOk.code, 0, `${daveOk.stderr}\n${log()}`);
+
+  f.ca.ok(['revoke', 'issuing']);
+  publish();
+  await reload();
+  assert.notEqual((await pub(dave, 'home/dave-after')).code, 0, 'dave after pocketca revoked the intermediate');
+  assert.doesNotMatch(log(), /Unable to load|Permission denied/);
+});
