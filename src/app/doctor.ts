@@ -12,7 +12,7 @@ import { CrlFormatError, readCrl, type ReadCrl } from '../formats/crl-reader';
 import { fromPemAll } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
 import { decodeName, formatName } from '../formats/x500-name';
-import { listCertificates } from '../store/certificates';
+import { listCertificates, validIntermediates } from '../store/certificates';
 import { latestCrl } from '../store/crls';
 import type { Db } from '../store/database';
 import { inspectDatabase } from '../store/health';
@@ -130,7 +130,7 @@ function checkCaCertificate(ca: ParsedCertificate, now: Date): Check {
   return { ...base, status: 'ok', message };
 }
 
-function checkBundle(ctx: AppContext, ca: ParsedCertificate): Check {
+function checkBundle(ctx: AppContext, ca: ParsedCertificate, db: Db | undefined, now: Date): Check {
   let text: string;
   try {
     text = readFileSync(ctx.home.bundlePath, 'latin1');
@@ -140,7 +140,18 @@ function checkBundle(ctx: AppContext, ca: ParsedCertificate): Check {
   if (!fromPemAll(text).some((b) => b.label === 'CERTIFICATE' && b.der.equals(ca.der))) {
     return { name: 'bundle', status: 'fail', message: 'bundle.pem does not hold the CA certificate: the proxies would refuse every client' };
   }
-  return { name: 'bundle', status: 'ok', message: 'holds the CA certificate' };
+  // bundle.pem is rewritten when an intermediate is signed or revoked and at every CRL (src/app/bundle.ts).
+  const held = fromPemAll(text).filter((b) => b.label === 'CERTIFICATE').map((b) => b.der);
+  const intermediates = db ? validIntermediates(db, now.toISOString()) : [];
+  const missing = intermediates.filter((i) => !held.some((der) => der.equals(i.der)));
+  if (missing.length > 0) {
+    return {
+      name: 'bundle',
+      status: 'warn',
+      message: `bundle.pem lacks the intermediate${missing.length === 1 ? '' : 's'} ${missing.map((i) => i.name).join(', ')}: proxies given it refuse their leaves; \`pocketca crl\` rewrites it`,
+    };
+  }
+  return { name: 'bundle', status: 'ok', message: intermediates.length ? `holds the CA certificate and ${intermediates.length} valid intermediate${intermediates.length === 1 ? '' : 's'}` : 'holds the CA certificate' };
 }
 
 function checkCertificates(db: Db, now: Date): Check {
@@ -326,7 +337,7 @@ export async function runDoctor(ctx: AppContext, p: DoctorParams): Promise<Docto
       database,
       await checkKey(ctx, p),
       ca ? checkCaCertificate(ca, now) : needsCa('ca-certificate'),
-      ca ? checkBundle(ctx, ca) : needsCa('bundle'),
+      ca ? checkBundle(ctx, ca, db, now) : needsCa('bundle'),
       db ? checkCertificates(db, now) : { name: 'certificates', status: 'skip', message: 'no readable database' },
       checkModes(ctx),
       checkLeftovers(ctx),

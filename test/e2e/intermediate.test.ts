@@ -47,6 +47,14 @@ test('sign --profile intermediate: a subordinate CA from an openssl CSR, under a
   const bundle = read(join(ca.home, 'bundle.pem'));
   assert.equal(bundle, read(join(ca.home, 'ca.pem')) + signed.pem);
   assert.equal(ca.ok(['bundle']).stdout, bundle);
+  const bundleCheck = () => (JSON.parse(ca.run(['doctor', '--json']).stdout) as { checks: { name: string; status: string; message: string }[] }).checks.find((c) => c.name === 'bundle')!;
+  assert.deepEqual(bundleCheck(), { name: 'bundle', status: 'ok', message: 'holds the CA certificate and 1 valid intermediate' });
+  // A bundle without it (say, copied before the intermediate was signed) is named, and `crl` rewrites it.
+  writeFileSync(join(ca.home, 'bundle.pem'), read(join(ca.home, 'ca.pem')));
+  assert.equal(bundleCheck().status, 'warn');
+  assert.match(bundleCheck().message, /lacks the intermediate Online-Issuing-CA/);
+  ca.ok(['crl']);
+  assert.equal(read(join(ca.home, 'bundle.pem')), bundle);
 
   // --path-len 1 would let it sign CAs the root's pathLen 1 forbids: refused before any key is unlocked.
   const deeper = ca.run(['sign', online.csr, '--profile', 'intermediate', '--path-len', '1', '--name', 'deeper']);
