@@ -40,7 +40,8 @@ export const crlOf =
   (bytes) =>
     attempt(() => {
       const pem = looksLikePem(bytes) ? fromPemAll(bytes.toString('latin1')) : undefined;
-      if (pem && (pem.length !== 1 || pem[0]!.label !== 'X509 CRL')) return false;
+      // A deployed crl.pem may hold the intermediates' CRLs after the root's (`proxy --crl-file`).
+      if (pem && (pem.length === 0 || pem.some((b) => b.label !== 'X509 CRL'))) return false;
       const crl = readCrl(pem ? pem[0]!.der : bytes);
       return verify('sha256', crl.tbsDer, ca.publicKey, crl.signature);
     });
