@@ -3,9 +3,9 @@
  * expires (SPEC `doctor`). The CRL comes first: once it expires, every proxy
  * refuses every client. Read-only: nothing is migrated, signed or rewritten.
  */
-import { verify } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { verifyWithKey } from '../ca/key-types';
 import { describedNameConstraints } from '../ca/name-constraints';
 import { CaNotFoundError, PocketcaError } from '../errors';
 import { CrlFormatError, readCrl, type ReadCrl } from '../formats/crl-reader';
@@ -244,7 +244,7 @@ function checkDeployedIntermediateCrls(path: string, ca: ParsedCertificate, db: 
   const byRoot = (der: Buffer) => {
     try {
       const crl = readCrl(der);
-      return verify('sha256', crl.tbsDer, ca.publicKey, crl.signature);
+      return verifyWithKey(ca.publicKey, crl.tbsDer, crl.signature);
     } catch {
       return false;
     }

@@ -40,13 +40,15 @@ export function crlsInFile(bytes: Buffer): Buffer[] {
 
 /** The intermediate whose key verifies this CRL's signature, if any. */
 export function signerOf(crl: ReadCrl, intermediates: readonly Intermediate[]): Intermediate | undefined {
-  return intermediates.find((i) => {
+  // The engine picks the hash (SHA-256 mostly; ECDSA P-384 keys may sign with SHA-384), Ed25519 none.
+  const verifies = (key: KeyObject, digest: string | null) => {
     try {
-      return verify('sha256', crl.tbsDer, i.publicKey, crl.signature);
+      return verify(digest, crl.tbsDer, { key, dsaEncoding: 'der' }, crl.signature);
     } catch {
       return false;
     }
-  });
+  };
+  return intermediates.find((i) => (i.publicKey.asymmetricKeyType === 'ed25519' ? verifies(i.publicKey, null) : ['sha256', 'sha384', 'sha512'].some((d) => verifies(i.publicKey, d))));
 }
 
 /** A `--crl-file`: one CRL (PEM or DER), signed by a valid intermediate of this root. */

@@ -4,7 +4,8 @@
  * a command to replace it without --force. Each reads bytes only; anything
  * that does not parse is not the same kind.
  */
-import { createPublicKey, verify, X509Certificate } from 'node:crypto';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import { verifyWithKey } from '../ca/key-types';
 import { decodeBackup, verifyManifestSignature } from '../formats/backup-archive';
 import { readCrl } from '../formats/crl-reader';
 import { readChildren, readTlv } from '../formats/der-reader';
@@ -43,7 +44,7 @@ export const crlOf =
       // A deployed crl.pem may hold the intermediates' CRLs after the root's (`proxy --crl-file`).
       if (pem && (pem.length === 0 || pem.some((b) => b.label !== 'X509 CRL'))) return false;
       const crl = readCrl(pem ? pem[0]!.der : bytes);
-      return verify('sha256', crl.tbsDer, ca.publicKey, crl.signature);
+      return verifyWithKey(ca.publicKey, crl.tbsDer, crl.signature);
     });
 
 /** `bundle --out`, `proxy`'s bundle.pem: PEM certificates only, one of them this CA (its key). */

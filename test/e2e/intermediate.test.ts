@@ -163,3 +163,35 @@ test('an intermediate is revoked on the root CRL, leaves the bundle, and is rene
   const log = ca.ok(['log', '--json']).stdout;
   assert.match(log, /"command": ?"sign"[\s\S]*"intermediate"/);
 });
+
+test('an EC root (P-384) signs an EC intermediate; its SHA-384 CRL is taken by proxy --crl-file and checked by doctor', (t) => {
+  const go = goX509(t);
+  if (!go) return;
+  const ca = createTestCa(['--key-type', 'ec', '--curve', 'P-384']);
+  t.after(() => ca.cleanup());
+  const online = opensslCa(ca.dir, 'EC Issuing CA', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384'], 'sha384');
+  ca.ok(['sign', online.csr, '--profile', 'intermediate', '--out', online.cert]);
+  assert.match(openssl(['x509', '-in', online.cert, '-noout', '-text']).stdout, /Signature Algorithm: ecdsa-with-SHA384[\s\S]*CA:TRUE, pathlen:0/);
+  const leaf = online.issue('sensor', 'client');
+  assert.equal(opensslVerify(ca, online.cert, leaf.cert).code, 0);
+  const g = go.verify({ rootPem: read(join(ca.home, 'ca.pem')), intermediatesPem: read(online.cert), leafPem: read(leaf.cert) });
+  assert.ok(g.verified, g.error);
+
+  const crl = join(online.dir, 'online.crl.pem');
+  online.crl(crl);
+  assert.match(openssl(['crl', '-in', crl, '-noout', '-text']).stdout, /ecdsa-with-SHA384/);
+  ca.ok(['issue', 'proxy', '--profile', 'server', '--dns', 'localhost']);
+  const out = join(ca.dir, 'to-proxy');
+  const r = ca.ok(['proxy', 'nginx', '--upstream', 'http://127.0.0.1:8123', '--cert', join(ca.out, 'proxy.pem'), '--key', join(ca.out, 'proxy.key.pem'), '--crl-file', crl, '--out-dir', out]);
+  assert.doesNotMatch(r.stderr, /warning/);
+  const doctor = JSON.parse(ca.run(['doctor', '--json', '--deployed-crl', join(out, 'crl.pem')]).stdout) as { checks: { name: string; status: string }[] };
+  assert.deepEqual(doctor.checks.filter((c) => c.name === 'deployed-crl').map((c) => c.status), ['ok', 'ok']);
+  // A CRL of another CA is refused, naming the file.
+  const other = opensslCa(join(ca.dir, 'other'), 'Stranger CA');
+  writeFileSync(other.cert, openssl(['req', '-x509', '-key', other.key, '-subj', '/CN=Stranger CA', '-days', '30']).stdout);
+  const strangerCrl = join(ca.dir, 'stranger.crl.pem');
+  other.crl(strangerCrl);
+  const refused = ca.run(['proxy', 'nginx', '--upstream', 'http://127.0.0.1:8123', '--cert', join(ca.out, 'proxy.pem'), '--key', join(ca.out, 'proxy.key.pem'), '--crl-file', strangerCrl, '--out-dir', out]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /error: --crl-file .*stranger\.crl\.pem is not signed by a valid intermediate of this CA \(EC-Issuing-CA\)/);
+});

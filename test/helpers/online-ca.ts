@@ -40,8 +40,8 @@ function ok(args: string[], what: string): string {
   return r.stdout;
 }
 
-/** A fresh `openssl ca` directory with its key and CSR (CN = `cn`). */
-export function opensslCa(parent: string, cn = 'Online Issuing CA'): OpensslCa {
+/** A fresh `openssl ca` directory with its key (`openssl req -newkey` arguments) and CSR (CN = `cn`); `md` signs its certificates and CRLs. */
+export function opensslCa(parent: string, cn = 'Online Issuing CA', keyArgs: string[] = ['-newkey', 'rsa:2048'], md = 'sha256'): OpensslCa {
   const dir = join(parent, 'online-ca');
   mkdirSync(join(dir, 'certs'), { recursive: true });
   writeFileSync(join(dir, 'index.txt'), '');
@@ -62,7 +62,7 @@ certificate = ${cert}
 private_key = ${key}
 serial = $dir/serial
 crlnumber = $dir/crlnumber
-default_md = sha256
+default_md = ${md}
 default_days = 30
 default_crl_days = 7
 policy = anything
@@ -83,7 +83,7 @@ authorityKeyIdentifier = keyid
 subjectAltName = $ENV::SAN
 `,
   );
-  ok(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-subj', `/CN=${cn}`, '-out', csr], 'online CA CSR');
+  ok(['req', '-new', ...keyArgs, '-nodes', '-keyout', key, '-subj', `/CN=${cn}`, '-out', csr], 'online CA CSR');
   ok(['rand', '-hex', '-out', join(dir, 'serial'), '16'], 'serial');
   let n = 0;
   // `openssl ca` with this config; SAN feeds the server extension's subjectAltName ($ENV::SAN).
