@@ -1,4 +1,4 @@
--- pocketca schema v5. Forward only: never edit once landed.
+-- pocketca schema v4. Forward only: never edit once landed.
 -- Profile 'intermediate': a subordinate CA signed for an online issuing tier
 -- (SPEC "An offline root over an online issuing tier"). SQLite cannot alter
 -- a CHECK constraint, so the table is rebuilt as sqlite.org/lang_altertable.html
