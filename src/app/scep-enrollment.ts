@@ -42,7 +42,7 @@ export const CHALLENGE_BYTES = 16;
 /** Refused PKIOperations after which the enrollment ends (exit 1): enough for a retyped mistake, too few to probe. */
 export const DEFAULT_MAX_FAILURES = 5;
 /** How long a finished enrollment still answers its client's retrieval (a repeated request of the same transaction). */
-export const DEFAULT_RETRIEVAL_GRACE_MS = 5_000;
+export const DEFAULT_RETRIEVAL_GRACE_MS = 8_000;
 /** A PKIOperation carries a CSR, a self-signed certificate and CMS around them: a few kilobytes. */
 export const MAX_PKI_MESSAGE_BYTES = 64 * 1024 + MAX_CSR_BYTES;
 export const SCEP_KEY_SIZES = [2048, 4096] as const;
@@ -66,7 +66,7 @@ export interface ScepParams {
   keySize?: number;
   /** Refused attempts before the enrollment ends; default 5. */
   maxFailures?: number;
-  /** Default 5 seconds. */
+  /** Default 8 seconds. */
   retrievalGraceMs?: number;
   /** Sign the profile (CMS) with the CA's profile-signing certificate, as `issue --sign-profile`; default false. */
   signProfile?: boolean;
