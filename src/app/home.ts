@@ -2,7 +2,7 @@
  * The CA home (SPEC "The CA home"): where its files live, opening them, and
  * unlocking the CA key. Commands get one CaHome and close it at the end.
  */
-import { accessSync, constants as fsConstants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { CaFileDamagedError, CaNotFoundError, FilesystemError, KeyDerivationTooCostlyError, UsageError, WrongPassphraseError } from '../errors';
@@ -64,6 +64,19 @@ export function checkHomeDirectory(dir: string): boolean {
     throw new FilesystemError(`cannot read ${where}: ${describeFsError(error)}`, 'run pocketca as the user who owns it, or fix its permissions');
   }
   return true;
+}
+
+/**
+ * Make the home directory ready to receive a CA (`init`, `restore`): a new
+ * one is created 0700, and an existing empty one (mkdir ~/.pocketca first, a
+ * fresh stick's folder) becomes 0700 (SPEC "Modes"); one that already holds
+ * other files is the user's and keeps its mode. Returns whether it was created.
+ */
+export function prepareHomeDirectory(dir: string): boolean {
+  const created = !existsSync(dir);
+  if (created) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (readdirSync(dir).length === 0) chmodSync(dir, 0o700);
+  return created;
 }
 
 export class CaHome {

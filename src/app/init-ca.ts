@@ -4,7 +4,7 @@
  * `init`s on one home cannot both win; removes what it made if it fails.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { linkSync, rmSync } from 'node:fs';
 import { buildRootTbs } from '../ca/certificate-profiles';
 import { describeKeySpec, generateKey, resolveKeySpec, type KeySpec } from '../ca/key-types';
 import { constraintsFromFlags, describeConstraints, type PermitFlags } from '../ca/name-constraints';
@@ -21,6 +21,7 @@ import { recordEvent } from '../store/events';
 import { setSetting } from '../store/settings';
 import type { AppContext } from './context';
 import { PRIVATE, PUBLIC, tempPathFor, writeFileAtomic } from './files';
+import { prepareHomeDirectory } from './home';
 import { signAndWriteCrl } from './publish-crl';
 
 export const KEY_SIZES = [2048, 3072, 4096] as const;
@@ -97,11 +98,7 @@ export async function initCa(ctx: AppContext, params: InitParams): Promise<InitR
 
   const passphrase = await ctx.passphrase();
   params.onKeyGeneration?.(describeKeySpec(keySpec));
-  // A new home, or an existing empty one (mkdir ~/.pocketca first, a fresh
-  // stick's folder), becomes 0700 (SPEC "Modes"); one that already holds other
-  // files keeps its mode.
-  if (!existsSync(home.dir)) mkdirSync(home.dir, { recursive: true, mode: 0o700 });
-  if (readdirSync(home.dir).length === 0) chmodSync(home.dir, 0o700);
+  prepareHomeDirectory(home.dir);
   const key = await generateKey(keySpec);
   const now = ctx.now();
   const serial = generateSerial(ctx.randomBytes);

@@ -19,7 +19,7 @@
  * place last, after its `restore` event is recorded: a home has a database
  * only once all its files are there.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackupSignatureError, CaAlreadyExistsError, CaFileDamagedError, InvalidBackupError, PocketcaError, UnsignedBackupError } from '../errors';
 import { decodeBackup, verifyManifestSignature } from '../formats/backup-archive';
@@ -32,7 +32,7 @@ import { describeDatabase, schemaDifferences, type DatabaseFacts } from '../stor
 import { HOME_FILES } from './backup';
 import type { AppContext } from './context';
 import { checkpoint, PRIVATE, tempPathFor, writeFileAtomic } from './files';
-import { unlockCaKeyPem } from './home';
+import { prepareHomeDirectory, unlockCaKeyPem } from './home';
 
 export interface RestoreParams {
   /** The backup file's bytes. */
@@ -160,11 +160,7 @@ export async function restoreHome(ctx: AppContext, p: RestoreParams): Promise<Re
     throw error;
   }
 
-  const madeDir = !existsSync(home.dir);
-  if (madeDir) {
-    mkdirSync(home.dir, { recursive: true, mode: 0o700 });
-    chmodSync(home.dir, 0o700);
-  }
+  const madeDir = prepareHomeDirectory(home.dir);
   const dbTemp = tempPathFor(home.dbPath);
   let restored = false;
   try {

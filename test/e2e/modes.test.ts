@@ -2,7 +2,7 @@
  * SPEC "Modes": under `umask 000` every file of the home is 0600 (0644 for
  * ca.pem, bundle.pem, crl.pem) from its first byte, SQLite's -wal and -shm
  * included, watched while `init` is stopped midway; `init` makes an existing
- * empty home 0700; issue, revoke, crl and backup leave nothing more open than
+ * empty home 0700, and so does `restore`; issue, revoke, crl and backup leave nothing more open than
  * allowed, in the home or among their outputs.
  * Run: npx tsc -p . && node --test dist/test/e2e/modes.test.js
  */
@@ -114,6 +114,32 @@ test('init makes an existing empty home 0700; one holding other files keeps its 
   chmodSync(shared, 0o755);
   secretFile(shared, 'notes.txt', 'mine');
   const r = pocketca(['init', '--home', shared, '--passphrase-file', pass, '--key-size', '2048']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(octal(modeOf(shared)!), '0755');
+});
+
+test('restore into an existing empty home makes it 0700, as init does; one holding other files keeps its mode', (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const backup = join(ca.out, 'home.pocketca-backup');
+  ca.ok(['backup', backup]);
+  for (const [name, before] of [
+    ['empty-0755', 0o755],
+    ['empty-0777', 0o777],
+  ] as const) {
+    const home = join(ca.dir, name);
+    mkdirSync(home);
+    chmodSync(home, before);
+    const r = withUmask(0, () => pocketca(['restore', backup, '--home', home, '--passphrase-file', ca.passFile]));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(octal(modeOf(home)!), '0700', name);
+    assert.deepEqual(wrongHomeModes(home), [], name);
+  }
+  const shared = join(ca.dir, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o755);
+  secretFile(shared, 'notes.txt', 'mine');
+  const r = pocketca(['restore', backup, '--home', shared, '--passphrase-file', ca.passFile]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(octal(modeOf(shared)!), '0755');
 });
