@@ -33,6 +33,7 @@ import { HOME_FILES } from './backup';
 import type { AppContext } from './context';
 import { checkpoint, PRIVATE, tempPathFor, writeFileAtomic } from './files';
 import { prepareHomeDirectory, unlockCaKeyPem } from './home';
+import { unlockWithRetries } from './unlock';
 
 export interface RestoreParams {
   /** The backup file's bytes. */
@@ -154,7 +155,8 @@ export async function restoreHome(ctx: AppContext, p: RestoreParams): Promise<Re
     throw new CaAlreadyExistsError(`a CA already exists in ${home.dir}`, 'restore into an empty --home, or pass --force to replace it (its records are then lost)');
   }
   try {
-    await unlockCaKeyPem(members.get('ca.key.pem')!, await ctx.passphrase(), ca, "the backup's ca.key.pem");
+    const keyPem = members.get('ca.key.pem')!;
+    await unlockWithRetries(ctx, (passphrase) => unlockCaKeyPem(keyPem, passphrase, ca, "the backup's ca.key.pem"));
   } catch (error) {
     if (error instanceof CaFileDamagedError) throw invalid(error.message);
     throw error;

@@ -24,16 +24,28 @@ export async function unlockCaKey(ctx: AppContext, command: string): Promise<Key
   if (done) return done;
   // A damaged or hostile key file is refused before anyone types a passphrase for it.
   ctx.home.checkKey();
+  const key = await unlockWithRetries(ctx, (passphrase) => ctx.home.unlockKey(passphrase), () =>
+    // Every wrong try is in the audit log, also those followed by a right one.
+    recordEvent(ctx.home.database(), { at: ctx.now().toISOString(), command, outcome: 'refused', detail: 'wrong CA passphrase' }),
+  );
+  unlocked.set(ctx, key);
+  return key;
+}
+
+/**
+ * Ask for the passphrase and try it with `unlock`; on a wrong one, tell
+ * `onWrong` and ask again while the context allows (a prompt: three tries).
+ * Every command that opens a CA key goes through here, `restore` too (its key
+ * is the backup's, not the home's).
+ */
+export async function unlockWithRetries<T>(ctx: AppContext, unlock: (passphrase: string) => Promise<T>, onWrong: () => void = () => {}): Promise<T> {
   for (;;) {
     const passphrase = await ctx.passphrase();
     try {
-      const key = await ctx.home.unlockKey(passphrase);
-      unlocked.set(ctx, key);
-      return key;
+      return await unlock(passphrase);
     } catch (error) {
       if (!(error instanceof WrongPassphraseError)) throw error;
-      // Every wrong try is in the audit log, also those followed by a right one.
-      recordEvent(ctx.home.database(), { at: ctx.now().toISOString(), command, outcome: 'refused', detail: 'wrong CA passphrase' });
+      onWrong();
       if (!ctx.retryPassphrase?.()) throw error;
     }
   }
