@@ -277,7 +277,7 @@ export function resolveOutput(homeDir: string, given: string, rule: OutputRule):
  * directory (made by ensureOutputDir when the command writes).
  */
 export function resolveOutputDir(homeDir: string, given: string, flag: string): OutputDir {
-  if (given === '' || given === '-') throw new InvalidOutputPathError(`${flag}: needs a directory`);
+  if (given === '' || given === '-') throw new InvalidOutputPathError(`${label(flag)}needs a directory`);
   const home = homeId(homeDir);
   const path = resolve(given);
   let st: Stats | undefined;
@@ -293,7 +293,7 @@ export function resolveOutputDir(homeDir: string, given: string, flag: string): 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new InvalidOutputPathError(`${flag}: cannot make ${path}: its parent ${dirname(path)} does not exist`, `create it first: mkdir -p ${path}`);
+      throw new InvalidOutputPathError(`${label(flag)}cannot make ${path}: its parent ${dirname(path)} does not exist`, `create it first: mkdir -p ${path}`);
     }
     throw writeFailure(path, error, flag);
   }

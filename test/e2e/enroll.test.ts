@@ -7,7 +7,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, PASSPHRASE, secretFile, type TestCa } from '../helpers/cli';
 import { KEY, runInPty, screenText, type PtySession } from '../helpers/pty';
@@ -100,12 +100,11 @@ test('enroll an iPhone at a terminal: re-asks an invalid name, shows the passwor
   );
 });
 
-test('enroll an Android phone: CA passphrase at the prompt first, a chosen directory, no profile, sharing declined', async (t) => {
+test('enroll an Android phone: CA passphrase at the prompt first, a new directory made 0700, no profile, sharing declined', async (t) => {
   if (!requireTool(t, 'script')) return;
   const ca = createTestCa();
   t.after(() => ca.cleanup());
-  const dir = join(ca.dir, 'for-bob');
-  mkdirSync(dir);
+  const dir = join(ca.dir, 'for-bob'); // missing: made, as `issue --out-dir` makes it
   const s = enroll(t, ca, []);
 
   await answer(s, /CA passphrase:/, `${PASSPHRASE}${KEY.enter}`);
@@ -113,10 +112,25 @@ test('enroll an Android phone: CA passphrase at the prompt first, a chosen direc
   await answer(s, /What kind of device is it\?/, `${KEY.down}${KEY.enter}`); // Android
   await s.waitFor(/Android and desktops import the \.p12/);
   await s.waitFor(/Where to write the files\?/);
-  const before = s.mark();
-  s.type(`${join(ca.dir, 'nowhere')}${KEY.enter}`);
-  await s.waitFor(/does not exist/, 30_000, before);
+  let before = s.mark();
+  // The CA home is refused by the output rule, and asked again (it used to end the command).
+  s.type(`${ca.home}${KEY.enter}`);
+  await s.waitFor(/is inside the CA home/, 30_000, before);
+  before = s.mark();
+  // Only the last directory is made, as for issue --out-dir.
+  s.type(`${KEY.ctrlU}${join(ca.dir, 'nowhere', 'deeper')}${KEY.enter}`);
+  await s.waitFor(/its parent \S*nowhere does not exist/, 30_000, before);
   s.type(`${KEY.ctrlU}${dir}${KEY.enter}`);
+  await s.waitFor(/for-bob does not exist\. Create it \(mode 0700\)\?/, 30_000, before);
+  // Declined: asked where again, and nothing made.
+  before = s.mark();
+  s.type(`n${KEY.enter}`);
+  await s.waitFor(/Where to write the files\?/, 30_000, before);
+  assert.equal(existsSync(dir), false);
+  before = s.mark();
+  s.type(`${KEY.ctrlU}${dir}${KEY.enter}`);
+  await s.waitFor(/Create it \(mode 0700\)\?/, 30_000, before);
+  s.type(KEY.enter); // the default: yes
   const [, password] = await s.waitFor(/PKCS#12 password \(shown once[^)]*\):\n  (\S+)\n/);
   await answer(s, /Share bob-pixel\.p12 now/, `n${KEY.enter}`);
   assert.equal(await s.exited, 0, screenText(s.output()));
@@ -127,6 +141,8 @@ test('enroll an Android phone: CA passphrase at the prompt first, a chosen direc
   assert.equal(existsSync(join(dir, 'bob-pixel.mobileconfig')), false, 'no profile for Android');
   assert.equal(existsSync(join(ca.out, 'bob-pixel.p12')), false, 'written to the chosen directory only');
   checkIdentity(ca, join(dir, 'bob-pixel.p12'), password!, 'bob-pixel');
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
+  assert.deepEqual(readdirSync(ca.home).filter((f) => f.startsWith('bob-pixel')), [], 'nothing in the home');
 });
 
 test('enroll: the CA passphrase first, a wrong one asked again; every question asked once, "issuing" only after the passphrase', async (t) => {

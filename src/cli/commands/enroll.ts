@@ -1,9 +1,9 @@
-import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { validateName } from '../../ca/names';
 import { decodeName, formatName } from '../../formats/x500-name';
-import { CertificateNotFoundError, UsageError } from '../../errors';
+import { CertificateNotFoundError, PocketcaError, UsageError } from '../../errors';
 import { DEVICE_KINDS, issueNextSteps, type DeviceKind } from '../device-steps';
 import { askChoice, askConfirm, askText } from '../prompt';
 import { isInteractive, p12PasswordFrom } from '../secrets';
@@ -20,21 +20,6 @@ interface EnrollOptions {
 
 /** The files `issue` writes for a client of this kind (the .mobileconfig only for Apple devices). */
 const filesFor = (name: string, kind: DeviceKind) => [`${name}.pem`, `${name}.p12`, ...(kind === 'ios' ? [`${name}.mobileconfig`] : [])];
-
-function checkDirectory(value: string): true | string {
-  const dir = resolve(value.trim() || '.');
-  try {
-    if (!statSync(dir).isDirectory()) return `${dir} is not a directory`;
-  } catch {
-    return `${dir} does not exist (create it first, or pick another)`;
-  }
-  try {
-    accessSync(dir, fsConstants.W_OK);
-  } catch {
-    return `${dir} is not writable`;
-  }
-  return true;
-}
 
 export function registerEnroll(program: Command): void {
   program
@@ -100,10 +85,29 @@ ${EXIT_CODES}`,
       const kind = await askChoice<DeviceKind>('What kind of device is it?', DEVICE_KINDS);
       if (kind !== 'ios') out.note('Android and desktops import the .p12 with its password (the .mobileconfig is for Apple devices).');
 
+      // The same rule as `issue --out-dir`: a missing last directory is made
+      // (0700, offered first here), a directory inside the CA home is refused;
+      // either way the question is asked again rather than ending the wizard.
+      const { resolveOutputDir } = await import('../../app/output-target');
+      const outputDir = (value: string) => resolveOutputDir(ctx.home.dir, value.trim() || '.', '');
+      const checkDirectory = (value: string): true | string => {
+        try {
+          outputDir(value);
+          return true;
+        } catch (error) {
+          if (!(error instanceof PocketcaError)) throw error;
+          return error.hint ? `${error.message} (${error.hint})` : error.message;
+        }
+      };
       let outDir: string;
       let force = false;
       for (;;) {
-        outDir = resolve((await askText('Where to write the files?', { default: process.cwd(), validate: checkDirectory })).trim() || '.');
+        const chosen = outputDir(await askText('Where to write the files?', { default: process.cwd(), validate: checkDirectory }));
+        outDir = chosen.path;
+        if (!chosen.exists) {
+          if (await askConfirm(`${outDir} does not exist. Create it (mode 0700)?`, true)) break;
+          continue;
+        }
         const existing = filesFor(name, kind).filter((f) => existsSync(join(outDir, f)));
         if (existing.length === 0) break;
         if (await askConfirm(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''} in ${outDir}. Replace?`, false)) {
