@@ -3,8 +3,8 @@
  * expires (SPEC `doctor`). The CRL comes first: once it expires, every proxy
  * refuses every client. Read-only: nothing is migrated, signed or rewritten.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { verifyWithKey } from '../ca/key-types';
 import { describedNameConstraints } from '../ca/name-constraints';
 import { CaNotFoundError, PocketcaError } from '../errors';
@@ -36,6 +36,16 @@ export interface Check {
   path?: string;
   /** certificates: the ones expiring soon. */
   expiring?: { serial: string; name: string; notAfter: string }[];
+  /** file-modes: every file (or directory) of the home whose mode is not what SPEC "Modes" says; empty when none. */
+  files?: FileModeProblem[];
+}
+
+export interface FileModeProblem {
+  path: string;
+  /** Its mode now, octal ("0644"). */
+  mode: string;
+  /** The mode it should have: "0700" (the home), "0600" or "0644" (ca.pem, bundle.pem, crl.pem). */
+  expected: string;
 }
 
 export interface DoctorReport {
@@ -164,35 +174,59 @@ function checkCertificates(db: Db, now: Date): Check {
   return { name: 'certificates', status: 'warn', message: `${soon.length} of ${valid.length} expire within ${CERT_WARNING_DAYS} days: ${names}; renew them`, expiring };
 }
 
+/** The files of the home others may read (SPEC "Modes"); every other file is 0600. */
+const PUBLIC_HOME_FILES = new Set(['ca.pem', 'bundle.pem', 'crl.pem']);
+
+/**
+ * Every file under the home, SQLite's -wal and -shm and anything else found
+ * there included (SPEC "Modes": 0600, or 0644 for the public three), and the
+ * home itself (0700). A private file others can read fails; a public one
+ * others can write warns. Symbolic links have no mode of their own: skipped.
+ */
 function checkModes(ctx: AppContext): Check {
-  const h = ctx.home;
-  const mode = (p: string) => {
-    try {
-      return statSync(p).mode & 0o777;
-    } catch {
-      return undefined;
-    }
-  };
   const problems: string[] = [];
   const warnings: string[] = [];
-  const privateOnes: [string, number][] = [
-    [h.dir, 0o700],
-    [h.keyPath, 0o600],
-    [h.dbPath, 0o600],
-    [`${h.dbPath}-wal`, 0o600],
-    [`${h.dbPath}-shm`, 0o600],
-  ];
-  for (const [path, want] of privateOnes) {
-    const m = mode(path);
-    if (m !== undefined && (m & 0o077) !== 0) problems.push(`${path} is ${m.toString(8).padStart(4, '0')} (chmod ${want.toString(8)} it)`);
-  }
-  for (const path of [h.certPath, h.bundlePath, h.crlPath]) {
-    const m = mode(path);
-    if (m !== undefined && (m & 0o022) !== 0) warnings.push(`${path} is writable by others (${m.toString(8).padStart(4, '0')}; chmod 644 it)`);
-  }
-  if (problems.length) return { name: 'file-modes', status: 'fail', message: [...problems, ...warnings].join('; ') };
-  if (warnings.length) return { name: 'file-modes', status: 'warn', message: warnings.join('; ') };
-  return { name: 'file-modes', status: 'ok', message: 'home 0700, key and database 0600' };
+  const files: FileModeProblem[] = [];
+  const octal = (m: number) => m.toString(8).padStart(4, '0');
+  const visit = (path: string, isHome: boolean) => {
+    let st;
+    try {
+      st = lstatSync(path);
+    } catch {
+      return; // gone since it was listed
+    }
+    const m = st.mode & 0o777;
+    if (st.isDirectory()) {
+      if ((m & 0o077) !== 0) {
+        problems.push(`${isHome ? `${path} is` : `the directory ${path} is`} ${octal(m)} (chmod 700 it)`);
+        files.push({ path, mode: octal(m), expected: '0700' });
+      }
+      let names: string[] = [];
+      try {
+        names = readdirSync(path);
+      } catch {
+        /* an unreadable home was refused before doctor ran; a subdirectory is reported by its mode */
+      }
+      for (const n of names.sort()) visit(join(path, n), false);
+      return;
+    }
+    if (st.isSymbolicLink()) return;
+    // A temporary file of an unfinished write has its final file's mode (src/app/files.ts).
+    let name = basename(path);
+    for (let temp = parseTempName(name); temp; temp = parseTempName(name)) name = temp.target;
+    const isPublic = dirname(path) === ctx.home.dir && PUBLIC_HOME_FILES.has(name);
+    if (isPublic && (m & 0o022) !== 0) {
+      warnings.push(`${path} is writable by others (${octal(m)}; chmod 644 it)`);
+      files.push({ path, mode: octal(m), expected: '0644' });
+    } else if (!isPublic && (m & 0o077) !== 0) {
+      problems.push(`${path} is ${octal(m)} (chmod 600 it)`);
+      files.push({ path, mode: octal(m), expected: '0600' });
+    }
+  };
+  visit(ctx.home.dir, true);
+  if (problems.length) return { name: 'file-modes', status: 'fail', message: [...problems, ...warnings].join('; '), files };
+  if (warnings.length) return { name: 'file-modes', status: 'warn', message: warnings.join('; '), files };
+  return { name: 'file-modes', status: 'ok', message: 'home 0700, every private file 0600 (database journals included)', files };
 }
 
 /**

@@ -7,15 +7,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, pocketca, secretFile, type TestCa } from '../helpers/cli';
 import { writeExpiredCrl } from '../helpers/proxy-fixture';
+import { requireTool } from '../helpers/tools';
 
 interface Report {
   home: string;
   ok: boolean;
-  checks: { name: string; status: string; message: string; daysLeft?: number; expiring?: { name: string }[] }[];
+  checks: { name: string; status: string; message: string; daysLeft?: number; expiring?: { name: string }[]; files?: { path: string; mode: string; expected: string }[] }[];
 }
 
 function doctor(ca: TestCa, args: string[] = []): { code: number; report: Report; stderr: string } {
@@ -116,6 +118,57 @@ test('doctor: a home, key or database others can read fails', (t) => {
   assert.equal(modes.status, 'fail');
   assert.match(modes.message, /home is 0755 \(chmod 700 it\)/);
   assert.match(modes.message, /ca\.key\.pem is 0644 \(chmod 600 it\)/);
+});
+
+test("doctor: SQLite's -wal and -shm and any other file under the home are checked, and --json names each with its mode", async (t) => {
+  if (!requireTool(t, 'python3')) return;
+  const ca = withCa(t);
+  ca.ok(['issue', 'phone', '--profile-password', '--sign-profile'], { env: { POCKETCA_P12_PASSWORD: 'test-p12-password' } });
+  const db = join(ca.home, 'pocketca.db');
+  // Another process holding the database open keeps its -wal (with a committed write in it: SQLite
+  // re-chmods an empty one when it opens it) and -shm; they are then opened up as a umask-000 run of
+  // an older pocketca left them (issue 9).
+  const holder = spawn('python3', [
+    '-c',
+    'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("update certificates set name=name"); c.commit(); print("open", flush=True); sys.stdin.read()',
+    db,
+  ]);
+  t.after(() => holder.kill());
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.once('data', () => resolve());
+    holder.once('exit', (code) => reject(new Error(`python3 exited ${code}`)));
+  });
+  for (const suffix of ['-wal', '-shm']) {
+    assert.ok(existsSync(db + suffix), `${db}${suffix} exists while the database is open`);
+    chmodSync(db + suffix, 0o644);
+  }
+  chmodSync(join(ca.home, 'profile-signer.key.pem'), 0o640);
+  writeFileSync(join(ca.home, 'notes.txt'), 'mine', { mode: 0o644 });
+  chmodSync(join(ca.home, 'notes.txt'), 0o644);
+  chmodSync(join(ca.home, 'crl.pem'), 0o666);
+  const r = doctor(ca);
+  holder.stdin.end();
+  assert.equal(r.code, 1, r.stderr);
+  const modes = check(r.report, 'file-modes');
+  assert.equal(modes.status, 'fail');
+  assert.deepEqual(
+    modes.files!.map((f) => [f.path.slice(ca.home.length + 1), f.mode, f.expected]),
+    [
+      ['crl.pem', '0666', '0644'],
+      ['notes.txt', '0644', '0600'],
+      ['pocketca.db-shm', '0644', '0600'],
+      ['pocketca.db-wal', '0644', '0600'],
+      ['profile-signer.key.pem', '0640', '0600'],
+    ],
+  );
+  assert.match(modes.message, /pocketca\.db-wal is 0644 \(chmod 600 it\)/);
+  assert.match(modes.message, /crl\.pem is writable by others \(0666; chmod 644 it\)/);
+  // The human report says it too, and a home put right passes.
+  assert.match(ca.run(['doctor']).stdout, /fail\s+file-modes\s+.*pocketca\.db-shm is 0644/);
+  for (const f of modes.files!) chmodSync(f.path, Number.parseInt(f.expected, 8));
+  const fixed = doctor(ca);
+  assert.equal(check(fixed.report, 'file-modes').status, 'ok', check(fixed.report, 'file-modes').message);
+  assert.deepEqual(check(fixed.report, 'file-modes').files, []);
 });
 
 test('doctor: a damaged database fails its check and the others still run; no CA at all is exit 1 with a hint', (t) => {
