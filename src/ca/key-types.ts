@@ -12,19 +12,16 @@ import { generateKeyPair, sign, verify, type KeyObject } from 'node:crypto';
 import { UsageError } from '../errors';
 import { oid, sequence } from '../formats/der';
 import { SHA256_WITH_RSA as SHA256_WITH_RSA_DER, type KeyUsageBit } from '../formats/x509';
-import type { Curve } from './public-key';
+import { CURVE_DETAILS, CURVES, type Curve } from './curves';
 
 export const KEY_TYPES = ['rsa', 'ec'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
-/** The curves `sign` accepts in a CSR (src/ca/public-key.ts) are the ones pocketca makes. */
-export const CURVES: readonly Curve[] = ['P-256', 'P-384'];
-export type { Curve };
+/** The curves `sign` accepts in a CSR (src/ca/public-key.ts) are the ones pocketca makes: one list, src/ca/curves.ts. */
+export { CURVES, type Curve };
 export const RSA_SIZES = [2048, 3072, 4096] as const;
 
 export type KeySpec = { type: 'rsa'; bits: number } | { type: 'ec'; curve: Curve };
 
-/** OpenSSL's names for the curves, as KeyObject.asymmetricKeyDetails reports them. */
-const OPENSSL_CURVES: Record<Curve, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' };
 
 /** What a CA key signs with: the digest and the AlgorithmIdentifier (DER) that names it. */
 export interface SignatureAlgorithm {
@@ -75,7 +72,7 @@ export function keySpecOf(key: KeyObject): KeySpec | undefined {
   const details = key.asymmetricKeyDetails;
   if (key.asymmetricKeyType === 'rsa') return { type: 'rsa', bits: details?.modulusLength ?? 2048 };
   if (key.asymmetricKeyType === 'ec') {
-    const curve = CURVES.find((c) => OPENSSL_CURVES[c] === details?.namedCurve);
+    const curve = CURVES.find((c) => CURVE_DETAILS[c].openssl === details?.namedCurve);
     return curve ? { type: 'ec', curve } : undefined;
   }
   return undefined;
@@ -96,7 +93,7 @@ export function generateKey(spec: KeySpec): Promise<KeyObject> {
   return new Promise((resolve, reject) => {
     const done = (error: Error | null, _publicKey: KeyObject, privateKey: KeyObject) => (error ? reject(error) : resolve(privateKey));
     if (spec.type === 'rsa') generateKeyPair('rsa', { modulusLength: spec.bits, publicExponent: 0x10001 }, done);
-    else generateKeyPair('ec', { namedCurve: OPENSSL_CURVES[spec.curve], paramEncoding: 'named' }, done);
+    else generateKeyPair('ec', { namedCurve: CURVE_DETAILS[spec.curve].openssl, paramEncoding: 'named' }, done);
   });
 }
 

@@ -22,13 +22,14 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { KeyNotAcceptedError } from '../errors';
 import { bitString, nullValue, oid, sequence, unsignedInteger } from '../formats/der';
 import { content, DerError, readChildren, readOid, readTlv, type Tlv } from '../formats/der-reader';
+import { CURVE_DETAILS, curveOfOid, type Curve } from './curves';
 
 export const RSA_MIN_BITS = 2048;
 export const RSA_MAX_BITS = 8192;
 const RSA_MIN_EXPONENT = 65537n;
 const RSA_MAX_EXPONENT = 2n ** 31n - 1n;
 
-export type Curve = 'P-256' | 'P-384';
+export type { Curve };
 
 export type CanonicalPublicKey =
   | { kind: 'rsa'; bits: number; spkiDer: Buffer; keyObject: KeyObject }
@@ -38,11 +39,6 @@ export type CanonicalPublicKey =
 const OID_RSA = '1.2.840.113549.1.1.1';
 const OID_EC = '1.2.840.10045.2.1';
 const OID_ED25519 = '1.3.101.112';
-
-const CURVES: Record<string, { curve: Curve; bytes: number }> = {
-  '1.2.840.10045.3.1.7': { curve: 'P-256', bytes: 32 },
-  '1.3.132.0.34': { curve: 'P-384', bytes: 48 },
-};
 
 /** What a refused key is, by its algorithm or curve OID, for the error message. */
 const KNOWN_NAMES: Record<string, string> = {
@@ -126,8 +122,9 @@ function canonicalEc(params: Tlv[], der: Buffer, point: Buffer): CanonicalPublic
   // RFC 5480 §2.1.1: namedCurve only; implicitCurve and specifiedCurve MUST NOT be used.
   if (params.length !== 1 || params[0]!.tag !== 0x06) refuse('an EC key with explicit or missing curve parameters');
   const curveOid = readOid(der, params[0]!);
-  const curve = CURVES[curveOid];
-  if (!curve) refuse(`an EC key on ${KNOWN_NAMES[curveOid] ?? `curve ${curveOid}`}`);
+  const name = curveOfOid(curveOid);
+  if (!name) refuse(`an EC key on ${KNOWN_NAMES[curveOid] ?? `curve ${curveOid}`}`);
+  const curve = { curve: name, bytes: CURVE_DETAILS[name].bytes };
   // 0x04 uncompressed, 0x02/0x03 compressed (SEC 1 §2.3.3); re-encoded uncompressed below.
   const form = point[0];
   const expected = form === 0x04 ? 1 + 2 * curve.bytes : form === 0x02 || form === 0x03 ? 1 + curve.bytes : -1;

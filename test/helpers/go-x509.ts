@@ -8,6 +8,8 @@
  *   if (!go) return;
  *   const r = go.verify({ rootPem, leafPem, usage: 'clientAuth' });
  *   assert.ok(r.verified, r.error);
+ *   const c = go.verifyCrl({ issuerPem: rootPem, crlPem });  // ParseRevocationList + CheckSignatureFrom
+ *   assert.ok(c.verified, c.error);
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +47,26 @@ export interface GoVerifyResult {
   publicKeyAlgorithm?: string;
   dnsNames?: string[];
   ipAddresses?: string[];
+}
+
+export interface GoCrlInput {
+  /** The certificate of the CA that signed the CRL (PEM). */
+  issuerPem: string;
+  /** The CRL (PEM). */
+  crlPem: string;
+}
+
+export interface GoCrlResult {
+  /** x509.ParseCertificate and x509.ParseRevocationList accepted both. */
+  parsed: boolean;
+  /** crl.CheckSignatureFrom(issuer) succeeded. */
+  verified: boolean;
+  /** Go's error text when parsed or verified is false. */
+  error?: string;
+  /** The CRL's signature algorithm as Go names it (SHA256-RSA, ECDSA-SHA384...), when it parsed. */
+  signatureAlgorithm?: string;
+  /** The revoked serials, lowercase hex without leading zeros, when it parsed. */
+  revokedSerials?: string[];
 }
 
 const PROGRAM = `package main
@@ -96,7 +118,62 @@ func certs(path string) ([]*x509.Certificate, error) {
 	return out, nil
 }
 
+func pemDER(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("no PEM in %s", path)
+	}
+	return block.Bytes, nil
+}
+
+// args: crl issuer.pem crl.pem
+func checkCrl() {
+	out := map[string]interface{}{"parsed": false, "verified": false}
+	defer func() { json.NewEncoder(os.Stdout).Encode(out) }()
+	fail := func(err error) { out["error"] = err.Error() }
+	issuerDER, err := pemDER(os.Args[2])
+	if err != nil {
+		fail(err)
+		return
+	}
+	issuer, err := x509.ParseCertificate(issuerDER)
+	if err != nil {
+		fail(err)
+		return
+	}
+	crlDER, err := pemDER(os.Args[3])
+	if err != nil {
+		fail(err)
+		return
+	}
+	crl, err := x509.ParseRevocationList(crlDER)
+	if err != nil {
+		fail(err)
+		return
+	}
+	out["parsed"] = true
+	out["signatureAlgorithm"] = crl.SignatureAlgorithm.String()
+	serials := []string{}
+	for _, entry := range crl.RevokedCertificates {
+		serials = append(serials, fmt.Sprintf("%x", entry.SerialNumber))
+	}
+	out["revokedSerials"] = serials
+	if err := crl.CheckSignatureFrom(issuer); err != nil {
+		fail(err)
+		return
+	}
+	out["verified"] = true
+}
+
 func main() {
+	if os.Args[1] == "crl" {
+		checkCrl()
+		return
+	}
 	// args: root.pem intermediates.pem leaf.pem usage unix-seconds dns-name
 	r := result{}
 	defer func() { r.emit() }()
@@ -194,30 +271,41 @@ let counter = 0;
 
 export interface GoX509 {
   verify(input: GoVerifyInput): GoVerifyResult;
+  /** Parse a CRL and check its signature with the issuer's certificate, as a Go service reading a CRL does. */
+  verifyCrl(input: GoCrlInput): GoCrlResult;
 }
 
 /** The checker, or undefined when `go` is missing (the test is then skipped; under CI=true it fails). */
 export function goX509(t: TestContext): GoX509 | undefined {
   if (!requireTool(t, 'go')) return undefined;
   const { binary, dir } = build();
+  /** Run the checker on files made from `texts` in a directory of its own; `args` maps their paths to argv. */
+  const run = <T>(texts: Record<string, string>, args: (paths: Record<string, string>) => string[]): T => {
+    const runDir = join(dir, `run-${process.pid}-${++counter}`);
+    mkdirSync(runDir);
+    try {
+      const paths: Record<string, string> = {};
+      for (const [name, text] of Object.entries(texts)) {
+        paths[name] = join(runDir, name);
+        writeFileSync(paths[name]!, text);
+      }
+      const r = spawnSync(binary, args(paths), { encoding: 'utf8', timeout: 60_000 });
+      if (r.status !== 0) throw new Error(`the Go x509 checker exited ${r.status}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as T;
+    } finally {
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  };
   return {
     verify(input: GoVerifyInput): GoVerifyResult {
-      const run = join(dir, `run-${process.pid}-${++counter}`);
-      mkdirSync(run);
-      try {
-        const file = (name: string, text: string) => {
-          const path = join(run, name);
-          writeFileSync(path, text);
-          return path;
-        };
-        const at = Math.floor((input.at ?? new Date()).getTime() / 1000);
-        const args = [file('root.pem', input.rootPem), file('intermediates.pem', input.intermediatesPem ?? ''), file('leaf.pem', input.leafPem), input.usage ?? 'clientAuth', String(at), input.dnsName ?? ''];
-        const r = spawnSync(binary, args, { encoding: 'utf8', timeout: 60_000 });
-        if (r.status !== 0) throw new Error(`the Go x509 checker exited ${r.status}: ${r.stderr}`);
-        return JSON.parse(r.stdout) as GoVerifyResult;
-      } finally {
-        rmSync(run, { recursive: true, force: true });
-      }
+      const at = Math.floor((input.at ?? new Date()).getTime() / 1000);
+      return run<GoVerifyResult>(
+        { 'root.pem': input.rootPem, 'intermediates.pem': input.intermediatesPem ?? '', 'leaf.pem': input.leafPem },
+        (p) => [p['root.pem']!, p['intermediates.pem']!, p['leaf.pem']!, input.usage ?? 'clientAuth', String(at), input.dnsName ?? ''],
+      );
+    },
+    verifyCrl(input: GoCrlInput): GoCrlResult {
+      return run<GoCrlResult>({ 'issuer.pem': input.issuerPem, 'crl.pem': input.crlPem }, (p) => ['crl', p['issuer.pem']!, p['crl.pem']!]);
     },
   };
 }
