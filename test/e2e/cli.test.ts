@@ -70,6 +70,52 @@ test('-v prints the version as --version and -V do; no command has a -v of its o
   for (const c of commands) assert.doesNotMatch(pocketca([c, '--help']).stdout, /^\s+-v[ ,]/m, `${c} has no -v that -v would shadow`);
 });
 
+/**
+ * The README's commands table, as `command -> its row`: the row of `issue NAME` is under `issue`,
+ * that of `issue --batch FILE` under `issue --batch`.
+ */
+function readmeCommandRows(): Map<string, string> {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const table = /\| command \| what it does \|\n\| --- \| --- \|\n((?:\|.*\n)+)/.exec(readme);
+  assert.ok(table, 'the README has its commands table');
+  const rows = new Map<string, string>();
+  for (const line of table[1]!.trimEnd().split('\n')) {
+    const cell = /^\| `([^`]+)`/.exec(line)![1]!;
+    const key = cell.split(' ').filter((w, i) => i === 0 || w.startsWith('--')).join(' ');
+    rows.set(key, line);
+  }
+  return rows;
+}
+
+test('every command and flag of the second release is in the README commands table, and in the program', () => {
+  const rows = readmeCommandRows();
+  const secondRelease: [string, string[]][] = [
+    ['init', ['--key-type', '--curve']],
+    ['issue', ['--key-type', '--curve', '--force', '--cn']],
+    ['issue --batch', []],
+    ['renew', ['--key-type', '--curve', '--force']],
+    ['sign', ['--cn', '--force']],
+    ['crl', ['--force']],
+    ['bundle', ['--force']],
+    ['qr', ['--force']],
+    ['backup', ['--force']],
+    ['restore', ['--force', '--allow-unsigned']],
+    ['proxy', ['--force', '--websocket-path']],
+    ['completion', []],
+  ];
+  for (const [command, flags] of secondRelease) {
+    const row = rows.get(command);
+    assert.ok(row, `the README's commands table has a row for ${command}: ${[...rows.keys()].join(', ')}`);
+    const help = pocketca([...command.split(' ').slice(0, 1), '--help']).stdout;
+    for (const flag of [...command.split(' ').slice(1), ...flags]) {
+      assert.match(help, new RegExp(`^\\s+${flag}\\b`, 'm'), `pocketca ${command.split(' ')[0]} has ${flag}`);
+      assert.ok(row.includes(`${flag}`), `the README's row for ${command} names ${flag}: ${row}`);
+    }
+  }
+  // And -v, the global one.
+  assert.match(readFileSync(join(ROOT, 'README.md'), 'utf8'), /`pocketca -v`/);
+});
+
 /** The shell lines of the README's ```sh blocks. */
 function readmeShellLines(): string[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
