@@ -6,6 +6,12 @@
  * CA key start its scrypt there too (prefetchCaKey). Only a hint is
  * taken from argv here; commander still parses it, and work started for
  * nothing is dropped.
+ *
+ * Dropped, not stopped: an `issue` refused early (a name in use, a bad flag)
+ * still ends only once its key is made (~40 ms at RSA-2048, up to a second at
+ * 4096). Neither unref nor process.exit shortens that: Node's exit joins the
+ * libuv thread pool (uv_library_shutdown) and worker threads, and OpenSSL's
+ * prime search cannot be interrupted (measured, Node 20).
  */
 import type { run as Run } from './main';
 import { startKey } from '../app/key-pairs';
