@@ -4,7 +4,7 @@
  * `init`s on one home cannot both win; removes what it made if it fails.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { buildRootTbs } from '../ca/certificate-profiles';
 import { describeKeySpec, generateKey, resolveKeySpec, type KeySpec } from '../ca/key-types';
 import { constraintsFromFlags, describeConstraints, type PermitFlags } from '../ca/name-constraints';
@@ -87,6 +87,28 @@ function validate(p: InitParams): { subject: NameAttribute[]; keySpec: KeySpec }
   return { subject: attrs, keySpec };
 }
 
+/**
+ * A home that someone else can change is refused before anything is made in
+ * it: its owner, or anyone who may write the directory, could rename another
+ * ca.pem or pocketca.db over the CA's (an existing home with other files in
+ * it keeps its mode; run as root, a directory another user made stays
+ * theirs). Checked after the empty-home chmod, so a file dropped in
+ * meanwhile does not keep a 0777 mode.
+ */
+export function checkHomeIsOurs(dir: string): void {
+  const st = statSync(dir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw new UsageError(`${dir} is owned by uid ${st.uid}, not by this user (uid ${uid}): its owner could replace the CA's files`, 'use a --home of your own, e.g. a new directory');
+  }
+  if ((st.mode & 0o022) !== 0) {
+    throw new UsageError(
+      `${dir} is writable by ${st.mode & 0o020 ? 'group' : 'others'} (mode ${(st.mode & 0o7777).toString(8)}): they could replace the CA's files`,
+      `use a new directory as --home, or chmod 700 ${dir}`,
+    );
+  }
+}
+
 export async function initCa(ctx: AppContext, params: InitParams): Promise<InitResult> {
   const home = ctx.home;
   const { subject, keySpec } = validate(params);
@@ -102,6 +124,7 @@ export async function initCa(ctx: AppContext, params: InitParams): Promise<InitR
   // files keeps its mode.
   if (!existsSync(home.dir)) mkdirSync(home.dir, { recursive: true, mode: 0o700 });
   if (readdirSync(home.dir).length === 0) chmodSync(home.dir, 0o700);
+  checkHomeIsOurs(home.dir);
   const key = await generateKey(keySpec);
   const now = ctx.now();
   const serial = generateSerial(ctx.randomBytes);
