@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { createTestCa, openssl, ROOT, pocketca, pocketcaAsync, secretFile, tool, type RunResult, type TestCa } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
+import { runInPty, screenText } from '../helpers/pty';
 import { integrityCheck, readCrl, withDatabase } from '../helpers/guarantees';
 
 /** Run against another home than the test CA's own (its helper would add its own --home last, which wins). */
@@ -554,4 +555,16 @@ test('backup unlocks the CA key to sign: no passphrase and no terminal is exit 2
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /^error: no CA passphrase given and no terminal to ask on\nhint: use --passphrase-file FILE or set POCKETCA_PASSPHRASE$/m);
   assert.equal(existsSync(file), false);
+});
+
+test('backup - refuses a terminal as stdout before unlocking the key or recording anything', async (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const events = () => withDatabase(ca.home, (db) => (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n);
+  const before = events();
+  const s = runInPty(['backup', '-', '--home', ca.home, '--passphrase-file', ca.passFile], { cwd: ca.out });
+  assert.equal(await s.exited, 2, s.output());
+  assert.match(screenText(s.output()), /error: FILE -: a pocketca backup is binary: stdout is a terminal/);
+  assert.doesNotMatch(s.output(), /pocketca-backup|ENCRYPTED PRIVATE KEY/, 'no backup bytes on the terminal');
+  assert.equal(events(), before, 'nothing recorded');
 });
