@@ -304,10 +304,13 @@ local function is_handshake(r)
 end
 
 -- Matched on the normalised path (r.uri); and only when the client sent it so (no %XX, no dot
--- segments), so that the upstream cannot read the request line it gets as another path.
+-- segments), so that the upstream cannot read the request line it gets as another path. Nor a
+-- ';' or a backslash, which Apache keeps as they are but upstreams read as another path
+-- (Tomcat, Jetty, Spring: '/ws/..;/admin' is /admin; WHATWG URL parsers: '\\' is '/').
 local function on_path(r)
   if #PATHS == 0 then return true end
   if (r.unparsed_uri or ''):match('^[^?]*') ~= r.uri then return false end
+  if not r.uri:match("^[%w._~!$&'()*+,=:@/-]*$") then return false end
   for _, p in ipairs(PATHS) do
     if p:sub(-1) == '/' then
       if r.uri:sub(1, #p) == p then return true end

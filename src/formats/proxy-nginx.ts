@@ -335,9 +335,12 @@ function isHandshake(r) {
 
 // Matched on the normalised path ($uri); and only when the client sent it so (no %XX, no dot
 // segments): proxy_pass passes the request line as sent, which the upstream might read otherwise.
+// Nor a ';' or a backslash, which nginx keeps as they are but upstreams read as another path
+// (Tomcat, Jetty, Spring: '/ws/..;/admin' is /admin; WHATWG URL parsers: '\\' is '/').
+var PLAIN_PATH = /^[A-Za-z0-9._~!$&'()*+,=:@\/-]*$/;
 function onPath(r) {
   if (PATHS.length === 0) return true;
-  if (r.variables.request_uri.split('?')[0] !== r.uri) return false;
+  if (r.variables.request_uri.split('?')[0] !== r.uri || !PLAIN_PATH.test(r.uri)) return false;
   for (var i = 0; i < PATHS.length; i++) {
     var p = PATHS[i];
     if (p.charAt(p.length - 1) === '/' ? r.uri.indexOf(p) === 0 : r.uri === p) return true;

@@ -259,7 +259,9 @@ export async function websocketTokenScenario(t: TestContext, s: ProxyServer): Pr
     assertRefused(await upgradeWith(otherCookie, path, { site: other }), upstream, path, `a handshake outside --websocket-path (${path})`);
   }
   // The path as sent must be the path matched: no percent-encoding or dot segments that the server normalises away.
-  for (const [i, path] of ['/api/%77ebsocket', '/x/../api/websocket', '/ws/./chat', '/ws//chat'].entries()) {
+  // Nor what an upstream reads as another path: Tomcat, Jetty and Spring drop `;...` from a
+  // segment (`/ws/..;/admin` is /admin there), and WHATWG URL parsers read a backslash as `/`.
+  for (const [i, path] of ['/api/%77ebsocket', '/x/../api/websocket', '/ws/./chat', '/ws//chat', '/ws/..;/admin', '/ws/..\\admin', '/api/websocket;x'].entries()) {
     const r = await curl([...as(f), ...WEBSOCKET_UPGRADE, '--path-as-is', '-H', `Cookie: ${otherCookie}`, other.url(`${path}?n=${i}`)]);
     assert.ok(!passed(r), `${path} as sent: expected a refusal, got curl exit ${r.code}, HTTP ${r.status}`);
     assert.equal(upstream.seen.some((x) => x.path.endsWith(`?n=${i}`)), false, `${path} as sent must not reach the upstream`);
