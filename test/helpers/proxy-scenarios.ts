@@ -139,15 +139,20 @@ export async function certificateOnly(t: TestContext, s: ProxyServer): Promise<v
 }
 
 export async function expiredCrl(t: TestContext, s: ProxyServer): Promise<void> {
-  const p = await runProxy(t, s, ['alice']);
+  const p = await runProxy(t, s, ['alice'], ['--websocket-token']);
   if (!p) return;
   const { f, upstream } = p;
+  const cookie = websocketToken(s.secretIn(p.outDir, p.port), 'localhost', f.clients.alice!.serial, Math.floor(Date.now() / 1000) + 3600);
+  const upgrade = (path: string) => curl([...as(f), ...WEBSOCKET_UPGRADE, '-H', `Cookie: ${cookie}`, p.url(path)]);
   assertReached(await curl([...as(f, f.clients.alice!), p.url('/alice-before')]), upstream, '/alice-before', 'alice with a fresh CRL');
+  assertReached(await upgrade('/alice-token-before'), upstream, '/alice-token-before', "alice's cookie with a fresh CRL");
 
   writeExpiredCrl(f.ca);
   assert.match(p.publish(), /warning: the CRL expired/);
   await p.server.reload();
   assertRefused(await curl([...as(f, f.clients.alice!), p.url('/alice-expired-crl')]), upstream, '/alice-expired-crl', 'alice with an expired CRL');
+  // The token checkers read the same CRL: past its nextUpdate it refuses cookies too, as the server refuses certificates.
+  assertRefused(await upgrade('/alice-token-expired-crl'), upstream, '/alice-token-expired-crl', "alice's cookie with an expired CRL");
 
   const doctor = pocketca(['doctor', '--json', '--home', f.ca.home]);
   assert.equal(doctor.code, 1, doctor.stderr);
