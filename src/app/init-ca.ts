@@ -88,22 +88,25 @@ function validate(p: InitParams): { subject: NameAttribute[]; keySpec: KeySpec }
 }
 
 /**
- * A home that someone else can change is refused before anything is made in
- * it: its owner, or anyone who may write the directory, could rename another
- * ca.pem or pocketca.db over the CA's (an existing home with other files in
- * it keeps its mode; run as root, a directory another user made stays
- * theirs). Checked after the empty-home chmod, so a file dropped in
- * meanwhile does not keep a 0777 mode.
+ * An existing home made ready for the CA's files (init, restore): an empty
+ * one becomes 0700 (SPEC "Modes"); one that someone else can change is
+ * refused before anything is made in it: its owner, or anyone who may write
+ * the directory, could rename another ca.pem or pocketca.db over the CA's
+ * (a home with other files in it keeps its mode; run as root, a directory
+ * another user made stays theirs). The mode is checked after the chmod, so a
+ * file dropped in meanwhile does not keep a 0777 mode.
  */
-export function checkHomeIsOurs(dir: string): void {
-  const st = statSync(dir);
+export function claimHome(dir: string): void {
   const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) {
-    throw new UsageError(`${dir} is owned by uid ${st.uid}, not by this user (uid ${uid}): its owner could replace the CA's files`, 'use a --home of your own, e.g. a new directory');
+  const owner = statSync(dir).uid;
+  if (uid !== undefined && owner !== uid) {
+    throw new UsageError(`${dir} is owned by uid ${owner}, not by this user (uid ${uid}): its owner could replace the CA's files`, 'use a --home of your own, e.g. a new directory');
   }
-  if ((st.mode & 0o022) !== 0) {
+  if (readdirSync(dir).length === 0) chmodSync(dir, 0o700);
+  const mode = statSync(dir).mode;
+  if ((mode & 0o022) !== 0) {
     throw new UsageError(
-      `${dir} is writable by ${st.mode & 0o020 ? 'group' : 'others'} (mode ${(st.mode & 0o7777).toString(8)}): they could replace the CA's files`,
+      `${dir} is writable by ${mode & 0o020 ? 'group' : 'others'} (mode ${(mode & 0o7777).toString(8)}): they could replace the CA's files`,
       `use a new directory as --home, or chmod 700 ${dir}`,
     );
   }
@@ -123,8 +126,7 @@ export async function initCa(ctx: AppContext, params: InitParams): Promise<InitR
   // stick's folder), becomes 0700 (SPEC "Modes"); one that already holds other
   // files keeps its mode.
   if (!existsSync(home.dir)) mkdirSync(home.dir, { recursive: true, mode: 0o700 });
-  if (readdirSync(home.dir).length === 0) chmodSync(home.dir, 0o700);
-  checkHomeIsOurs(home.dir);
+  claimHome(home.dir);
   const key = await generateKey(keySpec);
   const now = ctx.now();
   const serial = generateSerial(ctx.randomBytes);

@@ -33,6 +33,7 @@ import { HOME_FILES } from './backup';
 import type { AppContext } from './context';
 import { checkpoint, PRIVATE, tempPathFor, writeFileAtomic } from './files';
 import { unlockCaKeyPem } from './home';
+import { claimHome } from './init-ca';
 
 export interface RestoreParams {
   /** The backup file's bytes. */
@@ -164,7 +165,7 @@ export async function restoreHome(ctx: AppContext, p: RestoreParams): Promise<Re
   if (madeDir) {
     mkdirSync(home.dir, { recursive: true, mode: 0o700 });
     chmodSync(home.dir, 0o700);
-  }
+  } else claimHome(home.dir);
   const dbTemp = tempPathFor(home.dbPath);
   let restored = false;
   try {
