@@ -67,6 +67,31 @@ export function checkHomeDirectory(dir: string): boolean {
 }
 
 /**
+ * An existing home made ready for the CA's files (init, restore): an empty
+ * one becomes 0700 (SPEC "Modes"); one that someone else can change is
+ * refused before anything is made in it: its owner, or anyone who may write
+ * the directory, could rename another ca.pem or pocketca.db over the CA's
+ * (a home with other files in it keeps its mode; run as root, a directory
+ * another user made stays theirs). The mode is checked after the chmod, so a
+ * file dropped in meanwhile does not keep a 0777 mode.
+ */
+function claimHome(dir: string): void {
+  const uid = process.getuid?.();
+  const owner = statSync(dir).uid;
+  if (uid !== undefined && owner !== uid) {
+    throw new UsageError(`${dir} is owned by uid ${owner}, not by this user (uid ${uid}): its owner could replace the CA's files`, 'use a --home of your own, e.g. a new directory');
+  }
+  if (readdirSync(dir).length === 0) chmodSync(dir, 0o700);
+  const mode = statSync(dir).mode;
+  if ((mode & 0o022) !== 0) {
+    throw new UsageError(
+      `${dir} is writable by ${mode & 0o020 ? 'group' : 'others'} (mode ${(mode & 0o7777).toString(8)}): they could replace the CA's files`,
+      `use a new directory as --home, or chmod 700 ${dir}`,
+    );
+  }
+}
+
+/**
  * Make the home directory ready to receive a CA (`init`, `restore`): a new
  * one is created 0700, and an existing empty one (mkdir ~/.pocketca first, a
  * fresh stick's folder) becomes 0700 (SPEC "Modes"); one that already holds
@@ -74,8 +99,10 @@ export function checkHomeDirectory(dir: string): boolean {
  */
 export function prepareHomeDirectory(dir: string): boolean {
   const created = !existsSync(dir);
-  if (created) mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (readdirSync(dir).length === 0) chmodSync(dir, 0o700);
+  if (created) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  } else claimHome(dir);
   return created;
 }
 

@@ -16,7 +16,7 @@
  *   (writeFileAtomic), in the directory of its real path, so a symbolic link
  *   keeps pointing at the new file.
  */
-import { accessSync, closeSync, constants as fs, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants as fs, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { FilesystemError, InvalidOutputPathError, OutputExistsError, UsageError, type PocketcaError } from '../errors';
 import { describeFsError, tempPathFor, writeFileAtomic } from './files';
@@ -362,8 +362,12 @@ export function writeOutput(target: OutputTarget, data: string | Buffer, mode: n
     target.sink(bytes);
     return;
   }
+  // Between resolveOutput and here the key was unlocked and something signed (seconds): a
+  // directory or FIFO that someone else controls may have become a link into the home since.
+  const changed = () => new FilesystemError(`${target.path} changed since it was checked (now a link elsewhere?): nothing written there`, 'check who else can write there, then run the command again');
   try {
     if (target.kind === 'file') {
+      if (realpathSync(dirname(target.path)) !== dirname(target.path)) throw changed();
       writeFileAtomic(target.path, bytes, mode);
       return;
     }
@@ -374,11 +378,16 @@ export function writeOutput(target: OutputTarget, data: string | Buffer, mode: n
     // Blocks on a FIFO until a reader opens it, as a shell redirection does.
     const fd = openSync(target.path, fs.O_WRONLY | fs.O_NOCTTY);
     try {
+      // Written through only if still a device or a FIFO: a regular file (say, a link to
+      // ca.key.pem swapped in) would be overwritten in place.
+      const st = fstatSync(fd);
+      if (!st.isCharacterDevice() && !st.isFIFO()) throw changed();
       writeAll(fd, bytes);
     } finally {
       closeSync(fd);
     }
   } catch (error) {
+    if (error instanceof FilesystemError) throw error;
     throw writeFailure(target.path, error);
   }
 }

@@ -2,10 +2,23 @@
  * Where things are printed: results on stdout (PEM, JSON, tables), progress,
  * prompts and warnings on stderr (SPEC "Commands").
  */
+import { UsageError } from '../errors';
+
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;
   color: boolean;
+}
+
+/**
+ * `-` for a binary output (a backup, a PNG): refused when stdout is a
+ * terminal, before the command does anything, as gzip and openssl do: the
+ * bytes would garble the screen, and a backup would leave the encrypted CA
+ * key in the scrollback. A pipe or a redirection gets them.
+ */
+export function refuseBinaryOnTerminal(given: string | undefined, flag: string, what: string): void {
+  if (given !== '-' || !process.stdout.isTTY) return;
+  throw new UsageError(`${flag} -: ${what} is binary: stdout is a terminal`, `redirect it to a file or a pipe (${flag === 'FILE' ? '' : `${flag} `}- > FILE), or name a file instead of -`);
 }
 
 /** What jsonArray and lines write at a time. */

@@ -248,7 +248,16 @@ local function tlv(der, p)
   return tag, q, q + len
 end
 
+-- A CRL time (UTCTime or GeneralizedTime, in Z) as YYYYMMDDHHMMSS, compared as text.
+local function time_of(der, tag, s0, s1)
+  local s = der:sub(s0, s1 - 1)
+  if tag == 0x17 then s = (tonumber(s:sub(1, 2)) < 50 and '20' or '19') .. s end
+  if not s:match('^%d%d%d%d%d%d%d%d%d%d%d%d%d%dZ$') then error('time') end
+  return s:sub(1, 14)
+end
+
 -- CertificateList (RFC 5280 5.1): the serials of tbsCertList.revokedCertificates, into out.
+-- Past its nextUpdate it raises: mod_ssl refuses certificates then, so cookies go too.
 local function add_revoked(der, out)
   local _, list = tlv(der, 1)
   local _, p, tbs_end = tlv(der, list)
@@ -258,8 +267,12 @@ local function add_revoked(der, out)
   _, _, p = tlv(der, p)                   -- issuer
   _, _, p = tlv(der, p)                   -- thisUpdate
   if p < tbs_end then
-    tag, _, e = tlv(der, p)
-    if tag == 0x17 or tag == 0x18 then p = e end   -- nextUpdate
+    local t0
+    tag, t0, e = tlv(der, p)
+    if tag == 0x17 or tag == 0x18 then              -- nextUpdate
+      if time_of(der, tag, t0, e) < os.date('!%Y%m%d%H%M%S') then error('expired') end
+      p = e
+    end
   end
   if p >= tbs_end then return end
   local s, q
@@ -304,10 +317,13 @@ local function is_handshake(r)
 end
 
 -- Matched on the normalised path (r.uri); and only when the client sent it so (no %XX, no dot
--- segments), so that the upstream cannot read the request line it gets as another path.
+-- segments), so that the upstream cannot read the request line it gets as another path. Nor a
+-- ';' or a backslash, which Apache keeps as they are but upstreams read as another path
+-- (Tomcat, Jetty, Spring: '/ws/..;/admin' is /admin; WHATWG URL parsers: '\\' is '/').
 local function on_path(r)
   if #PATHS == 0 then return true end
   if (r.unparsed_uri or ''):match('^[^?]*') ~= r.uri then return false end
+  if not r.uri:match("^[%w._~!$&'()*+,=:@/-]*$") then return false end
   for _, p in ipairs(PATHS) do
     if p:sub(-1) == '/' then
       if r.uri:sub(1, #p) == p then return true end

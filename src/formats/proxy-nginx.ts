@@ -267,7 +267,17 @@ function hexOf(der, start, end) {
   return s.replace(/^0+(?=.)/, '');
 }
 
+// A CRL time (UTCTime or GeneralizedTime, in Z) as YYYYMMDDHHMMSS, compared as text.
+function timeOf(der, e) {
+  var s = '';
+  for (var i = e.start; i < e.end; i++) s += String.fromCharCode(der[i]);
+  if (e.tag === 0x17) s = (Number(s.slice(0, 2)) < 50 ? '20' : '19') + s;
+  if (!/^[0-9]{14}Z$/.test(s)) throw new Error('time');
+  return s.slice(0, 14);
+}
+
 // CertificateList (RFC 5280 5.1): the serials of tbsCertList.revokedCertificates, into out.
+// Past its nextUpdate it throws: nginx refuses certificates then, so cookies go too.
 function addRevoked(der, out) {
   var tbs = tlv(der, tlv(der, 0).start);
   var p = tbs.start;
@@ -278,7 +288,10 @@ function addRevoked(der, out) {
   p = tlv(der, p).end;                 // thisUpdate
   if (p < tbs.end) {
     e = tlv(der, p);
-    if (e.tag === 0x17 || e.tag === 0x18) p = e.end;   // nextUpdate
+    if (e.tag === 0x17 || e.tag === 0x18) {           // nextUpdate
+      if (timeOf(der, e) < new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)) throw new Error('expired');
+      p = e.end;
+    }
   }
   if (p >= tbs.end) return;
   e = tlv(der, p);
@@ -335,9 +348,12 @@ function isHandshake(r) {
 
 // Matched on the normalised path ($uri); and only when the client sent it so (no %XX, no dot
 // segments): proxy_pass passes the request line as sent, which the upstream might read otherwise.
+// Nor a ';' or a backslash, which nginx keeps as they are but upstreams read as another path
+// (Tomcat, Jetty, Spring: '/ws/..;/admin' is /admin; WHATWG URL parsers: '\\' is '/').
+var PLAIN_PATH = /^[A-Za-z0-9._~!$&'()*+,=:@\/-]*$/;
 function onPath(r) {
   if (PATHS.length === 0) return true;
-  if (r.variables.request_uri.split('?')[0] !== r.uri) return false;
+  if (r.variables.request_uri.split('?')[0] !== r.uri || !PLAIN_PATH.test(r.uri)) return false;
   for (var i = 0; i < PATHS.length; i++) {
     var p = PATHS[i];
     if (p.charAt(p.length - 1) === '/' ? r.uri.indexOf(p) === 0 : r.uri === p) return true;

@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createTestCa, openssl, ROOT, pocketca, pocketcaAsync, secretFile, tool, type RunResult, type TestCa } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
+import { runInPty, screenText } from '../helpers/pty';
 import { integrityCheck, readCrl, withDatabase } from '../helpers/guarantees';
 
 /** Run against another home than the test CA's own (its helper would add its own --home last, which wins). */
@@ -554,4 +555,41 @@ test('backup unlocks the CA key to sign: no passphrase and no terminal is exit 2
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /^error: no CA passphrase given and no terminal to ask on\nhint: use --passphrase-file FILE or set POCKETCA_PASSPHRASE$/m);
   assert.equal(existsSync(file), false);
+});
+
+test('backup - refuses a terminal as stdout before unlocking the key or recording anything', async (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const events = () => withDatabase(ca.home, (db) => (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n);
+  const before = events();
+  const s = runInPty(['backup', '-', '--home', ca.home, '--passphrase-file', ca.passFile], { cwd: ca.out });
+  assert.equal(await s.exited, 2, s.output());
+  assert.match(screenText(s.output()), /error: FILE -: a pocketca backup is binary: stdout is a terminal/);
+  assert.doesNotMatch(s.output(), /pocketca-backup|ENCRYPTED PRIVATE KEY/, 'no backup bytes on the terminal');
+  assert.equal(events(), before, 'nothing recorded');
+});
+
+test("restore refuses a home someone else can change: another user's directory, or one writable by others", (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const file = join(ca.dir, 'good.backup');
+  ca.ok(['backup', file]);
+  const refused = (home: string, why: RegExp) => {
+    const r = runAt(ca, home, ['restore', file]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, why);
+    assert.deepEqual(readdirSync(home), [], 'nothing written');
+  };
+  const shared = join(ca.dir, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o777);
+  // An empty home is made 0700, as init does; then it is the user's own.
+  okAt(ca, shared, ['restore', file]);
+  assert.equal(statSync(shared).mode & 0o777, 0o700);
+  if (process.getuid?.() === 0) {
+    const theirs = join(ca.dir, 'theirs');
+    mkdirSync(theirs, { mode: 0o700 });
+    chownSync(theirs, 65534, 65534);
+    refused(theirs, /error: .*theirs is owned by uid 65534/);
+  } else t.diagnostic('the other-owner case needs root');
 });

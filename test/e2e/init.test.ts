@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import { spawn, spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, pocketca, secretFile, tempDir, PASSPHRASE } from '../helpers/cli';
 import { KEY, runInPty, screenText } from '../helpers/pty';
@@ -153,4 +153,29 @@ test('the passphrase file may be a pipe, as from --passphrase-file <(pass show c
   const r = await ca.runAsync(['crl', '--passphrase-file', fifo, '--json'], { timeoutMs: 20_000 });
   assert.equal(r.code, 0, `a second read of the pipe would wait forever for a writer: ${r.stderr}`);
   assert.equal((JSON.parse(r.stdout) as { number: number }).number, 2);
+});
+
+test("init refuses an existing home that someone else can change: another user's directory, or one writable by group or others", (t) => {
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const pass = secretFile(dir, 'pass', PASSPHRASE);
+  const refused = (home: string, why: RegExp) => {
+    const r = pocketca(['init', '--key-size', '2048', '--home', home, '--passphrase-file', pass]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, why);
+    assert.deepEqual(readdirSync(home).filter((f) => f !== 'notes.txt'), [], 'nothing written');
+  };
+  // A directory that already holds other files keeps its mode: world-writable, anyone could swap ca.pem or the database.
+  const shared = join(dir, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o777);
+  writeFileSync(join(shared, 'notes.txt'), 'x');
+  refused(shared, /error: .*shared is writable by (group|others)/);
+  // Run as root into a directory of another user (nobody here): its owner can replace every file of the CA.
+  if (process.getuid?.() === 0) {
+    const theirs = join(dir, 'theirs');
+    mkdirSync(theirs, { mode: 0o700 });
+    chownSync(theirs, 65534, 65534);
+    refused(theirs, /error: .*theirs is owned by uid 65534/);
+  } else t.diagnostic('the other-owner case needs root');
 });

@@ -9,7 +9,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, cleanEnv, createTestCa, openssl, pocketca, tempDir, type RunResult, type TestCa } from '../helpers/cli';
 import { crlNumbers, withDatabase } from '../helpers/guarantees';
@@ -368,4 +368,44 @@ test('--home that is a file, empty, or under a file: exit 2 saying so; init does
   const missing = pocketca(['list', '--home', join(dir, 'new-home')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no CA in .*\nhint: create one with `pocketca init --home /);
+});
+
+/** Start `args` paused at `point`, wait until `ready`, then run `swap` while it waits. */
+async function swapWhilePaused(ca: TestCa, args: string[], point: string, ready: () => boolean, swap: () => void): Promise<RunResult> {
+  const run = ca.runAsync(args, { env: { POCKETCA_TEST_PAUSE_AT: `${point}@4000` } });
+  for (let i = 0; i < 400 && !ready(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(ready(), `${args[0]} never reached ${point}`);
+  swap();
+  return run;
+}
+
+test('an output swapped for a link into the home between the check and the write is refused, the home untouched', async (t) => {
+  if (!requireTool(t, 'mkfifo')) return;
+  const ca = newCa(t);
+  const keyBefore = readFileSync(join(ca.home, 'ca.key.pem'));
+  const dbIno = statSync(join(ca.home, 'pocketca.db')).ino;
+
+  // A FIFO that becomes a symbolic link to the CA key after the check: opened and written through, it overwrote the key in place.
+  const fifo = join(ca.dir, 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const crlBefore = readFileSync(join(ca.home, 'crl.pem'), 'latin1');
+  const viaFifo = await swapWhilePaused(ca, ['crl', '--out', fifo], 'crl:written', () => readFileSync(join(ca.home, 'crl.pem'), 'latin1') !== crlBefore, () => {
+    rmSync(fifo);
+    symlinkSync(join(ca.home, 'ca.key.pem'), fifo);
+  });
+  assert.equal(viaFifo.code, 1, viaFifo.stderr);
+  assert.match(viaFifo.stderr, /error: .*fifo.*changed/);
+  assert.deepEqual(readFileSync(join(ca.home, 'ca.key.pem')), keyBefore, 'the CA key is untouched');
+
+  // A directory that becomes a symbolic link to the home: the backup was renamed over pocketca.db.
+  const dir = join(ca.dir, 'drop');
+  mkdirSync(dir);
+  const viaDir = await swapWhilePaused(ca, ['backup', join(dir, 'pocketca.db')], 'backup:snapshot', () => readdirSync(ca.home).some((f) => f.startsWith('.pocketca.db.tmp-')), () => {
+    renameSync(dir, `${dir}-moved`);
+    symlinkSync(ca.home, dir);
+  });
+  assert.equal(viaDir.code, 1, viaDir.stderr);
+  assert.match(viaDir.stderr, /error: .*pocketca\.db.*changed/);
+  assert.equal(statSync(join(ca.home, 'pocketca.db')).ino, dbIno, 'the database is untouched');
+  assert.equal(certificateCount(ca.home), 0);
 });

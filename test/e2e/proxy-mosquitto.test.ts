@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { BIN, cleanEnv, PASSPHRASE, secretFile, tempDir } from '../helpers/cli';
@@ -146,4 +146,27 @@ test('a user who may not give the key to group mosquitto gets it 0600 and the in
   assert.deepEqual([(key.mode & 0o777).toString(8), key.uid], ['600', uid], 'left 0600, the user\'s own');
   assert.match(r.stderr, /stays 0600: this user may not give it to group mosquitto/);
   assert.match(r.stderr, /sudo install -m 0640 -g mosquitto \S+broker\.home\.arpa\.key\.pem \/etc\/pocketca\//);
+});
+
+test('the key is given to group mosquitto through the file written, never through a symbolic link swapped in after the rename', async (t) => {
+  if (!requireRootForMosquitto(t)) return;
+  mosquittoUid(); // the group exists, as on a broker
+  const f = proxyFixture(t, []);
+  // The out-dir is writable by someone else (Debian's /var/lib/mosquitto is mosquitto's): a file there
+  // can become a symbolic link between the rename and the chown. The victim stands for /etc/shadow.
+  const victim = join(f.ca.dir, 'victim');
+  writeFileSync(victim, 'secret\n', { mode: 0o600 });
+  const outDir = join(f.ca.dir, 'to-broker');
+  const keyPath = join(outDir, 'localhost.key.pem');
+  const run = f.ca.runAsync(['proxy', 'mosquitto', '--cert', f.server.cert, '--key', f.server.key, '--out-dir', outDir], {
+    env: { POCKETCA_TEST_PAUSE_AT: 'share-with-group@4000' },
+  });
+  await waitFor(async () => existsSync(keyPath), 'the key to be written');
+  rmSync(keyPath);
+  symlinkSync(victim, keyPath);
+  const r = await run;
+  const st = statSync(victim);
+  assert.deepEqual([(st.mode & 0o777).toString(8), st.gid], ['600', 0], `the victim keeps its mode and group\n${r.stderr}`);
+  assert.notEqual(r.code, 0, 'a key that is no longer the file written is an error');
+  assert.match(r.stderr, /error: .*localhost\.key\.pem/);
 });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pocketca, tempDir, tool } from '../helpers/cli';
 import { decodeGrid, halfBlocksToGrid, zbar, type ModuleGrid } from '../helpers/qr';
 import { requireTool } from '../helpers/tools';
+import { runInPty, screenText } from '../helpers/pty';
 
 const URLS = [
   'http://192.168.1.23:41234/qK3v_x-9ZbYtR2mNpLw8sHc4',
@@ -138,4 +139,14 @@ test('qr of a host name without a scheme: "not a URL", and the hint names the ht
   const spaced = pocketca(['qr', 'not a host']);
   assert.equal(spaced.code, 2);
   assert.doesNotMatch(spaced.stderr, /hint: .*https:/, 'no suggestion for what is not a host name');
+});
+
+test('qr --png - refuses a terminal as stdout (binary would garble it) before writing a byte; piped, it writes the PNG', async () => {
+  const s = runInPty(['qr', 'https://cloud.home.arpa/', '--png', '-']);
+  assert.equal(await s.exited, 2, s.output());
+  assert.match(screenText(s.output()), /error: --png -: a PNG image is binary: stdout is a terminal/);
+  assert.doesNotMatch(s.output(), /PNG\r?\n/, 'no PNG bytes on the terminal');
+  const piped = pocketca(['qr', 'https://cloud.home.arpa/', '--png', '-']);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.ok(piped.stdout.startsWith('\ufffdPNG'), 'the PNG on a pipe');
 });

@@ -139,15 +139,20 @@ export async function certificateOnly(t: TestContext, s: ProxyServer): Promise<v
 }
 
 export async function expiredCrl(t: TestContext, s: ProxyServer): Promise<void> {
-  const p = await runProxy(t, s, ['alice']);
+  const p = await runProxy(t, s, ['alice'], ['--websocket-token']);
   if (!p) return;
   const { f, upstream } = p;
+  const cookie = websocketToken(s.secretIn(p.outDir, p.port), 'localhost', f.clients.alice!.serial, Math.floor(Date.now() / 1000) + 3600);
+  const upgrade = (path: string) => curl([...as(f), ...WEBSOCKET_UPGRADE, '-H', `Cookie: ${cookie}`, p.url(path)]);
   assertReached(await curl([...as(f, f.clients.alice!), p.url('/alice-before')]), upstream, '/alice-before', 'alice with a fresh CRL');
+  assertReached(await upgrade('/alice-token-before'), upstream, '/alice-token-before', "alice's cookie with a fresh CRL");
 
   writeExpiredCrl(f.ca);
   assert.match(p.publish(), /warning: the CRL expired/);
   await p.server.reload();
   assertRefused(await curl([...as(f, f.clients.alice!), p.url('/alice-expired-crl')]), upstream, '/alice-expired-crl', 'alice with an expired CRL');
+  // The token checkers read the same CRL: past its nextUpdate it refuses cookies too, as the server refuses certificates.
+  assertRefused(await upgrade('/alice-token-expired-crl'), upstream, '/alice-token-expired-crl', "alice's cookie with an expired CRL");
 
   const doctor = pocketca(['doctor', '--json', '--home', f.ca.home]);
   assert.equal(doctor.code, 1, doctor.stderr);
@@ -259,7 +264,9 @@ export async function websocketTokenScenario(t: TestContext, s: ProxyServer): Pr
     assertRefused(await upgradeWith(otherCookie, path, { site: other }), upstream, path, `a handshake outside --websocket-path (${path})`);
   }
   // The path as sent must be the path matched: no percent-encoding or dot segments that the server normalises away.
-  for (const [i, path] of ['/api/%77ebsocket', '/x/../api/websocket', '/ws/./chat', '/ws//chat'].entries()) {
+  // Nor what an upstream reads as another path: Tomcat, Jetty and Spring drop `;...` from a
+  // segment (`/ws/..;/admin` is /admin there), and WHATWG URL parsers read a backslash as `/`.
+  for (const [i, path] of ['/api/%77ebsocket', '/x/../api/websocket', '/ws/./chat', '/ws//chat', '/ws/..;/admin', '/ws/..\\admin', '/api/websocket;x'].entries()) {
     const r = await curl([...as(f), ...WEBSOCKET_UPGRADE, '--path-as-is', '-H', `Cookie: ${otherCookie}`, other.url(`${path}?n=${i}`)]);
     assert.ok(!passed(r), `${path} as sent: expected a refusal, got curl exit ${r.code}, HTTP ${r.status}`);
     assert.equal(upstream.seen.some((x) => x.path.endsWith(`?n=${i}`)), false, `${path} as sent must not reach the upstream`);

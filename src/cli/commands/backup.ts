@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { refuseBinaryOnTerminal } from '../output';
 import { EXIT_CODES, runtimeFor } from '../runtime';
 
 export function registerBackup(program: Command): void {
@@ -25,6 +26,7 @@ Examples:
 ${EXIT_CODES}`,
     )
     .action(async (file: string, opts, command: Command) => {
+      refuseBinaryOnTerminal(file, 'FILE', 'a pocketca backup');
       const { ctx, out } = runtimeFor(command, opts);
       const { backupHome } = await import('../../app/backup');
       // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidUrlError } from '../../errors';
-import { printQr } from '../output';
+import { printQr, refuseBinaryOnTerminal } from '../output';
 import { EXIT_CODES, runtimeFor } from '../runtime';
 
 /** `cloud.home.arpa`, `192.168.1.10:8443/admin`: a host (and port, path) with no scheme. */
@@ -26,6 +26,7 @@ Examples:
 ${EXIT_CODES}`,
     )
     .action(async (url: string, opts: { png?: string; svg?: string; force?: boolean }, command: Command) => {
+      refuseBinaryOnTerminal(opts.png, '--png', 'a PNG image');
       const { ctx, out } = runtimeFor(command);
       const { exportQr } = await import('../../app/export-qr');
       const result = await exportQr({ url, png: opts.png, svg: opts.svg, home: ctx.home.dir, force: Boolean(opts.force), stdout: (d) => out.data(d) }).catch((error: unknown) => {
