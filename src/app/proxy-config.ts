@@ -27,7 +27,7 @@ import {
 } from '../formats/proxy-params';
 import { OID } from '../formats/x509';
 import { recordEvent } from '../store/events';
-import { getSetting, setSetting } from '../store/settings';
+import { getSetting, setSetting, WEBSOCKET_SALT_SETTING } from '../store/settings';
 import type { AppContext } from './context';
 import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
 import { PRIVATE, PUBLIC, readFileBounded } from './files';
@@ -88,7 +88,7 @@ export interface ProxyConfigResult {
 
 export const DEFAULT_INSTALL_DIR = '/etc/pocketca';
 /** Random, per home, not secret by itself (the CA key is the secret): `--rotate-secret` replaces it. */
-const SALT_SETTING = 'websocket_token_salt';
+const SALT_SETTING = WEBSOCKET_SALT_SETTING;
 const MIN_TTL = 60;
 const MAX_TTL = 24 * 60 * 60;
 const MAX_PEM_BYTES = 1024 * 1024;

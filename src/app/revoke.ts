@@ -7,6 +7,7 @@ import { USER_REASONS, type RevocationReason } from '../formats/crl';
 import { findBySerial, statusOf, type CertificateRow } from '../store/certificates';
 import { recordEvent } from '../store/events';
 import { insertRevocation } from '../store/revocations';
+import { getSetting, setSetting, WEBSOCKET_SALT_SETTING } from '../store/settings';
 import type { AppContext } from './context';
 import { checkpoint } from './files';
 import { ambiguous, findCertificates } from './find-certificate';
@@ -29,6 +30,13 @@ export interface RevokeResult {
   revoked: { serial: string; name: string; reason: string; revokedAt: string }[];
   crlNumber: number;
   crlPath: string;
+  /**
+   * An intermediate was revoked: the WebSocket token key was rotated, since a
+   * cookie names only its device's serial, and a device under the intermediate
+   * is not on any CRL the proxy's token check reads (the proxy config must be
+   * made again and published for the new key to apply).
+   */
+  websocketKeyRotated?: boolean;
 }
 
 export async function revoke(ctx: AppContext, p: RevokeParams): Promise<RevokeResult> {
@@ -53,7 +61,7 @@ export async function revoke(ctx: AppContext, p: RevokeParams): Promise<RevokeRe
   }
 
   const done = await revokeCertificates(ctx, targets, p.reason, command, { skipRevoked: false });
-  return { revoked: done.revoked, crlNumber: done.crlNumber!, crlPath: ctx.home.crlPath };
+  return { revoked: done.revoked, crlNumber: done.crlNumber!, crlPath: ctx.home.crlPath, ...(done.websocketKeyRotated ? { websocketKeyRotated: true } : {}) };
 }
 
 /**
@@ -69,7 +77,7 @@ export async function revokeCertificates(
   reason: RevocationReason,
   command: string,
   options: { skipRevoked: boolean },
-): Promise<{ revoked: RevokeResult['revoked']; crlNumber: number | undefined }> {
+): Promise<{ revoked: RevokeResult['revoked']; crlNumber: number | undefined; websocketKeyRotated?: boolean }> {
   const db = ctx.home.database();
   const caKey = await unlockCaKey(ctx, command);
   const ca = ctx.home.caCertificate();
@@ -80,6 +88,7 @@ export async function revokeCertificates(
       const now = ctx.now();
       const at = now.toISOString();
       const revoked: RevokeResult['revoked'] = [];
+      let intermediateRevoked = false;
       for (const target of targets) {
         if (findBySerial(db, target.serial)?.revokedAt) {
           if (options.skipRevoked) continue;
@@ -88,13 +97,19 @@ export async function revokeCertificates(
         insertRevocation(db, { serial: target.serial, revokedAt: at, reason });
         recordEvent(db, { at, command, outcome: 'ok', serial: target.serial, name: target.name, detail: reason });
         revoked.push({ serial: target.serial, name: target.name, reason, revokedAt: at });
+        if (target.profile === 'intermediate') intermediateRevoked = true;
       }
       if (revoked.length === 0) return { revoked, crlNumber: undefined };
       checkpoint(`${command}:revocation-recorded`);
       const crl = signAndWriteCrl(db, ctx.home.crlPath, ca, caKey, now, crlDaysOf(db));
       // A revoked intermediate leaves the bundle the proxy trusts.
       writeBundle(ctx);
-      return { revoked, crlNumber: crl.number };
+      const websocketKeyRotated = intermediateRevoked && getSetting(db, WEBSOCKET_SALT_SETTING) !== undefined;
+      if (websocketKeyRotated) {
+        setSetting(db, WEBSOCKET_SALT_SETTING, ctx.randomBytes(32).toString('hex'));
+        recordEvent(db, { at, command, outcome: 'ok', detail: 'websocket token key rotated: an intermediate was revoked' });
+      }
+      return { revoked, crlNumber: crl.number, ...(websocketKeyRotated ? { websocketKeyRotated } : {}) };
     })
     .immediate();
 }

@@ -14,6 +14,7 @@ import { loadMigrations } from '../../src/store/database';
 import { join } from 'node:path';
 import { createTestCa, openssl, pocketca, PASSPHRASE, type TestCa } from '../helpers/cli';
 import { issueClient } from '../helpers/proxy-fixture';
+import { opensslCa } from '../helpers/online-ca';
 
 function caWithServer(t: import('node:test').TestContext): TestCa {
   const ca = createTestCa();
@@ -238,4 +239,27 @@ test('proxy --cert must be a server certificate: a client one is exit 2 with the
       }
     }
   }
+});
+
+test('revoking an intermediate rotates the WebSocket token key and says to publish a new config: a cookie names only its device, which no CRL lists (redteam finding)', (t) => {
+  const ca = caWithServer(t);
+  const online = opensslCa(ca.dir);
+  ca.ok(['sign', online.csr, '--profile', 'intermediate', '--name', 'issuing']);
+  const dir = join(ca.dir, 'nginx');
+  const script = () => JSON.parse(ca.ok(['proxy', 'nginx', ...UPSTREAM, ...server(ca), '--websocket-token', ...pass(ca), '--out-dir', dir, '--force', '--json']).stdout).files.script as string;
+  const keyOf = (path: string) => /var SECRET = "([0-9a-f]{64})";/.exec(readFileSync(path, 'utf8'))![1]!;
+  const before = keyOf(script());
+  assert.equal(keyOf(script()), before, 'kept between runs');
+
+  // A device revoked: the key stays (its serial is on the CRL the token check reads).
+  issueClient(ca, 'phone');
+  const device = ca.ok(['revoke', 'phone']);
+  assert.doesNotMatch(device.stderr, /token key is rotated/);
+  assert.equal(keyOf(script()), before);
+
+  const r = ca.ok(['revoke', 'issuing', '--json']);
+  assert.equal(JSON.parse(r.stdout).websocketKeyRotated, true);
+  assert.match(r.stderr, /an intermediate was revoked: WebSocket cookies of the devices under it stay valid/);
+  assert.match(r.stderr, /re-run `pocketca proxy \.\.\. --websocket-token --out-dir DIR`/);
+  assert.notEqual(keyOf(script()), before, 'a new config carries a new key, so every earlier cookie is refused');
 });

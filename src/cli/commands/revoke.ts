@@ -43,5 +43,11 @@ ${EXIT_CODES}`,
         [...result.revoked.map((r) => `revoked ${r.serial} (${r.name}), reason ${r.reason}`), `signed CRL number ${result.crlNumber}: ${result.crlPath}`].join('\n'),
       );
       out.note(`copy ${result.crlPath} to the proxy and reload it (nginx -s reload / apachectl restart), or re-run \`pocketca proxy ... --out-dir\``);
+      if (result.websocketKeyRotated) {
+        out.warn(
+          'an intermediate was revoked: WebSocket cookies of the devices under it stay valid at a proxy until its config changes; ' +
+            'the token key is rotated: re-run `pocketca proxy ... --websocket-token --out-dir DIR` and publish the new config (every device then gets a new cookie)',
+        );
+      }
     });
 }
