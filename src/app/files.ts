@@ -75,29 +75,65 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode: numbe
  * identity). On a failure no temporary file is left.
  */
 export async function writeFilesAtomic(files: readonly { path: string; data: string | Buffer; mode: number }[]): Promise<void> {
-  const temps = files.map((f) => tempPathFor(f.path));
-  const written = await Promise.allSettled(
-    files.map(async (f, i) => {
-      const handle = await fsPromises.open(temps[i]!, 'wx', f.mode);
-      try {
-        await handle.chmod(f.mode);
-        await handle.writeFile(typeof f.data === 'string' ? Buffer.from(f.data, 'utf8') : f.data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }),
-  );
-  const failed = written.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const staged = await Promise.allSettled(files.map((f) => stageFileAtomic(f)));
   try {
+    const failed = staged.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const [i, f] of files.entries()) {
-      checkpoint(`before-rename:${basename(f.path)}`);
-      renameSync(temps[i]!, f.path);
-    }
+    for (const r of staged) if (r.status === 'fulfilled') r.value.commit();
   } finally {
-    for (const temp of temps) rmSync(temp, { force: true });
+    for (const r of staged) if (r.status === 'fulfilled') r.value.discard();
   }
+}
+
+/** A file written and synced under a temporary name, not yet in place. */
+export interface StagedFile {
+  /** Rename it into place (after the checkpoint `before-rename:NAME`). */
+  commit(): void;
+  /** Remove the temporary file, if it was not committed. */
+  discard(): void;
+}
+
+/**
+ * The first half of writeFilesAtomic for one file: its content written and
+ * synced on the thread pool now, renamed into place later, when the caller
+ * is ready for it to exist (`issue --batch` syncs the next password with the
+ * files of the identity before, and renames it just before recording its
+ * identity: issue 13).
+ */
+export async function stageFileAtomic(file: { path: string; data: string | Buffer; mode: number }): Promise<StagedFile> {
+  const temp = tempPathFor(file.path);
+  try {
+    const handle = await fsPromises.open(temp, 'wx', file.mode);
+    try {
+      await handle.chmod(file.mode);
+      await handle.writeFile(typeof file.data === 'string' ? Buffer.from(file.data, 'utf8') : file.data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  let done = false;
+  return {
+    commit() {
+      if (done) return;
+      done = true;
+      checkpoint(`before-rename:${basename(file.path)}`);
+      try {
+        renameSync(temp, file.path);
+      } catch (error) {
+        rmSync(temp, { force: true });
+        throw error;
+      }
+    },
+    discard() {
+      if (done) return;
+      done = true;
+      rmSync(temp, { force: true });
+    },
+  };
 }
 
 /** Why a file cannot be read, in words rather than errno codes. */

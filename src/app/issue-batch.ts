@@ -28,7 +28,7 @@ import type { Pkcs12Format, Pkcs12Secrets } from '../formats/pkcs12';
 import { InvalidNameError, OperationFailedError, OutputExistsError, UsageError, ValidCertificateExistsError } from '../errors';
 import { findByName, statusOf } from '../store/certificates';
 import type { AppContext } from './context';
-import { checkpoint, PRIVATE, readFileBounded, writeFilesAtomic } from './files';
+import { checkpoint, PRIVATE, readFileBounded, stageFileAtomic, writeFilesAtomic, type StagedFile } from './files';
 import { ensureOutputDir, writeOutput } from './output-target';
 import { recordCertificate } from './issue-certificate';
 import {
@@ -38,6 +38,7 @@ import {
   planIssue,
   resolveIdentityOutputs,
   resultOf,
+  signerFor,
   type BuiltIdentity,
   type IssueParams,
   type IssuePlan,
@@ -45,12 +46,13 @@ import {
   type IssueSession,
 } from './issue-identity';
 import { takeKey } from './key-pairs';
-import { ensureProfileSigner } from './profile-signer';
 import type { Pkcs12Request } from './pkcs12-worker';
 import { unlockCaKey } from './unlock';
 
 /** A batch file: a name is at most 65 octets a line; a megabyte is some 15,000 devices. */
 export const MAX_BATCH_BYTES = 1024 * 1024;
+/** How many identities are built ahead of the one being written. */
+const BUILT_AHEAD = 2;
 /** The file generated PKCS#12 passwords go to, in the output directory. */
 export const PASSWORDS_FILE = 'passwords.csv';
 
@@ -212,37 +214,58 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
   let deriver: ReturnType<typeof pkcs12Deriver> | undefined;
   const issued: IssueResult[] = [];
   const passwords: [string, string][] = [];
+  let stagedCsv: StagedFile | undefined;
   try {
     const encoders = await loadEncoders();
     const derive = (deriver = pkcs12Deriver(encoders)).derive;
     const caKey = await unlockCaKey(ctx, command);
-    const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await ensureProfileSigner(ctx, caKey) : undefined;
+    const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await signerFor(ctx, caKey) : undefined;
     const session: IssueSession = { ctx, ca, caKey, db, encoders, ...(profileSigner ? { profileSigner } : {}) };
     // Every PKCS#12's password material is asked for now, derived on another core in file order.
     const passwordsAhead = plans.map(() => p.p12Password ?? generatePassword(ctx.randomBytes));
     const secretsAhead = p.profile === 'client' ? passwordsAhead.map((password) => derive(password, p.p12Format)) : [];
     for (const secrets of secretsAhead) secrets.catch(() => undefined);
-    // Signing and encoding are pure: identity i+1 is built while the files of identity i are synced on the thread pool.
+    // Signing and encoding are pure: the identities ahead are built while the files of this one are synced on the thread pool.
     const build = async (i: number): Promise<BuiltIdentity> => {
       const secrets = await secretsAhead[i];
       return buildIdentity(session, plans[i]!, await pool.keys[i]!, passwordsAhead[i]!, secrets);
     };
     // A new directory is 0700: it holds the PKCS#12s and the passwords.
     ensureOutputDir(dir, 0o700);
-    let next: Promise<BuiltIdentity> | undefined = build(0);
+    // Identities are built (signed, encoded: pure, nothing on disk) up to BUILT_AHEAD ahead of the one
+    // being written, so the main thread works while the thread pool syncs files (issue 13).
+    const builds: Promise<BuiltIdentity>[] = [];
+    const buildAhead = (upTo: number) => {
+      for (let j = builds.length; j <= Math.min(upTo, plans.length - 1); j++) {
+        builds.push(build(j));
+        builds[j]!.catch(() => undefined);
+      }
+    };
+    buildAhead(0);
+    const csvFile = () => ({ path: passwordsPath!, data: csvOf(passwords), mode: PRIVATE });
     for (const [i, plan] of plans.entries()) {
       try {
-        const built: BuiltIdentity = await next!;
+        const built: BuiltIdentity = await builds[i]!;
         if (passwordsPath) {
-          passwords.push([plan.name, built.password]);
-          await writeFilesAtomic([{ path: passwordsPath, data: csvOf(passwords), mode: PRIVATE }]);
+          // The first password is written here; every later one was synced with the files of the
+          // identity before it and is only renamed into place now (issue 13: one round of fsyncs per
+          // identity instead of two). Either way it is on disk before its identity is recorded.
+          if (stagedCsv) stagedCsv.commit();
+          else {
+            passwords.push([plan.name, built.password]);
+            await writeFilesAtomic([csvFile()]);
+          }
+          stagedCsv = undefined;
         }
         recordCertificate(db, built.signed, command);
-        const written = writeIdentityFiles(built);
-        written.catch(() => undefined);
-        next = i + 1 < plans.length ? build(i + 1) : undefined;
-        next?.catch(() => undefined);
-        await written;
+        buildAhead(i + BUILT_AHEAD);
+        const writes: Promise<unknown>[] = [writeIdentityFiles(built)];
+        if (passwordsPath && i + 1 < plans.length) {
+          passwords.push([plans[i + 1]!.name, passwordsAhead[i + 1]!]);
+          writes.push(stageFileAtomic(csvFile()).then((staged) => (stagedCsv = staged)));
+        }
+        const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
         issued.push(resultOf(built));
         checkpoint(`batch:${i + 1}`);
         p.onProgress?.(i + 1, plans.length, plan.name);
@@ -251,6 +274,7 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
       }
     }
   } finally {
+    (stagedCsv as StagedFile | undefined)?.discard();
     pool.stop();
     deriver?.close();
   }

@@ -23,7 +23,6 @@ import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput, type O
 import { recordCertificate, signCertificate, summarize, type IssuedSummary, type SignedCertificate } from './issue-certificate';
 import { takeKey } from './key-pairs';
 import { unlockCaKey } from './unlock';
-import { ensureProfileSigner } from './profile-signer';
 import { refuseSecondCertificate } from './find-certificate';
 
 /** An identity's RSA modulus when none is given (SPEC `issue --key-size`). */
@@ -266,6 +265,15 @@ export function resultOf(built: BuiltIdentity): IssueResult {
   };
 }
 
+/**
+ * The profile-signing certificate, for --sign-profile only: its module (and
+ * `init`'s, which it reuses) is loaded then, not on every issue (issue 13).
+ */
+export async function signerFor(ctx: AppContext, caKey: KeyObject): ReturnType<typeof import('./profile-signer').ensureProfileSigner> {
+  const { ensureProfileSigner } = await import('./profile-signer');
+  return ensureProfileSigner(ctx, caKey);
+}
+
 export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<IssueResult> {
   const plan = planIssue(p);
   // Before any file, key or passphrase: a second valid certificate is rarely meant (revoke NAME then matches two).
@@ -284,7 +292,7 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   // The PKCS#12's password material needs neither key: derived here, it is off the path once the key pair is ready.
   const password = p.p12Password ?? generatePassword(ctx.randomBytes);
   const p12Secrets = p.profile === 'client' ? encoders.preparePkcs12(password, p.p12Format) : undefined;
-  const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await ensureProfileSigner(ctx, caKey) : undefined;
+  const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await signerFor(ctx, caKey) : undefined;
   const key = await keyPromise;
   const session: IssueSession = { ctx, ca, caKey, db, encoders, ...(profileSigner ? { profileSigner } : {}) };
   return saveIdentity(db, buildIdentity(session, plan, key, password, p12Secrets), dir);

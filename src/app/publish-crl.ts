@@ -4,16 +4,16 @@
  * crl.pem is renamed into place while this process holds the write lock, so
  * two processes can never publish CRLs out of order (SPEC "Guarantees").
  */
-import type { KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash, type KeyObject } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { crlValidityFor } from '../ca/crl-validity';
 import { signatureAlgorithmOf, verifyWithKey } from '../ca/key-types';
-import { signTbs } from '../ca/signing';
-import { encodeTbsCrl, sha256Hex, type CrlEntry } from '../formats/crl';
+import { signTbsParts } from '../ca/signing';
+import { encodeTbsCrlParts, type CrlEntry } from '../formats/crl';
 import { CrlFormatError, readCrl } from '../formats/crl-reader';
-import { fromPem, toPemBuffer } from '../formats/pem';
+import { fromPem, toPemBufferParts } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
-import { insertCrl, nextCrlNumber, type CrlRecord } from '../store/crls';
+import { crlNumberBySha256, insertCrl, nextCrlNumber, type CrlRecord } from '../store/crls';
 import type { Db } from '../store/database';
 import { eachRevocation } from '../store/revocations';
 import { getSetting } from '../store/settings';
@@ -34,16 +34,75 @@ export function crlDaysOf(db: Db): number {
 }
 
 export interface PublishedCrl extends CrlRecord {
-  der: Buffer;
+  /** The CRL's DER as buffers to concatenate in order (a million entries are 40 MB: not copied whole). */
+  derParts: readonly Buffer[];
+  /** crl.pem as written. */
+  pem: Buffer;
+}
+
+/**
+ * The SHA-256 (lowercase hex) of the DER inside a one-block PEM file, read
+ * and decoded 64 KiB at a time (strings that small die young): a CRL of 1,000,000 entries is 50 MB of
+ * PEM, and reading it whole cost ~100 MB of memory to learn a number the
+ * database already holds (issue 13). Undefined when the file is not one
+ * `label` block (the caller then reads it the slow way).
+ */
+function pemFileDerSha256(path: string, label: string): string | undefined {
+  const begin = `-----BEGIN ${label}-----\n`;
+  const end = `-----END ${label}-----`;
+  const hash = createHash('sha256');
+  const chunk = Buffer.allocUnsafe(64 * 1024);
+  const fd = openSync(path, 'r');
+  try {
+    let text = '';
+    let carry = '';
+    let started = false;
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      text += chunk.toString('latin1', 0, n);
+      if (!started) {
+        if (n > 0 && text.length < begin.length) continue;
+        if (!text.startsWith(begin)) return undefined;
+        text = text.slice(begin.length);
+        started = true;
+      }
+      // Whole lines only until the end of the file, so the footer is never cut in two.
+      const cut = n === 0 ? text.length : text.lastIndexOf('\n') + 1;
+      let body = text.slice(0, cut);
+      text = text.slice(cut);
+      // '-' is not base64: it starts the footer.
+      const footer = body.indexOf('-');
+      if (footer >= 0) {
+        const rest = body.slice(footer) + text;
+        if (rest !== `${end}\n` && rest !== end) return undefined;
+        if (n > 0 && readSync(fd, chunk, 0, 1, null) !== 0) return undefined;
+        body = body.slice(0, footer);
+      }
+      const b64 = carry + body.replaceAll('\n', '');
+      if (!/^[A-Za-z0-9+/]*=?=?$/.test(b64)) return undefined;
+      const whole = b64.length - (b64.length % 4);
+      hash.update(Buffer.from(b64.slice(0, whole), 'base64'));
+      carry = b64.slice(whole);
+      if (footer >= 0) return carry === '' ? hash.digest('hex') : undefined;
+      if (n === 0) return undefined;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
  * The number crl.pem carries, if it is a CRL of this CA. It can be one ahead
  * of the database: the file is renamed into place just before the transaction
  * that records it commits, and a process killed in between leaves it so.
+ * A file whose DER is a CRL the database recorded has that CRL's number,
+ * without parsing or verifying it again; any other file is read whole.
  */
-function numberOnDisk(crlPath: string, ca: ParsedCertificate): number {
+function numberOnDisk(db: Db, crlPath: string, ca: ParsedCertificate): number {
   if (!existsSync(crlPath)) return 0;
+  const sha256 = pemFileDerSha256(crlPath, 'X509 CRL');
+  const recorded = sha256 === undefined ? undefined : crlNumberBySha256(db, sha256);
+  if (recorded !== undefined) return recorded;
   const der = fromPem(readFileSync(crlPath, 'latin1'), ['X509 CRL']);
   try {
     const crl = der && readCrl(der);
@@ -57,7 +116,7 @@ function numberOnDisk(crlPath: string, ca: ParsedCertificate): number {
 
 export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, key: KeyObject, now: Date, days: number): PublishedCrl {
   // RFC 5280 §5.2.3: CRL numbers increase; never reissue one a proxy may already have.
-  const number = Math.max(nextCrlNumber(db), numberOnDisk(crlPath, ca) + 1);
+  const number = Math.max(nextCrlNumber(db), numberOnDisk(db, crlPath, ca) + 1);
   // Streamed from the store into the encoder, the times as the ISO text they are stored as (issue 6).
   let count = 0;
   const entries = function* (): Generator<CrlEntry> {
@@ -67,9 +126,9 @@ export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, 
     }
   };
   const { thisUpdate, nextUpdate } = crlValidityFor(now, days, new Date(ca.x509.validTo));
-  const der = signTbs(
+  const derParts = signTbsParts(
     key,
-    encodeTbsCrl({
+    encodeTbsCrlParts({
       issuerDer: ca.subjectDer,
       authorityKeyId: ca.keyId,
       crlNumber: number,
@@ -84,11 +143,12 @@ export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, 
     thisUpdate: thisUpdate.toISOString(),
     nextUpdate: nextUpdate.toISOString(),
     entries: count,
-    sha256: sha256Hex(der),
+    sha256: derParts.reduce((hash, part) => hash.update(part), createHash('sha256')).digest('hex'),
   };
   insertCrl(db, record);
   checkpoint('crl:recorded');
-  writeFileAtomic(crlPath, toPemBuffer('X509 CRL', der), PUBLIC);
+  const pem = toPemBufferParts('X509 CRL', derParts);
+  writeFileAtomic(crlPath, pem, PUBLIC);
   checkpoint('crl:written');
-  return { ...record, der };
+  return { ...record, derParts, pem };
 }

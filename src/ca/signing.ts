@@ -5,9 +5,9 @@
  * builds structures (PKCS#12, PKCS#7) but its pure-JavaScript RSA takes
  * ~120 ms per signature with a 3072-bit key, against a few ms here.
  */
-import { constants, privateEncrypt, sign, type KeyObject } from 'node:crypto';
+import { constants, createSign, privateEncrypt, sign, type KeyObject } from 'node:crypto';
 import type forge from 'node-forge';
-import { nullValue, octetString, oid, sequence } from '../formats/der';
+import { bitString, DER_TAGS, derHeader, nullValue, octetString, oid, sequence } from '../formats/der';
 import { assembleSigned } from '../formats/x509';
 import { signatureAlgorithmOf, signWithKey } from './key-types';
 
@@ -30,6 +30,20 @@ export function signSha256Rsa(key: KeyObject, tbs: Buffer): Buffer {
  */
 export function signTbs(key: KeyObject, tbs: Buffer): Buffer {
   return assembleSigned(tbs, signWithKey(key, tbs), signatureAlgorithmOf(key).der);
+}
+
+/**
+ * signTbs for a TBS given as buffers in order (encodeTbsCrlParts): the
+ * signature is computed over them as a stream and the signed structure is
+ * returned as buffers too, the TBS's own never copied. The same bytes as
+ * signTbs(key, Buffer.concat(tbsParts)).
+ */
+export function signTbsParts(key: KeyObject, tbsParts: readonly Buffer[]): Buffer[] {
+  const algorithm = signatureAlgorithmOf(key);
+  const signer = createSign(algorithm.digest);
+  for (const part of tbsParts) signer.update(part);
+  const tail = [algorithm.der, bitString(signer.sign({ key, dsaEncoding: 'der' }))];
+  return [derHeader(DER_TAGS.SEQUENCE, [...tbsParts, ...tail]), ...tbsParts, ...tail];
 }
 
 /**

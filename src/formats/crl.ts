@@ -6,7 +6,7 @@
  * structure around the list.
  */
 import { createHash } from 'node:crypto';
-import { DER_TAGS, encodeLength, enumerated, explicit, oid, sequence, sequenceOf, smallInteger, time, unsignedInteger } from './der';
+import { DER_TAGS, derHeader, enumerated, explicit, oid, sequence, smallInteger, time, unsignedInteger } from './der';
 import { OID, SHA256_WITH_RSA, authorityKeyIdentifier, encodeExtension } from './x509';
 
 /** RFC 5280 §5.3.1 CRLReason. */
@@ -154,11 +154,16 @@ function writeRevokedCertificates(entries: Iterable<CrlEntry>): { parts: Buffer[
     }
   }
   parts.push(chunk.subarray(start, pos));
-  const length = parts.reduce((sum, part) => sum + part.length, 0);
-  return { parts: [Buffer.concat([Buffer.from([DER_TAGS.SEQUENCE]), encodeLength(length)]), ...parts], count };
+  return { parts: [derHeader(DER_TAGS.SEQUENCE, parts), ...parts], count };
 }
 
-export function encodeTbsCrl(p: TbsCrlParams): Buffer {
+/**
+ * The TBSCertList (§5.1) as buffers that, concatenated in order, are its DER:
+ * the SEQUENCE header, then the fields, the revoked list as the chunks it was
+ * written in. A CRL of 1,000,000 entries is 40 MB; hashed, signed and turned
+ * into PEM piece by piece it is never copied whole (issue 13).
+ */
+export function encodeTbsCrlParts(p: TbsCrlParams): Buffer[] {
   const parts = [smallInteger(1), p.signatureAlgorithm ?? SHA256_WITH_RSA, p.issuerDer, time(p.thisUpdate), time(p.nextUpdate)];
   const revoked = writeRevokedCertificates(p.entries);
   // §5.1.2.6: when there are no revoked certificates the list is absent, not empty.
@@ -172,7 +177,11 @@ export function encodeTbsCrl(p: TbsCrlParams): Buffer {
       ),
     ),
   );
-  return sequenceOf(parts);
+  return [derHeader(DER_TAGS.SEQUENCE, parts), ...parts];
+}
+
+export function encodeTbsCrl(p: TbsCrlParams): Buffer {
+  return Buffer.concat(encodeTbsCrlParts(p));
 }
 
 export const sha256Hex = (der: Buffer): string => createHash('sha256').update(der).digest('hex');

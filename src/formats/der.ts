@@ -32,6 +32,12 @@ export function encodeLength(length: number): Buffer {
   return Buffer.from([0x80 | bytes.length, ...bytes]);
 }
 
+/** The tag and length octets of a TLV whose content is `parts` concatenated (the content written apart). */
+export function derHeader(tag: number, parts: readonly Buffer[]): Buffer {
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  return Buffer.concat([Buffer.from([tag]), encodeLength(length)]);
+}
+
 /** Tag-length-value with the given content. */
 export function tlv(tag: number, content: Buffer): Buffer {
   return Buffer.concat([Buffer.from([tag]), encodeLength(content.length), content]);

@@ -19,6 +19,12 @@ export function insertCrl(db: Db, record: CrlRecord): void {
   ).run(record);
 }
 
+/** The number of the recorded CRL whose DER has this SHA-256 (lowercase hex), if any. */
+export function crlNumberBySha256(db: Db, sha256: string): number | undefined {
+  const row = db.prepare('SELECT number FROM crls WHERE sha256 = ? ORDER BY number DESC LIMIT 1').get(sha256) as { number: number } | undefined;
+  return row?.number;
+}
+
 export function latestCrl(db: Db): CrlRecord | undefined {
   return db
     .prepare('SELECT number, this_update AS thisUpdate, next_update AS nextUpdate, entries, sha256 FROM crls ORDER BY number DESC LIMIT 1')

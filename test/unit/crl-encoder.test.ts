@@ -7,15 +7,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRootTbs } from '../../src/ca/certificate-profiles';
-import { signTbs } from '../../src/ca/signing';
-import { encodeTbsCrl, REASON_CODES, type CrlEntry, type RevocationReason } from '../../src/formats/crl';
+import { signTbs, signTbsParts } from '../../src/ca/signing';
+import { encodeTbsCrl, encodeTbsCrlParts, REASON_CODES, type CrlEntry, type RevocationReason } from '../../src/formats/crl';
 import { enumerated, explicit, sequence, sequenceOf, smallInteger, time, unsignedInteger } from '../../src/formats/der';
-import { toPem, toPemBuffer } from '../../src/formats/pem';
+import { toPem, toPemBuffer, toPemBufferParts } from '../../src/formats/pem';
 import { encodeName } from '../../src/formats/x500-name';
 import { authorityKeyIdentifier, encodeExtension, OID, parseCertificate, SHA256_WITH_RSA } from '../../src/formats/x509';
 import { openssl } from '../helpers/cli';
@@ -111,5 +111,26 @@ test('PEM: lines of 64 characters, the same text as bytes and as a string', () =
     const body = pem.split('\n').slice(1, -2);
     assert.ok(body.every((line, i) => line.length === (i < body.length - 1 ? 64 : line.length) && line.length <= 64));
     assert.equal(Buffer.from(body.join(''), 'base64').toString('hex'), der.toString('hex'));
+  }
+});
+
+test('a CRL as parts (issue 13): the same TBS, the same signed bytes (RSA) or a verifying signature (EC), the same PEM', () => {
+  const params = { issuerDer: ISSUER, authorityKeyId: KEY_ID, crlNumber: 7, thisUpdate: NOW, nextUpdate: NEXT };
+  const parts = encodeTbsCrlParts({ ...params, entries: storeRows(30_000) });
+  assert.ok(parts.length > 3, 'the revoked list stays in the chunks it was written in');
+  assert.deepEqual(Buffer.concat(parts), referenceTbs([...storeRows(30_000)]));
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const whole = signTbs(rsa, Buffer.concat(parts));
+  assert.deepEqual(Buffer.concat(signTbsParts(rsa, parts)), whole, 'PKCS#1 v1.5 is deterministic: byte for byte');
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const ecParts = signTbsParts(ec.privateKey, parts);
+  assert.deepEqual(ecParts.slice(1, 1 + parts.length), parts, 'the TBS, unchanged');
+  const bitString = ecParts[ecParts.length - 1]!;
+  const signature = bitString.subarray(bitString.length - (bitString.length - 3 - (bitString[1]! & 0x80 ? (bitString[1]! & 0x7f) : 0)));
+  assert.ok(verify('sha384', Buffer.concat(parts), { key: ec.publicKey, dsaEncoding: 'der' }, signature), 'ECDSA-SHA384 over the streamed TBS');
+  assert.deepEqual(Buffer.concat(ecParts).subarray(0, 2), signTbs(ec.privateKey, Buffer.concat(parts)).subarray(0, 2));
+  for (const sizes of [[], [0], [1], [47, 1], [48], [49, 47], [1000, 3, 48 * 1024 + 5], [48 * 1024 * 2]]) {
+    const pieces = sizes.map((n, i) => Buffer.from(Buffer.alloc(n, (i * 37 + n) % 251).map((b, j) => (b + j) % 256)));
+    assert.equal(toPemBufferParts('X509 CRL', pieces).toString('latin1'), toPem('X509 CRL', Buffer.concat(pieces)), `parts of ${sizes.join(',')}`);
   }
 });

@@ -25,8 +25,7 @@ export function registerCrl(program: Command): void {
       let copy: string | undefined;
       if (target) {
         const { PUBLIC } = await import('../../app/files');
-        const { toPem } = await import('../../formats/pem');
-        writeOutput(target, opts.der ? crl.der : toPem('X509 CRL', crl.der), PUBLIC);
+        writeOutput(target, opts.der ? Buffer.concat(crl.derParts) : crl.pem, PUBLIC);
         if (target.kind === 'stdout') return;
         copy = target.path;
       }
