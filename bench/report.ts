@@ -1,6 +1,6 @@
 /**
  * What the benchmark found: per scenario the medians and the paired ratios,
- * the goals of issue 6 each marked met or not, and the machine it ran on.
+ * the goals of issues 6 and 13 each marked met or not, and the machine it ran on.
  * Printed as Markdown tables (the README's "Performance" section shows the
  * same) and written as JSON.
  */
@@ -30,6 +30,10 @@ export interface ScenarioResult {
   runs: number;
   contenders: ContenderResult[];
   ratios: RatioResult[];
+  /** Peak-memory ratios (median of the per-run ratios of peak RSS), when measured. */
+  memoryRatios?: RatioResult[];
+  /** The 1-minute load average when the scenario started. */
+  loadAtStart?: number;
   /** Anything the reader needs to weigh the numbers (sizes, what a side does). */
   notes: string[];
 }
@@ -37,7 +41,8 @@ export interface ScenarioResult {
 export type Goal =
   | { text: string; kind: 'ratio'; scenario: string; of: string; to: string; max: number }
   | { text: string; kind: 'time'; scenario: string; of: string; maxMs: number }
-  | { text: string; kind: 'memory'; scenario: string; of: string; maxMib: number };
+  | { text: string; kind: 'memory'; scenario: string; of: string; maxMib: number }
+  | { text: string; kind: 'memory-ratio'; scenario: string; of: string; to: string; max: number };
 
 export interface GoalResult {
   goal: string;
@@ -53,6 +58,7 @@ export function summarise(
   samples: Map<string, Samples>,
   comparisons: [of: string, to: string][],
   notes: string[] = [],
+  memoryComparisons: [of: string, to: string][] = [],
 ): ScenarioResult {
   const contenders = [...samples].map(([label, s]): ContenderResult => ({
     label,
@@ -62,8 +68,10 @@ export function summarise(
     ...(s.peakKib.length ? { peakMib: { median: round(median(s.peakKib) / 1024), max: round(Math.max(...s.peakKib) / 1024) } } : {}),
   }));
   const ratios = comparisons.map(([of, to]) => ({ of, to, ratio: round(pairedRatio(samples.get(of)!.wallMs, samples.get(to)!.wallMs), 2) }));
+  const measured = memoryComparisons.filter(([of, to]) => samples.get(of)!.peakKib.length > 0 && samples.get(to)!.peakKib.length > 0);
+  const memoryRatios = measured.map(([of, to]) => ({ of, to, ratio: round(pairedRatio(samples.get(of)!.peakKib, samples.get(to)!.peakKib), 2) }));
   const runs = [...samples.values()][0]?.wallMs.length ?? 0;
-  return { id, title, runs, contenders, ratios, notes };
+  return { id, title, runs, contenders, ratios, ...(memoryRatios.length ? { memoryRatios } : {}), notes };
 }
 
 export function evaluate(goals: readonly Goal[], scenarios: readonly ScenarioResult[]): GoalResult[] {
@@ -75,6 +83,9 @@ export function evaluate(goals: readonly Goal[], scenarios: readonly ScenarioRes
     if (goal.kind === 'ratio') {
       const r = scenario.ratios.find((x) => x.of === goal.of && x.to === goal.to)!;
       results.push({ goal: goal.text, measured: `${r.ratio.toFixed(2)}×`, met: r.ratio <= goal.max });
+    } else if (goal.kind === 'memory-ratio') {
+      const r = scenario.memoryRatios?.find((x) => x.of === goal.of && x.to === goal.to);
+      results.push(r ? { goal: goal.text, measured: `${r.ratio.toFixed(2)}× (peak RSS)`, met: r.ratio <= goal.max } : { goal: goal.text, measured: 'not measured (no GNU time)', met: false });
     } else if (goal.kind === 'time') {
       results.push({ goal: goal.text, measured: `${contender.medianMs.toFixed(0)} ms`, met: contender.medianMs <= goal.maxMs });
     } else if (contender.peakMib) {
@@ -97,7 +108,10 @@ export function formatScenarios(scenarios: readonly ScenarioResult[]): string {
   const rows: string[][] = [];
   for (const s of scenarios) {
     s.contenders.forEach((c, i) => {
-      const ratio = s.ratios.filter((r) => r.of === c.label).map((r) => `${r.ratio.toFixed(2)}× ${r.to}`).join(', ');
+      const ratio = [
+        ...s.ratios.filter((r) => r.of === c.label).map((r) => `${r.ratio.toFixed(2)}× ${r.to}`),
+        ...(s.memoryRatios ?? []).filter((r) => r.of === c.label).map((r) => `memory ${r.ratio.toFixed(2)}×`),
+      ].join(', ');
       rows.push([
         i === 0 ? s.title : '',
         c.label,
@@ -105,10 +119,11 @@ export function formatScenarios(scenarios: readonly ScenarioResult[]): string {
         `${ms(c.p10Ms)}–${ms(c.p90Ms)}`,
         c.peakMib ? `${c.peakMib.median.toFixed(0)} MiB` : '',
         ratio,
+        i === 0 && s.loadAtStart !== undefined ? s.loadAtStart.toFixed(1) : '',
       ]);
     });
   }
-  return markdownTable(['scenario', 'command', 'median', 'p10–p90', 'peak RSS', 'ratio (paired median)'], rows);
+  return markdownTable(['scenario', 'command', 'median', 'p10–p90', 'peak RSS', 'ratio (paired median)', 'load'], rows);
 }
 
 export function formatGoals(goals: readonly GoalResult[]): string {
