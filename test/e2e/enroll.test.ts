@@ -10,18 +10,11 @@ import { request } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, PASSPHRASE, secretFile, type TestCa } from '../helpers/cli';
-import { KEY, runInPty, screenText, type PtySession } from '../helpers/pty';
+import { KEY, ptyForTest, screenText, type PtySession } from '../helpers/pty';
 import { requireTool } from '../helpers/tools';
 
 function enroll(t: TestContext, ca: TestCa, args: string[], env: Record<string, string> = {}): PtySession {
-  const s = runInPty(['enroll', '--home', ca.home, ...args], { cwd: ca.out, env });
-  const killer = setTimeout(() => s.kill(), 90_000);
-  t.after(() => {
-    clearTimeout(killer);
-    s.kill();
-  });
-  s.exited.then(() => clearTimeout(killer));
-  return s;
+  return ptyForTest(t, ['enroll', '--home', ca.home, ...args], { cwd: ca.out, env });
 }
 
 /** Answer a prompt: wait for its text, then type. */
@@ -188,8 +181,7 @@ test('enroll -q: the generated password alone on stdout; the prompts stay on the
   const ca = createTestCa();
   t.after(() => ca.cleanup());
   const stdoutFile = join(ca.dir, 'stdout');
-  const s = runInPty(['enroll', '--home', ca.home, '-q'], { cwd: ca.out, env: { POCKETCA_PASSPHRASE: PASSPHRASE }, stdoutFile });
-  t.after(() => s.kill());
+  const s = ptyForTest(t, ['enroll', '--home', ca.home, '-q'], { cwd: ca.out, env: { POCKETCA_PASSPHRASE: PASSPHRASE }, stdoutFile });
   await answer(s, /Device name/, `dan-pixel${KEY.enter}`);
   await answer(s, /What kind of device is it\?/, `${KEY.down}${KEY.enter}`); // Android
   await answer(s, /Where to write the files\?/, KEY.enter);

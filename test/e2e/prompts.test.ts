@@ -10,18 +10,11 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, PASSPHRASE, secretFile, tempDir, type TestCa } from '../helpers/cli';
-import { KEY, runInPty, screenText, type PtySession } from '../helpers/pty';
+import { KEY, ptyForTest, screenText, type PtySession } from '../helpers/pty';
 import { requireTool } from '../helpers/tools';
 
 function atTerminal(t: TestContext, args: string[], cwd?: string): PtySession {
-  const s = runInPty(args, { cwd });
-  const killer = setTimeout(() => s.kill(), 90_000);
-  t.after(() => {
-    clearTimeout(killer);
-    s.kill();
-  });
-  s.exited.then(() => clearTimeout(killer));
-  return s;
+  return ptyForTest(t, args, { cwd });
 }
 
 /** Type `keys` once `prompt` shows after `from` (a mark taken before the previous keys were typed). */

@@ -5,6 +5,7 @@
  * after its text has appeared, like someone reading the screen.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { TestContext } from 'node:test';
 import { BIN, cleanEnv } from './cli';
 
 /** Keys as a terminal sends them. */
@@ -96,4 +97,16 @@ export function runInPty(args: string[], opts: { cwd?: string; env?: Record<stri
     },
   };
   return session;
+}
+
+/** runInPty for one test: killed when the test ends, or after 90 s if the program hangs at a prompt. */
+export function ptyForTest(t: TestContext, args: string[], opts: Parameters<typeof runInPty>[1] = {}): PtySession {
+  const s = runInPty(args, opts);
+  const killer = setTimeout(() => s.kill(), 90_000);
+  t.after(() => {
+    clearTimeout(killer);
+    s.kill();
+  });
+  s.exited.then(() => clearTimeout(killer));
+  return s;
 }
