@@ -188,6 +188,16 @@ function readHead(path: string, max: number): Buffer | undefined {
   }
 }
 
+/** The output path's stat, or undefined when nothing is there yet; any other failure names the path. */
+function statIfExists(path: string, flag: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw writeFailure(path, error, flag);
+    return undefined;
+  }
+}
+
 /**
  * Resolve one user-named output before anything is signed or recorded.
  * Throws InvalidOutputPathError (exit 2), FilesystemError or
@@ -202,13 +212,7 @@ export function resolveOutput(homeDir: string, given: string, rule: OutputRule):
   }
   const home = homeId(homeDir);
   const path = resolve(given);
-  let st: Stats | undefined;
-  try {
-    st = statSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw writeFailure(path, error, flag);
-  }
+  const st = statIfExists(path, flag);
   if (!st) {
     // A new file, or a symbolic link to a missing one: only a plain new name is written.
     let link = false;
@@ -280,12 +284,7 @@ export function resolveOutputDir(homeDir: string, given: string, flag: string): 
   if (given === '' || given === '-') throw new InvalidOutputPathError(`${label(flag)}needs a directory`);
   const home = homeId(homeDir);
   const path = resolve(given);
-  let st: Stats | undefined;
-  try {
-    st = statSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw writeFailure(path, error, flag);
-  }
+  const st = statIfExists(path, flag);
   if (st && !st.isDirectory()) throw new InvalidOutputPathError(`${flag}: ${path} is not a directory`, 'name a directory, or a new one to create');
   let real: string;
   try {
