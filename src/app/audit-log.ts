@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../errors';
 import { listEvents, type EventRow } from '../store/events';
-import type { AppContext } from './context';
+import type { AppContext } from '../host/context';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

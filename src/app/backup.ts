@@ -19,13 +19,13 @@ import { fromPem } from '../formats/pem';
 import { openDatabase } from '../store/database';
 import { recordEvent } from '../store/events';
 import { describeDatabase, snapshotDatabase, type DatabaseFacts } from '../store/snapshot';
-import type { AppContext } from './context';
-import { checkpoint, PRIVATE, PUBLIC, tempPathFor } from './files';
-import { readHomeFile } from './home';
-import { MAX_BACKUP_BYTES } from './limits';
-import { backupOf } from './output-kinds';
-import { resolveOutput, writeOutput, type StdoutSink } from './output-target';
-import { unlockCaKey } from './unlock';
+import type { AppContext } from '../host/context';
+import { checkpoint, PRIVATE, PUBLIC, tempPathFor } from '../host/files';
+import { readHomeFile } from '../host/home';
+import { MAX_BACKUP_BYTES } from '../host/limits';
+import { backupOf } from '../host/output-kinds';
+import { resolveOutput, writeOutput, type StdoutSink } from '../host/output-target';
+import { unlockCaKey } from '../host/unlock';
 
 /** The files of a home a backup holds, and the modes `restore` gives them. */
 export const HOME_FILES: readonly { name: string; mode: number; required: boolean }[] = [

@@ -7,8 +7,8 @@
  */
 import { toPem } from '../formats/pem';
 import { validIntermediates } from '../store/certificates';
-import type { AppContext } from './context';
-import { PUBLIC, writeFileAtomic } from './files';
+import type { AppContext } from '../host/context';
+import { PUBLIC, writeFileAtomic } from '../host/files';
 
 export function bundlePem(ctx: AppContext): string {
   const root = ctx.home.caCertificatePem();

@@ -7,8 +7,8 @@ import { verifyWithKey } from '../ca/key-types';
 import { PocketcaError } from '../errors';
 import { CrlFormatError, crlDerFrom, readCrl } from '../formats/crl-reader';
 import type { ParsedCertificate } from '../formats/x509';
-import { readFileBounded } from './files';
-import { MAX_HOME_FILE_BYTES } from './limits';
+import { readFileBounded } from '../host/files';
+import { MAX_HOME_FILE_BYTES } from '../host/limits';
 
 /** Below this many days left, `doctor` fails and `proxy` warns (SPEC `doctor`). */
 export const CRL_WARNING_DAYS = 7;

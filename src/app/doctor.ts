@@ -17,9 +17,9 @@ import { latestCrl } from '../store/crls';
 import type { Db } from '../store/database';
 import { inspectDatabase } from '../store/health';
 import { sha256Hex } from '../formats/crl';
-import type { AppContext } from './context';
+import type { AppContext } from '../host/context';
 import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
-import { parseTempName, processRuns } from './files';
+import { parseTempName, processRuns } from '../host/files';
 import { crlsInFile, intermediatesOf, signerOf } from './intermediate-crls';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -211,7 +211,7 @@ function checkModes(ctx: AppContext): Check {
       return;
     }
     if (st.isSymbolicLink()) return;
-    // A temporary file of an unfinished write has its final file's mode (src/app/files.ts).
+    // A temporary file of an unfinished write has its final file's mode (src/host/files.ts).
     let name = basename(path);
     for (let temp = parseTempName(name); temp; temp = parseTempName(name)) name = temp.target;
     const isPublic = dirname(path) === ctx.home.dir && PUBLIC_HOME_FILES.has(name);

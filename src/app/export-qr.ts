@@ -5,9 +5,9 @@
  * images are public files.
  */
 import { checkQrUrl, qrMatrix, qrToPng, qrToSvg } from '../formats/qr';
-import { PUBLIC } from './files';
-import { pngImage, svgImage } from './output-kinds';
-import { resolveOutput, writeOutput, type StdoutSink } from './output-target';
+import { PUBLIC } from '../host/files';
+import { pngImage, svgImage } from '../host/output-kinds';
+import { resolveOutput, writeOutput, type StdoutSink } from '../host/output-target';
 
 export interface ExportQrParams {
   /** The text to encode, exactly as given. */

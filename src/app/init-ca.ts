@@ -19,9 +19,9 @@ import { parseCertificate } from '../formats/x509';
 import { openDatabase } from '../store/database';
 import { recordEvent } from '../store/events';
 import { setSetting } from '../store/settings';
-import type { AppContext } from './context';
-import { PRIVATE, PUBLIC, tempPathFor, writeFileAtomic } from './files';
-import { prepareHomeDirectory } from './home';
+import type { AppContext } from '../host/context';
+import { PRIVATE, PUBLIC, tempPathFor, writeFileAtomic } from '../host/files';
+import { prepareHomeDirectory } from '../host/home';
 import { signAndWriteCrl } from './publish-crl';
 
 export const KEY_SIZES = [2048, 3072, 4096] as const;

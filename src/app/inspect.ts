@@ -5,7 +5,7 @@ import { describedNameConstraints } from '../ca/name-constraints';
 import { toPem } from '../formats/pem';
 import { basicConstraintsOf } from '../formats/x509';
 import { certificateDer, listCertificates, listCertificatesJson, listTableLines, listTableShape, statusOf, type CertificateRow, type ListFilter, type Status } from '../store/certificates';
-import type { AppContext } from './context';
+import type { AppContext } from '../host/context';
 import { findOne } from './find-certificate';
 
 export interface ListedCertificate {

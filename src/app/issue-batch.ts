@@ -23,13 +23,13 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePassword } from '../ca/passwords';
-import { validateName } from '../ca/names';
+import { validateName } from '../formats/names';
 import type { Pkcs12Format, Pkcs12Secrets } from '../formats/pkcs12';
 import { InvalidNameError, OperationFailedError, OutputExistsError, UsageError, ValidCertificateExistsError } from '../errors';
 import { findByName, statusOf } from '../store/certificates';
-import type { AppContext } from './context';
-import { checkpoint, PRIVATE, readFileBounded, stageFileAtomic, writeFilesAtomic, type StagedFile } from './files';
-import { ensureOutputDir, writeOutput } from './output-target';
+import type { AppContext } from '../host/context';
+import { checkpoint, PRIVATE, readFileBounded, stageFileAtomic, writeFilesAtomic, type StagedFile } from '../host/files';
+import { ensureOutputDir, writeOutput } from '../host/output-target';
 import { recordCertificate } from './issue-certificate';
 import {
   buildIdentity,
@@ -45,9 +45,9 @@ import {
   type IssueResult,
   type IssueSession,
 } from './issue-identity';
-import { takeKey } from './key-pairs';
-import type { Pkcs12Request } from './pkcs12-worker';
-import { unlockCaKey } from './unlock';
+import { takeKey } from '../host/key-pairs';
+import type { Pkcs12Request } from '../host/pkcs12-worker';
+import { unlockCaKey } from '../host/unlock';
 
 /** A batch file: a name is at most 65 octets a line; a megabyte is some 15,000 devices. */
 export const MAX_BATCH_BYTES = 1024 * 1024;
@@ -133,7 +133,7 @@ const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.
 const reviveDerived = (d: Pkcs12Secrets['mac']): Pkcs12Secrets['mac'] => ({ salt: asBuffer(d.salt), key: asBuffer(d.key), iv: asBuffer(d.iv) });
 
 /**
- * PKCS#12 password material derived on a worker thread (src/app/pkcs12-worker.ts),
+ * PKCS#12 password material derived on a worker thread (src/host/pkcs12-worker.ts),
  * requested ahead so it is ready when the identity is built. If the worker
  * cannot run, each request is derived here instead.
  */
@@ -156,7 +156,7 @@ function pkcs12Deriver(encoders: { preparePkcs12: (password: string, format: Pkc
     }
   };
   try {
-    worker = new Worker(join(__dirname, 'pkcs12-worker.js'));
+    worker = new Worker(join(__dirname, '..', 'host', 'pkcs12-worker.js'));
     worker.unref();
     worker.on('message', (m: { id: number; secrets?: Pkcs12Secrets; error?: string }) => {
       const p = pending.get(m.id);

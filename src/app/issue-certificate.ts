@@ -12,7 +12,7 @@ import { fingerprintOf, type ParsedCertificate, type SubjectAltNames } from '../
 import { insertCertificate, type CertificateRecord, type Source } from '../store/certificates';
 import type { Db } from '../store/database';
 import { recordEvent } from '../store/events';
-import { checkpoint } from './files';
+import { checkpoint } from '../host/files';
 
 export interface SignRequest {
   name: string;

@@ -6,7 +6,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
 import { resolveKeySpec, type KeySpec } from '../ca/key-types';
-import { validateName } from '../ca/names';
+import { validateName } from '../formats/names';
 import { generatePassword } from '../ca/passwords';
 import { buildSubject, type Subject } from '../ca/subject';
 import { validateSans } from '../ca/subject-alt-names';
@@ -16,13 +16,13 @@ import type { Pkcs12Format, Pkcs12Secrets } from '../formats/pkcs12';
 import { commonNameFromDer } from '../formats/x500-name';
 import type { ParsedCertificate, SubjectAltNames } from '../formats/x509';
 import type { Db } from '../store/database';
-import type { AppContext } from './context';
-import { PRIVATE, PUBLIC } from './files';
-import { deviceFile } from './output-kinds';
-import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput, type OutputDir, type OutputTarget } from './output-target';
+import type { AppContext } from '../host/context';
+import { PRIVATE, PUBLIC } from '../host/files';
+import { deviceFile } from '../host/output-kinds';
+import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput, type OutputDir, type OutputTarget } from '../host/output-target';
 import { recordCertificate, signCertificate, summarize, type IssuedSummary, type SignedCertificate } from './issue-certificate';
-import { takeKey } from './key-pairs';
-import { unlockCaKey } from './unlock';
+import { takeKey } from '../host/key-pairs';
+import { unlockCaKey } from '../host/unlock';
 import { refuseSecondCertificate } from './find-certificate';
 
 /** An identity's RSA modulus when none is given (SPEC `issue --key-size`). */
@@ -141,7 +141,7 @@ export function planIssue(p: IssueParams): IssuePlan {
 
 /**
  * Resolve the output directory and every plan's files through the output rule
- * (src/app/output-target.ts), before anything is unlocked, signed or recorded.
+ * (src/host/output-target.ts), before anything is unlocked, signed or recorded.
  * The plans' paths become the real paths written.
  */
 export function resolveIdentityOutputs(ctx: AppContext, plans: readonly IssuePlan[], outDirGiven: string): OutputDir {

@@ -13,8 +13,8 @@ import { decryptPrivateKeyAsync, encryptPrivateKey } from '../formats/encrypted-
 import { buildSubject } from '../ca/subject';
 import { certificateDer, findBySerial } from '../store/certificates';
 import { getSetting, setSetting } from '../store/settings';
-import type { AppContext } from './context';
-import { PRIVATE, writeFileAtomic } from './files';
+import type { AppContext } from '../host/context';
+import { PRIVATE, writeFileAtomic } from '../host/files';
 import { generateRsaKey } from './init-ca';
 import { recordCertificate, signCertificate } from './issue-certificate';
 

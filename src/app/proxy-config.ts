@@ -12,7 +12,7 @@ import { posix } from 'node:path';
 import { UnreadableInputError, UsageError } from '../errors';
 import { apacheVhostConfig, apacheWebsocketTokenScript } from '../formats/proxy-apache';
 import { MOSQUITTO_USER, mosquittoListenerConfig } from '../formats/proxy-mosquitto';
-import { localGroupId, shareWithGroup } from './group-readable';
+import { localGroupId, shareWithGroup } from '../host/group-readable';
 import { nginxInjectConfig, nginxServerConfig, nginxWebsocketTokenScript } from '../formats/proxy-nginx';
 import {
   DEFAULT_WEBSOCKET_TOKEN_TTL,
@@ -28,14 +28,14 @@ import {
 import { OID } from '../formats/x509';
 import { recordEvent } from '../store/events';
 import { getSetting, setSetting, WEBSOCKET_SALT_SETTING } from '../store/settings';
-import type { AppContext } from './context';
+import type { AppContext } from '../host/context';
 import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
-import { PRIVATE, PUBLIC, readFileBounded } from './files';
-import { bundleOf, crlOf, pemCertificates, pemPrivateKey, proxyText } from './output-kinds';
-import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput, type OutputDir, type OutputTarget } from './output-target';
+import { PRIVATE, PUBLIC, readFileBounded } from '../host/files';
+import { bundleOf, crlOf, pemCertificates, pemPrivateKey, proxyText } from '../host/output-kinds';
+import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput, type OutputDir, type OutputTarget } from '../host/output-target';
 import { intermediatesOf, readIntermediateCrl, type Intermediate, type IntermediateCrl } from './intermediate-crls';
-import { MAX_HOME_FILE_BYTES as MAX_CRL_FILE_BYTES } from './limits';
-import { unlockCaKey } from './unlock';
+import { MAX_HOME_FILE_BYTES as MAX_CRL_FILE_BYTES } from '../host/limits';
+import { unlockCaKey } from '../host/unlock';
 
 export type ProxyKind = 'nginx' | 'apache' | 'mosquitto';
 

@@ -17,7 +17,7 @@ import { crlNumberBySha256, insertCrl, nextCrlNumber, type CrlRecord } from '../
 import type { Db } from '../store/database';
 import { eachRevocation } from '../store/revocations';
 import { getSetting } from '../store/settings';
-import { checkpoint, PUBLIC, writeFileAtomic } from './files';
+import { checkpoint, PUBLIC, writeFileAtomic } from '../host/files';
 
 /**
  * Default CRL validity for an offline CA: 365 days. The proxy reads crl.pem

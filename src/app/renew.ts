@@ -19,11 +19,11 @@ import { commonNameFromDer } from '../formats/x500-name';
 import { basicConstraintsOf, parseCertificate, subjectAltNamesOf } from '../formats/x509';
 import { certificateDer, findBySerial, statusOf, type CertificateRow, type Status } from '../store/certificates';
 import type { Db } from '../store/database';
-import type { AppContext } from './context';
-import { checkpoint, PUBLIC } from './files';
+import type { AppContext } from '../host/context';
+import { checkpoint, PUBLIC } from '../host/files';
 import { findValid } from './find-certificate';
 import { deviceOutputs, issueIdentity, type IssueResult } from './issue-identity';
-import { ensureOutputDir, resolveOutputDir, writeOutput } from './output-target';
+import { ensureOutputDir, resolveOutputDir, writeOutput } from '../host/output-target';
 import { revokeCertificates } from './revoke';
 import { signCsr } from './sign-csr';
 

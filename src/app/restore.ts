@@ -30,10 +30,10 @@ import { migrate, openDatabase } from '../store/database';
 import { recordEvent } from '../store/events';
 import { describeDatabase, schemaDifferences, type DatabaseFacts } from '../store/snapshot';
 import { HOME_FILES } from './backup';
-import type { AppContext } from './context';
-import { checkpoint, PRIVATE, tempPathFor, writeFileAtomic } from './files';
-import { prepareHomeDirectory, unlockCaKeyPem } from './home';
-import { unlockWithRetries } from './unlock';
+import type { AppContext } from '../host/context';
+import { checkpoint, PRIVATE, tempPathFor, writeFileAtomic } from '../host/files';
+import { prepareHomeDirectory, unlockCaKeyPem } from '../host/home';
+import { unlockWithRetries } from '../host/unlock';
 
 export interface RestoreParams {
   /** The backup file's bytes. */

@@ -8,11 +8,11 @@ import { findBySerial, statusOf, type CertificateRow } from '../store/certificat
 import { recordEvent } from '../store/events';
 import { insertRevocation } from '../store/revocations';
 import { getSetting, setSetting, WEBSOCKET_SALT_SETTING } from '../store/settings';
-import type { AppContext } from './context';
-import { checkpoint } from './files';
+import type { AppContext } from '../host/context';
+import { checkpoint } from '../host/files';
 import { ambiguous, findCertificates } from './find-certificate';
 import { crlDaysOf, signAndWriteCrl } from './publish-crl';
-import { unlockCaKey } from './unlock';
+import { unlockCaKey } from '../host/unlock';
 import { writeBundle } from './bundle';
 
 export interface RevokeParams {

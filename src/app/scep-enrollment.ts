@@ -3,7 +3,7 @@
  * laptop while the user stands next to the device (SPEC "Key born on the
  * device: SCEP"). The device makes its own key; pocketca certifies it once.
  *
- * It is a second handler on share's server (src/app/share-server.ts): the
+ * It is a second handler on share's server (src/host/share-server.ts): the
  * same 144-bit token path, TTL, bounded bodies and token-blanked log.
  * `GET /<token>` serves NAME.mobileconfig once; `/<token>/scep` answers
  * GetCACaps, GetCACert and PKIOperation (GET and POST).
@@ -17,7 +17,7 @@
  */
 import { createHash, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { DEFAULT_DAYS } from '../ca/certificate-profiles';
-import { validateName } from '../ca/names';
+import { validateName } from '../formats/names';
 import { canonicalPublicKey } from '../ca/public-key';
 import { showText, subjectForCsr } from '../ca/subject';
 import { InvalidScepMessageError, PocketcaError, ScepEnrollmentEndedError, ShareExpiredError, UsageError, ValidCertificateExistsError } from '../errors';
@@ -27,15 +27,15 @@ import { buildCertRep, CA_CAPS, MESSAGE_TYPE, openEnvelope, parsePkiMessage, pki
 import { commonNameFromDer } from '../formats/x500-name';
 import { parseCertificate } from '../formats/x509';
 import { recordEvent } from '../store/events';
-import type { AppContext } from './context';
-import { PRIVATE } from './files';
-import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput } from './output-target';
+import type { AppContext } from '../host/context';
+import { PRIVATE } from '../host/files';
+import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput } from '../host/output-target';
 import { recordCertificate, signCertificate, summarize, type IssuedSummary } from './issue-certificate';
-import { MAX_CSR_BYTES } from './limits';
-import { formatDuration, startShare, type HandlerResponse, type ShareControl, type ShareRequestLog, type ShareSession } from './share-server';
+import { MAX_CSR_BYTES } from '../host/limits';
+import { formatDuration, startShare, type HandlerResponse, type ShareControl, type ShareRequestLog, type ShareSession } from '../host/share-server';
 import { refuseSecondCertificate } from './find-certificate';
 import { ensureProfileSigner } from './profile-signer';
-import { unlockCaKey } from './unlock';
+import { unlockCaKey } from '../host/unlock';
 
 /** Challenge bytes: 128 bits (SPEC), as 32 hex digits (a PrintableString in any client's CSR). */
 export const CHALLENGE_BYTES = 16;
@@ -122,7 +122,7 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
       throw error;
     }
   }
-  // The output rule (src/app/output-target.ts), before anything is unlocked: an earlier SCEP profile of
+  // The output rule (src/host/output-target.ts), before anything is unlocked: an earlier SCEP profile of
   // this device holds a spent challenge and is replaced; anything else (its PKCS#12 profile) only with --force.
   const outDir = resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir');
   const ownScep = `<string>ca.pocketca.${ca.fingerprintSha256.replace(/:/g, '').toLowerCase().slice(0, 16)}.${name}.scep</string>`;

@@ -1,9 +1,9 @@
 /** `pocketca crl`: sign a new CRL now (number one higher) and write crl.pem. */
 import { UsageError } from '../errors';
 import { recordEvent } from '../store/events';
-import type { AppContext } from './context';
+import type { AppContext } from '../host/context';
 import { crlDaysOf, signAndWriteCrl, type PublishedCrl } from './publish-crl';
-import { unlockCaKey } from './unlock';
+import { unlockCaKey } from '../host/unlock';
 import { writeBundle } from './bundle';
 
 export interface CrlParams {

@@ -7,7 +7,7 @@
  * profile, checked like the flags.
  */
 import { checkRootAllowsIntermediate, daysLeftOf, DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
-import { sanitizeName, validateName } from '../ca/names';
+import { sanitizeName, validateName } from '../formats/names';
 import { canonicalPublicKey, type CanonicalPublicKey } from '../ca/public-key';
 import { showText, subjectForCsr, type CsrSubject } from '../ca/subject';
 import { hasSans, validateSans } from '../ca/subject-alt-names';
@@ -15,10 +15,10 @@ import { InvalidCsrError, UsageError } from '../errors';
 import { parseCsr, type ParsedCsr } from '../formats/csr';
 import { toPem } from '../formats/pem';
 import { recordEvent } from '../store/events';
-import type { AppContext } from './context';
-import { MAX_CSR_BYTES } from './limits';
+import type { AppContext } from '../host/context';
+import { MAX_CSR_BYTES } from '../host/limits';
 import { recordCertificate, signCertificate, summarize, type IssuedSummary } from './issue-certificate';
-import { unlockCaKey } from './unlock';
+import { unlockCaKey } from '../host/unlock';
 import { writeBundle } from './bundle';
 
 export { MAX_CSR_BYTES };

@@ -8,7 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { prefetchKey } from '../app/key-prefetch';
+import { prefetchKey } from '../host/key-prefetch';
 import { UsageError } from '../errors';
 import { MAX_SECRET_BYTES, secretFromFileText } from './secrets';
 
@@ -55,7 +55,7 @@ function readSmall(path: string, limit: number): Buffer | undefined {
 }
 
 /**
- * Start unlocking the CA key (src/app/key-prefetch.ts) with what the command
+ * Start unlocking the CA key (src/host/key-prefetch.ts) with what the command
  * will read: the passphrase from --passphrase-file, else $POCKETCA_PASSPHRASE
  * (never a prompt), and ca.key.pem in the home. Anything missing or
  * unreadable: nothing is started (undefined), and the command reports it in

@@ -4,8 +4,8 @@
  * counted as it arrives, a file is measured before it is read.
  */
 import { InputTooLargeError, UnreadableInputError } from '../errors';
-import { readFileBounded, type BoundedRead } from '../app/files';
-import { MAX_BACKUP_BYTES, MAX_CSR_BYTES } from '../app/limits';
+import { readFileBounded, type BoundedRead } from '../host/files';
+import { MAX_BACKUP_BYTES, MAX_CSR_BYTES } from '../host/limits';
 
 /** How `sign` and `renew --csr` read a CSR. */
 export const CSR_INPUT: BoundedRead = { max: MAX_CSR_BYTES, what: 'CSR', expected: 'a CSR is a few kilobytes' };

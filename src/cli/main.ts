@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { PocketcaError } from '../errors';
 import { asDatabaseError } from '../store/sqlite-errors';
-import { asFilesystemError } from '../app/output-target';
+import { asFilesystemError } from '../host/output-target';
 import { commandOf } from './argv';
 import { registerCommands } from './commands';
 import { openHomes } from './runtime';
@@ -32,7 +32,7 @@ export function buildProgram(argv?: readonly string[]): Command {
     process.stdout.write(`${version}\n`);
     throw new CommanderError(0, 'commander.version', version);
   });
-  registerCommands(program, argv ? commandOf(argv.slice(2)) : undefined);
+  registerCommands(program, argv ? commandOf(argv.slice(2)) : undefined, { fullProgram: () => buildProgram() });
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }

@@ -1,8 +1,8 @@
 /** Turning commander's options into what a use case needs. */
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { AppContext } from '../app/context';
-import { CaHome } from '../app/home';
+import type { AppContext } from '../host/context';
+import { CaHome } from '../host/home';
 import { resolveHome } from './argv';
 import { Output } from './output';
 import { passphraseSource, type PassphraseOptions } from './secrets';
@@ -19,6 +19,12 @@ export interface Runtime {
   ctx: AppContext;
   out: Output;
   globals: GlobalOptions;
+}
+
+/** What a command may need from the program around it, passed in so that no command imports main. */
+export interface ProgramDeps {
+  /** The program with every command registered (completion describes all of them). */
+  fullProgram: () => Command;
 }
 
 /** Build the context for a command; the home is closed by main after the action. */

@@ -6,7 +6,7 @@
  * the TTL passes first; main turns that into the exit code.
  */
 import { randomBytes } from 'node:crypto';
-import type { ShareOutcome, ShareRequestLog } from '../app/share-server';
+import type { ShareOutcome, ShareRequestLog } from '../host/share-server';
 import { deviceSteps, linkTerms, type DeviceKind } from './device-steps';
 import { showLinkCode, type Output } from './output';
 
@@ -39,7 +39,7 @@ export function warnIfLoopback(bind: string | undefined, out: Output): void {
 }
 
 export async function runShare(o: ShareRunOptions, out: Output): Promise<ShareOutcome> {
-  const { startShare, formatDuration } = await import('../app/share-server');
+  const { startShare, formatDuration } = await import('../host/share-server');
   const quiet = out.options.quiet;
   warnIfLoopback(o.bind, out);
   let maxDownloads = o.maxDownloads ?? 1;

@@ -14,7 +14,7 @@
  * prime search cannot be interrupted (measured, Node 20).
  */
 import type { run as Run } from './main';
-import { startKey } from '../app/key-pairs';
+import { startKey } from '../host/key-pairs';
 import { commandOf, prefetchCaKey } from './argv';
 
 const KEY_SIZES = new Set([2048, 3072, 4096]);

@@ -15,9 +15,8 @@
  */
 import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import type Forge from 'node-forge';
-import { sanitizeName, validateName } from '../ca/names';
-import { forgeNativeSigner } from '../ca/signing';
-import { loadForge } from './forge';
+import { sanitizeName, validateName } from './names';
+import { forgeNativeSigner, loadForge } from './forge';
 import { encodePlist, type PlistDict } from './plist';
 
 export interface MobileconfigParams {

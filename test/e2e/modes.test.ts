@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
-import { parseTempName } from '../../src/app/files';
+import { parseTempName } from '../../src/host/files';
 import { createTestCa, pocketca, pocketcaAsync, PASSPHRASE, secretFile, tempDir, type TestCa } from '../helpers/cli';
 
 const PUBLIC_HOME_FILES = new Set(['ca.pem', 'bundle.pem', 'crl.pem']);

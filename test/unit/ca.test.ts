@@ -8,7 +8,7 @@ import { generateKeyPairSync, X509Certificate, createPublicKey } from 'node:cryp
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateName, sanitizeName } from '../../src/ca/names';
+import { validateName, sanitizeName } from '../../src/formats/names';
 import { generateSerial, normalizeSerial } from '../../src/ca/serial';
 import { generatePassword } from '../../src/ca/passwords';
 import { buildEndEntityTbs, buildRootTbs, MAX_SERVER_DAYS } from '../../src/ca/certificate-profiles';

@@ -13,7 +13,7 @@ import { KeyDerivationTooCostlyError, WrongPassphraseError } from '../../src/err
 import { octetString, oid, sequence, smallInteger } from '../../src/formats/der';
 import { checkKeyDerivation, decryptPrivateKeyAsync, KEY_ENCRYPTION_OIDS, encryptPrivateKey, readScryptEncryption } from '../../src/formats/encrypted-key';
 import { fromPem, toPem } from '../../src/formats/pem';
-import { decryptCaKey, prefetchKey } from '../../src/app/key-prefetch';
+import { decryptCaKey, prefetchKey } from '../../src/host/key-prefetch';
 import { prefetchCaKey } from '../../src/cli/argv';
 import { openssl, secretFile, tempDir } from '../helpers/cli';
 

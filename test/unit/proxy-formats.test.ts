@@ -15,7 +15,7 @@ import { encodeTbsCrl } from '../../src/formats/crl';
 import { CrlFormatError, readCrl } from '../../src/formats/crl-reader';
 import { apacheVhostConfig, apacheWebsocketTokenScript } from '../../src/formats/proxy-apache';
 import { mosquittoListenerConfig } from '../../src/formats/proxy-mosquitto';
-import { localGroupId } from '../../src/app/group-readable';
+import { localGroupId } from '../../src/host/group-readable';
 import { nginxServerConfig, nginxWebsocketTokenScript } from '../../src/formats/proxy-nginx';
 import { parseListen, parseUpstream, parseWebsocketPath, type ProxyFiles } from '../../src/formats/proxy-params';
 

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OperationFailedError } from '../../src/errors';
-import { startShare, type HandlerRequest, type ShareHandler } from '../../src/app/share-server';
+import { startShare, type HandlerRequest, type ShareHandler } from '../../src/host/share-server';
 import { fetchRaw } from '../helpers/lan-server';
 
 const fixedRandom = (n: number) => Buffer.alloc(n, 0xcd);

@@ -20,7 +20,7 @@ import {
   startShare,
   urlHost,
   type ShareRequestLog,
-} from '../../src/app/share-server';
+} from '../../src/host/share-server';
 import { durationOption } from '../../src/cli/runtime';
 import { InputTooLargeError, ShareExpiredError, UsageError } from '../../src/errors';
 import { checkQrUrl, MAX_QR_TEXT_BYTES, qrForTerminal, qrMatrix } from '../../src/formats/qr';

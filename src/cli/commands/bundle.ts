@@ -14,9 +14,9 @@ export function registerBundle(program: Command): void {
       const { bundlePem } = await import('../../app/bundle');
       const pem = bundlePem(ctx);
       if (opts.out !== undefined && opts.out !== '-') {
-        const { resolveOutput, writeOutput } = await import('../../app/output-target');
-        const { bundleOf } = await import('../../app/output-kinds');
-        const { PUBLIC } = await import('../../app/files');
+        const { resolveOutput, writeOutput } = await import('../../host/output-target');
+        const { bundleOf } = await import('../../host/output-kinds');
+        const { PUBLIC } = await import('../../host/files');
         const target = resolveOutput(ctx.home.dir, opts.out, { flag: '--out', what: 'a certificate bundle of this CA', sameKind: bundleOf(ca), force: Boolean(opts.force) });
         writeOutput(target, pem, PUBLIC);
         out.result({ path: target.path }, () => `wrote the CA bundle to ${target.path}`);

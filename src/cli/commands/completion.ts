@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { SHELLS, type Shell } from '../completion-scripts';
-import { choice, EXIT_CODES } from '../runtime';
+import { choice, EXIT_CODES, type ProgramDeps } from '../runtime';
 
-export function registerCompletion(program: Command): void {
+export function registerCompletion(program: Command, { fullProgram }: ProgramDeps): void {
   program
     .command('completion')
     .description('print a shell completion script for bash, zsh or fish')
@@ -22,9 +22,8 @@ ${EXIT_CODES}`,
     )
     .action(async (shell: Shell) => {
       // The whole program, whichever command this run registered (commands/index.ts loads one).
-      const { buildProgram } = await import('../main');
       const { helpModel } = await import('../help-model');
       const { completionScript } = await import('../completion-scripts');
-      process.stdout.write(completionScript(shell, helpModel(buildProgram())));
+      process.stdout.write(completionScript(shell, helpModel(fullProgram())));
     });
 }

@@ -14,8 +14,8 @@ export function registerCrl(program: Command): void {
     .action(async (opts, command: Command) => {
       const { ctx, out } = runtimeFor(command, opts);
       const { signCrl } = await import('../../app/sign-crl');
-      const { resolveOutput, writeOutput } = await import('../../app/output-target');
-      const { crlOf } = await import('../../app/output-kinds');
+      const { resolveOutput, writeOutput } = await import('../../host/output-target');
+      const { crlOf } = await import('../../host/output-kinds');
       // Checked before the CRL is signed: an output that cannot be written changes nothing.
       const target =
         opts.out === undefined
@@ -24,7 +24,7 @@ export function registerCrl(program: Command): void {
       const crl = await signCrl(ctx, { days: opts.days });
       let copy: string | undefined;
       if (target) {
-        const { PUBLIC } = await import('../../app/files');
+        const { PUBLIC } = await import('../../host/files');
         writeOutput(target, opts.der ? Buffer.concat(crl.derParts) : crl.pem, PUBLIC);
         if (target.kind === 'stdout') return;
         copy = target.path;

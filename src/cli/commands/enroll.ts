@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { validateName } from '../../ca/names';
+import { validateName } from '../../formats/names';
 import { decodeName, formatName } from '../../formats/x500-name';
 import { CertificateNotFoundError, PocketcaError, UsageError } from '../../errors';
 import { DEVICE_KINDS, issueNextSteps, type DeviceKind } from '../device-steps';
@@ -56,7 +56,7 @@ ${EXIT_CODES}`,
       const ca = ctx.home.caCertificate(); // no CA: stop before asking anything
       const { findValid } = await import('../../app/find-certificate');
       const { issueIdentity } = await import('../../app/issue-identity');
-      const { unlockCaKey } = await import('../../app/unlock');
+      const { unlockCaKey } = await import('../../host/unlock');
       out.note(`Enrolling a device with the CA ${formatName(decodeName(ca.subjectDer))} (${ctx.home.dir}).`);
       // The passphrase first (three tries at the prompt): a wrong one never costs the answers below.
       await unlockCaKey(ctx, 'enroll');
@@ -88,7 +88,7 @@ ${EXIT_CODES}`,
       // The same rule as `issue --out-dir`: a missing last directory is made
       // (0700, offered first here), a directory inside the CA home is refused;
       // either way the question is asked again rather than ending the wizard.
-      const { resolveOutputDir } = await import('../../app/output-target');
+      const { resolveOutputDir } = await import('../../host/output-target');
       const outputDir = (value: string) => resolveOutputDir(ctx.home.dir, value.trim() || '.', '');
       const checkDirectory = (value: string): true | string => {
         try {

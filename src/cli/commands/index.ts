@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import type { ProgramDeps } from '../runtime';
 
-type Register = (program: Command) => void;
+type Register = (program: Command, deps: ProgramDeps) => void;
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
@@ -40,6 +41,6 @@ const isCommandName = (word: string | undefined): word is CommandName => word !=
  * (`--help`, `help`, a typo commander should suggest a fix for). A run of one
  * command then loads one command module, not seventeen (issue 6).
  */
-export function registerCommands(program: Command, word: string | undefined): void {
-  for (const name of isCommandName(word) ? [word] : COMMAND_NAMES) COMMANDS[name]()(program);
+export function registerCommands(program: Command, word: string | undefined, deps: ProgramDeps): void {
+  for (const name of isCommandName(word) ? [word] : COMMAND_NAMES) COMMANDS[name]()(program, deps);
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { AppContext } from '../../app/context';
+import type { AppContext } from '../../host/context';
 import { UsageError } from '../../errors';
 import type { Output } from '../output';
 import { dirname } from 'node:path';

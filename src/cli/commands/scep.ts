@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import type { ShareRequestLog } from '../../app/share-server';
+import type { ShareRequestLog } from '../../host/share-server';
 import { printable, showLinkCode } from '../output';
 import { warnIfLoopback } from '../share-session';
 import { durationOption, intOption, runtimeFor } from '../runtime';

@@ -44,8 +44,8 @@ ${EXIT_CODES}`,
     .action(async (csrPath: string, opts, command: Command) => {
       const { ctx, out } = runtimeFor(command, opts);
       if (opts.pathLen !== undefined && opts.profile !== 'intermediate') throw new UsageError('--path-len applies to --profile intermediate only');
-      const { resolveOutput, writeOutput } = await import('../../app/output-target');
-      const { certificateOf } = await import('../../app/output-kinds');
+      const { resolveOutput, writeOutput } = await import('../../host/output-target');
+      const { certificateOf } = await import('../../host/output-kinds');
       // Checked before anything is signed or recorded.
       const target =
         opts.out === undefined || opts.out === '-'
@@ -56,7 +56,7 @@ ${EXIT_CODES}`,
       const result = await signCsr(ctx, { csr, profile: opts.profile, cn: opts.cn, name: opts.name, days: opts.days, email: opts.email, dns: opts.dns, ip: opts.ip, pathLen: opts.pathLen });
       for (const what of result.ignored) ctx.warn(`the CSR asked for ${what}; ignored`);
       if (target) {
-        const { PUBLIC } = await import('../../app/files');
+        const { PUBLIC } = await import('../../host/files');
         writeOutput(target, result.pem, PUBLIC);
       }
       const { ignored: _ignored, ...json } = result;
