@@ -1,7 +1,7 @@
 import type { Db } from './database';
 
 export type Profile = 'client' | 'server' | 'profile-signer' | 'intermediate';
-export type Source = 'issue' | 'sign' | 'renew' | 'internal';
+export type Source = 'issue' | 'sign' | 'renew' | 'internal' | 'scep';
 export type Status = 'valid' | 'revoked' | 'expired';
 
 export interface CertificateRecord {

@@ -1,6 +1,8 @@
 /**
- * Migration 005 rebuilds `certificates` so its profile CHECK admits
- * 'intermediate' (issue 12). A home made before it keeps every row and every
+ * Migration 004 rebuilds `certificates` so its profile CHECK admits
+ * 'intermediate'; migration 005 rebuilds it again for source 'scep', and
+ * `revocations` so that a revocation needs no certificate row (a serial from
+ * a deployed CRL that the restored backup never knew). A home made before it keeps every row and every
  * reference, and ends with the schema a fresh home has (restore compares
  * schemas).
  */
@@ -29,7 +31,7 @@ const record = (serial: string, profile: CertificateRecord['profile']): Certific
 const schemaOf = (db: Database.Database): string[] =>
   (db.prepare("SELECT type || ' ' || name || ' ' || coalesce(sql, '') AS s FROM sqlite_master ORDER BY type, name").pluck().all() as string[]);
 
-test('migration 005: an older database keeps its certificates and revocations, admits profile intermediate, and matches a fresh schema', (t) => {
+test('migrations 004 and 005: an older database keeps its certificates and revocations, admits profile intermediate and source scep, and matches a fresh schema', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pocketca-unit-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'old.db');
@@ -50,8 +52,12 @@ test('migration 005: an older database keeps its certificates and revocations, a
   assert.deepEqual(db.pragma('foreign_key_check'), []);
   insertCertificate(db, record('aa03', 'intermediate'), Buffer.from('der-3'));
   assert.equal(findBySerial(db, 'aa03')?.profile, 'intermediate');
-  // References still bind: a revocation of an unknown serial is refused.
-  assert.throws(() => insertRevocation(db, { serial: 'ffff', revokedAt: '2026-02-01T00:00:00.000Z', reason: 'unspecified' }), /FOREIGN KEY/);
+  insertCertificate(db, { ...record('aa04', 'client'), source: 'scep' }, Buffer.from('der-4'));
+  assert.equal(findBySerial(db, 'aa04')?.source, 'scep');
+  // A certificate's DER still needs its certificate; a revocation no longer does (005).
+  assert.throws(() => db.prepare('INSERT INTO certificate_ders (serial, der) VALUES (?, ?)').run('ffff', Buffer.from('x')), /FOREIGN KEY/);
+  insertRevocation(db, { serial: 'ffff', revokedAt: '2026-02-01T00:00:00.000Z', reason: 'keyCompromise' });
+  assert.equal((db.prepare("SELECT reason FROM revocations WHERE serial = 'ffff'").pluck().get() as string), 'keyCompromise');
 
   const fresh = openDatabase(join(dir, 'fresh.db'), { create: true });
   t.after(() => fresh.close());
