@@ -75,6 +75,12 @@ export class AmbiguousNameError extends UsageError {}
 export class DatabaseError extends PocketcaError {}
 export class DatabaseTooNewError extends PocketcaError {}
 export class OutputExistsError extends PocketcaError {}
+/**
+ * A file appeared at an output name (or the file there was replaced) after
+ * the output rule checked it and before pocketca wrote it: another program
+ * or another pocketca run wrote there meanwhile. It is left alone (exit 1).
+ */
+export class OutputAppearedError extends OutputExistsError {}
 /** An output path names something the user cannot mean: inside the CA home, a missing directory, a directory (exit 2). */
 export class InvalidOutputPathError extends UsageError {}
 /** The filesystem refused: permission denied, read-only, full, an I/O error (exit 1). */

@@ -218,7 +218,8 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
       ctx.now(),
       ctx.randomBytes,
     );
-    recordCertificate(db, signed, 'scep', `client; transaction ${msg.transactionId}`);
+    // The one-certificate rule again, inside the recording transaction: an `issue NAME` that ran meanwhile wins (exit 1, nothing recorded).
+    recordCertificate(db, signed, 'scep', `client; transaction ${msg.transactionId}`, p.force ? undefined : []);
     const summary: ScepIssued = {
       ...summarize(signed),
       pem: toPem('CERTIFICATE', signed.der),

@@ -35,6 +35,9 @@ const PACKAGES: Record<string, string> = {
   cfssl: 'golang-cfssl',
   go: 'golang-go',
   pki: 'strongswan-pki',
+  'mkfs.vfat': 'dosfstools',
+  fusefat: 'fusefat',
+  fusermount: 'fuse',
 };
 
 export function isOnPath(command: string): boolean {
