@@ -87,6 +87,13 @@ export class InvalidOutputPathError extends UsageError {}
 export class FilesystemError extends PocketcaError {}
 export class CheckFailedError extends PocketcaError {}
 export class OperationFailedError extends PocketcaError {}
+/**
+ * A step that waits for another thread (a key pair, a worker's reply, a file
+ * synced on the thread pool) made no progress within its time: the run stops
+ * with what it did (exit 1) instead of hanging. What stalled may never end,
+ * so the process exits without waiting for it (src/cli/main.ts).
+ */
+export class StalledError extends PocketcaError {}
 /** `share`: the link's time ran out before the downloads it allowed (exit 1). */
 export class ShareExpiredError extends PocketcaError {}
 /** An interactive prompt was cancelled (Ctrl-C, Ctrl-D): nothing more was done. */

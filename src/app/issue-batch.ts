@@ -3,32 +3,51 @@
  * flags for all, the CA key unlocked once (SPEC "Many devices at once").
  *
  * Everything that can be refused is refused before the first identity: every
- * name (a bad one or a duplicate is exit 2), existing output files, names
- * that already have a valid certificate (exit 1 unless --force, as for one
- * `issue NAME`). Then the key pairs are generated on libuv's thread pool, a
- * bounded number in flight, while this thread signs, encodes, records and
- * writes the identities in file order.
+ * name (a bad one or a duplicate is exit 2), names whose files would be one
+ * file (exit 2), existing output files, names that already have a valid
+ * certificate (exit 1 unless --force, as for one `issue NAME`). Then the key
+ * pairs are generated on libuv's thread pool, a bounded number in flight,
+ * while this thread signs, encodes, records and writes the identities in
+ * file order.
  *
  * Each identity is recorded in its own transaction before its files are
- * written (SPEC "Guarantees", per identity). A generated password is written
- * to OUT_DIR/passwords.csv (rewritten whole, then renamed) before its
- * identity is recorded: a run killed in between leaves at most one password
- * for a device that was never issued, never an issued PKCS#12 without its
- * password. A failure midway stops the run: the identities issued so far
- * stay complete and recorded, and the error names the ones that remain.
+ * written (SPEC "Guarantees", per identity), with the one-certificate-per-
+ * name rule inside that transaction, and its files never replace one that
+ * appeared since the check (SPEC "Two processes at once"). A generated
+ * password is in OUT_DIR/passwords.csv (rewritten whole, then put in place)
+ * before its identity is recorded: a run killed in between leaves at most one
+ * password for a device that was never issued, never an issued PKCS#12
+ * without its password. A failure midway stops the run: the identities issued
+ * so far stay complete and recorded, passwords.csv lists exactly them, and
+ * the error says what became of the one in flight and names the ones that
+ * remain. A step that waits on another thread for STALL_MS stops the run the
+ * same way (issue 16: a batch once hung for minutes).
  */
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { generatePassword } from '../ca/passwords';
 import { validateName } from '../formats/names';
-import type { Pkcs12Format, Pkcs12Secrets } from '../formats/pkcs12';
-import { InvalidNameError, OperationFailedError, OutputExistsError, PocketcaError, UsageError, ValidCertificateExistsError } from '../errors';
+import { InvalidNameError, OperationFailedError, OutputExistsError, PocketcaError, StalledError, UsageError, ValidCertificateExistsError } from '../errors';
 import { findByName, statusOf } from '../store/certificates';
 import type { AppContext } from '../host/context';
-import { checkpoint, CREATE, PRIVATE, readFileBounded, removePublished, REPLACE, stageFileAtomic, writeFileAtomic, writeFilesAtomic, type FileId, type FileToWrite, type StagedFile } from '../host/files';
+import {
+  checkpoint,
+  CREATE,
+  PRIVATE,
+  readFileBounded,
+  removePublished,
+  removeTempFilesInFlight,
+  REPLACE,
+  stageFileAtomic,
+  stallLimitMs,
+  writeFileAtomic,
+  writeFilesAtomic,
+  type FileId,
+  type FileToWrite,
+  type StagedFile,
+} from '../host/files';
 import { ensureOutputDir } from '../host/output-target';
 import { recordCertificate } from './issue-certificate';
 import {
@@ -48,7 +67,7 @@ import {
   type IssueSession,
 } from './issue-identity';
 import { takeKey } from '../host/key-pairs';
-import type { Pkcs12Request } from '../host/pkcs12-worker';
+import { startPkcs12Deriver, type Pkcs12Deriver } from '../host/pkcs12-deriver';
 import { unlockCaKey } from '../host/unlock';
 
 /** A batch file: a name is at most 65 octets a line; a megabyte is some 15,000 devices. */
@@ -57,6 +76,14 @@ export const MAX_BATCH_BYTES = 1024 * 1024;
 const BUILT_AHEAD = 2;
 /** The file generated PKCS#12 passwords go to, in the output directory. */
 export const PASSWORDS_FILE = 'passwords.csv';
+/**
+ * How long one identity may wait for another thread (its key pair, its
+ * PKCS#12 material from the worker, its files synced on the thread pool)
+ * before the batch stops as stalled (issue 16: a batch hung for minutes with
+ * its files half-staged). An RSA-4096 key on a slow, busy machine takes
+ * seconds; two minutes without any progress is not slowness.
+ */
+export const STALL_MS = 120_000;
 
 export interface BatchParams extends Omit<IssueParams, 'name' | 'cn'> {
   /** The file of names, one per line; blank lines and `#` comments are skipped. */
@@ -136,60 +163,6 @@ function keyPool(plan: IssuePlan, count: number, width: number): { keys: Promise
   return { keys, stop: () => (stopped = true) };
 }
 
-/** Buffers come back from a worker as Uint8Arrays (structured clone). */
-const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-const reviveDerived = (d: Pkcs12Secrets['mac']): Pkcs12Secrets['mac'] => ({ salt: asBuffer(d.salt), key: asBuffer(d.key), iv: asBuffer(d.iv) });
-
-/**
- * PKCS#12 password material derived on a worker thread (src/host/pkcs12-worker.ts),
- * requested ahead so it is ready when the identity is built. If the worker
- * cannot run, each request is derived here instead.
- */
-function pkcs12Deriver(encoders: { preparePkcs12: (password: string, format: Pkcs12Format) => Pkcs12Secrets }): {
-  derive: (password: string, format: Pkcs12Format) => Promise<Pkcs12Secrets>;
-  close: () => void;
-} {
-  const pending = new Map<number, { resolve: (s: Pkcs12Secrets) => void; reject: (e: Error) => void; password: string; format: Pkcs12Format }>();
-  let worker: Worker | undefined;
-  let next = 0;
-  const fallBack = () => {
-    worker = undefined;
-    for (const [id, p] of pending) {
-      pending.delete(id);
-      try {
-        p.resolve(encoders.preparePkcs12(p.password, p.format));
-      } catch (error) {
-        p.reject(error as Error);
-      }
-    }
-  };
-  try {
-    worker = new Worker(join(__dirname, '..', 'host', 'pkcs12-worker.js'));
-    worker.unref();
-    worker.on('message', (m: { id: number; secrets?: Pkcs12Secrets; error?: string }) => {
-      const p = pending.get(m.id);
-      if (!p) return;
-      pending.delete(m.id);
-      if (!m.secrets) return p.reject(new Error(m.error ?? 'the PKCS#12 worker failed'));
-      const s = m.secrets;
-      p.resolve({ format: s.format, keyBag: reviveDerived(s.keyBag), mac: reviveDerived(s.mac), ...(s.certSafe ? { certSafe: reviveDerived(s.certSafe) } : {}) });
-    });
-    worker.on('error', fallBack);
-  } catch {
-    worker = undefined;
-  }
-  return {
-    derive(password, format) {
-      if (!worker) return Promise.resolve().then(() => encoders.preparePkcs12(password, format));
-      const id = next++;
-      const result = new Promise<Pkcs12Secrets>((resolve, reject) => pending.set(id, { resolve, reject, password, format }));
-      worker.postMessage({ id, password, format } satisfies Pkcs12Request);
-      return result;
-    },
-    close: () => void worker?.terminate(),
-  };
-}
-
 const csvOf = (rows: readonly [string, string][]): string => ['name,password', ...rows.map(([name, password]) => `${name},${password}`)].join('\n') + '\n';
 
 /** What each planned file is, for the collision message. */
@@ -258,7 +231,30 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
   const command = plans[0]!.command;
   const ca = ctx.home.caCertificate();
   const pool = keyPool(plans[0]!, plans.length, keysInFlight());
-  let deriver: ReturnType<typeof pkcs12Deriver> | undefined;
+  let deriver: Pkcs12Deriver | undefined;
+  // Set when the batch stops waiting for a stalled step: what finishes late is then not published.
+  const abort = new AbortController();
+  const stallMs = stallLimitMs(STALL_MS);
+  /** What each identity is waiting for while it is built, for the stall message. */
+  const waiting: string[] = [];
+  /** `promise`, or a StalledError naming the identity if it does not settle within stallMs. */
+  const watch = <T>(promise: Promise<T>, i: number, what: () => string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        abort.abort();
+        reject(new StalledError(`no progress for ${Math.round(stallMs / 1000)} s at ${names[i]} (${i + 1} of ${names.length}), waiting for ${what()}`));
+      }, stallMs);
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   const issued: IssueResult[] = [];
   const passwords: [string, string][] = [];
   /** passwords.csv as this run last published it (replaced only while it is still that file), and its number of rows. */
@@ -270,7 +266,7 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
   let at = 0;
   try {
     const encoders = await loadEncoders();
-    const derive = (deriver = pkcs12Deriver(encoders)).derive;
+    const derive = (deriver = startPkcs12Deriver(encoders.preparePkcs12)).derive;
     const caKey = await unlockCaKey(ctx, command);
     const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await signerFor(ctx, caKey) : undefined;
     const session: IssueSession = { ctx, ca, caKey, db, encoders, ...(profileSigner ? { profileSigner } : {}) };
@@ -280,8 +276,11 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
     for (const secrets of secretsAhead) secrets.catch(() => undefined);
     // Signing and encoding are pure: the identities ahead are built while the files of this one are synced on the thread pool.
     const build = async (i: number): Promise<BuiltIdentity> => {
+      waiting[i] = 'its PKCS#12 password material from the worker thread';
       const secrets = await secretsAhead[i];
-      return buildIdentity(session, plans[i]!, await pool.keys[i]!, passwordsAhead[i]!, secrets);
+      waiting[i] = 'its key pair from the thread pool';
+      const key = await pool.keys[i]!;
+      return buildIdentity(session, plans[i]!, key, passwordsAhead[i]!, secrets);
     };
     // A new directory is 0700: it holds the PKCS#12s and the passwords.
     ensureOutputDir(dir, 0o700);
@@ -304,7 +303,7 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
     });
     for (const [i, plan] of plans.entries()) {
       at = i;
-      const built: BuiltIdentity = await builds[i]!;
+      const built: BuiltIdentity = await watch(builds[i]!, i, () => waiting[i]!);
       refuseAppearedOutputs(plan);
       if (passwordsPath) {
         // The first password is written here; every later one was synced with the files of the
@@ -316,21 +315,21 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
           csv = { id: next.file.commit(), rows: next.rows };
         } else {
           passwords.push([plan.name, built.password]);
-          const [id] = await writeFilesAtomic([csvFile()]);
+          const [id] = await watch(writeFilesAtomic([csvFile()], undefined, abort.signal), i, () => `${PASSWORDS_FILE} to be written and synced`);
           csv = { id: id!, rows: passwords.length };
         }
       }
-      recordCertificate(db, built.signed, command, undefined, validAlongside(plan));
+      recordCertificate(db, built.signed, command, validAlongside(plan));
       recorded = built;
       buildAhead(i + BUILT_AHEAD);
-      const files = writeIdentityFiles(built);
+      const files = writeIdentityFiles(built, abort.signal);
       let next: Promise<unknown> = Promise.resolve();
       if (passwordsPath && i + 1 < plans.length) {
         passwords.push([plans[i + 1]!.name, passwordsAhead[i + 1]!]);
         const rows = passwords.length;
-        next = stageFileAtomic(csvFile()).then((file) => (stagedCsv = { file, rows }));
+        next = stageFileAtomic(csvFile(), abort.signal).then((file) => (stagedCsv = { file, rows }));
       }
-      const [wrote, staged] = await Promise.allSettled([files, next]);
+      const [wrote, staged] = await watch(Promise.allSettled([files, next]), i, () => 'its files to be written and synced on the thread pool');
       if (wrote.status === 'rejected') throw wrote.reason;
       recorded = undefined;
       issued.push(resultOf(built));
@@ -340,11 +339,13 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
     }
   } catch (error) {
     (stagedCsv as { file: StagedFile } | undefined)?.file.discard();
+    // Given up on a stalled step: its half-staged files go, now (the work itself may never end).
+    const stalledNote = error instanceof StalledError && removeTempFilesInFlight() > 0 ? '; its temporary files removed' : '';
     // The published passwords.csv holds a line ahead of what was issued (the identity in flight): it goes.
     const done = csv as { id: FileId; rows: number } | undefined;
     const csvNote = passwordsPath && done && done.rows > issued.length ? tidyPasswords(passwordsPath, done.id, passwords, issued) : '';
     const next = recorded ? at + 1 : issued.length > at ? at + 1 : at;
-    throw stoppedMidway(error, issued, recorded, names.slice(next), passwordsPath, csvNote);
+    throw stoppedMidway(error, issued, recorded, names.slice(next), passwordsPath, csvNote + stalledNote);
   } finally {
     (stagedCsv as { file: StagedFile } | undefined)?.file.discard();
     pool.stop();
@@ -397,7 +398,9 @@ function stoppedMidway(
     ? `; ${inFlight.plan.name} is recorded as ${inFlight.signed.record.serial} but its files were not written and its key is gone (\`pocketca renew ${inFlight.plan.name} --out-dir DIR\` replaces it)`
     : '';
   const rest = remaining.length > 0 ? `; not issued: ${remaining.join(', ')}` : '';
-  return new OperationFailedError(
+  // A stall stays a StalledError: the process then exits without waiting for what stalled.
+  const Stopped = error instanceof StalledError ? StalledError : OperationFailedError;
+  return new Stopped(
     `stopped: ${cause}; ${done}${lost}${rest}${csvNote}`,
     remaining.length > 0 ? 'put the names not issued in a new file and run `pocketca issue --batch FILE` again' : undefined,
   );

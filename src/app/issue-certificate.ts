@@ -67,23 +67,24 @@ export function signCertificate(
 /**
  * Which valid certificates the name may already have when a new one is
  * recorded (SPEC: one valid certificate per NAME): `[]` none (`issue`,
- * `scep`), the serials a renewal replaces (`renew`), or undefined for no
- * rule (`--force`, `sign`).
+ * `scep`), the serials a renewal replaces (`renew`), or 'any' (`--force`,
+ * `sign`, the internal profile signer). Every caller says which: a command
+ * cannot leave the rule out by forgetting it.
  */
-export type ValidAlongside = readonly string[] | undefined;
+export type ValidAlongside = readonly string[] | 'any';
 
 /**
  * Record a signed certificate and its audit event in one IMMEDIATE
- * transaction. With `alongside`, the name's valid certificates are checked
- * inside that transaction (refuseSecondCertificate): of two runs racing for
- * one name, the second finds the first's row and records nothing
+ * transaction. Unless `alongside` is 'any', the name's valid certificates
+ * are checked inside that transaction (refuseSecondCertificate): of two runs
+ * racing for one name, the second finds the first's row and records nothing
  * (ValidCertificateExistsError). `detail` is the event's detail; default the
  * profile (`scep` adds the device's transaction ID).
  */
-export function recordCertificate(db: Db, signed: SignedCertificate, command: string, detail: string = signed.record.profile, alongside?: ValidAlongside): void {
+export function recordCertificate(db: Db, signed: SignedCertificate, command: string, alongside: ValidAlongside, detail: string = signed.record.profile): void {
   const { record } = signed;
   db.transaction(() => {
-    if (alongside) refuseSecondCertificate(db, record.name, record.issuedAt, alongside);
+    if (alongside !== 'any') refuseSecondCertificate(db, record.name, record.issuedAt, alongside);
     insertCertificate(db, record, signed.der);
     recordEvent(db, { at: record.issuedAt, command, outcome: 'ok', serial: record.serial, name: record.name, detail });
     checkpoint(`${command}:recording`);

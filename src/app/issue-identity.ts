@@ -251,12 +251,12 @@ export function buildIdentity(s: IssueSession, plan: IssuePlan, key: KeyObject, 
 
 /**
  * The valid certificates NAME may have when this identity is recorded
- * (recordCertificate): none for `issue` (any with --force), the replaced
+ * (recordCertificate): none for `issue` ('any' with --force), the replaced
  * ones for `renew`.
  */
 export function validAlongside(plan: IssuePlan): ValidAlongside {
   if (plan.command === 'renew') return plan.params.supersedes ?? [];
-  return plan.params.force ? undefined : [];
+  return plan.params.force ? 'any' : [];
 }
 
 /**
@@ -284,7 +284,7 @@ export function refuseAppearedOutputs(plan: IssuePlan): void {
 export async function saveIdentity(db: Db, built: BuiltIdentity, dir: OutputDir): Promise<IssueResult> {
   checkpoint(`${built.plan.command}:built`);
   refuseAppearedOutputs(built.plan);
-  recordCertificate(db, built.signed, built.plan.command, undefined, validAlongside(built.plan));
+  recordCertificate(db, built.signed, built.plan.command, validAlongside(built.plan));
   // A new directory is 0700: it holds the PKCS#12 and keys.
   ensureOutputDir(dir, 0o700);
   try {
@@ -306,7 +306,7 @@ export const filesOf = (built: BuiltIdentity): { path: string; data: string | Bu
  * a file that appeared at one of the names is left alone, and the identity's
  * files already in place are taken back, so no half set of files remains.
  */
-export async function writeIdentityFiles(built: BuiltIdentity): Promise<void> {
+export async function writeIdentityFiles(built: BuiltIdentity, signal?: AbortSignal): Promise<void> {
   const targets = built.plan.targets!;
   const files = filesOf(built);
   files.forEach((f, i) => {
@@ -318,7 +318,7 @@ export async function writeIdentityFiles(built: BuiltIdentity): Promise<void> {
     checkTargetDirectory(target);
     return [{ ...f, publish: target.publish }];
   });
-  await writeFilesAtomic(regular, (path, error) => (error instanceof PocketcaError ? error : writeFailure(path, error)));
+  await writeFilesAtomic(regular, (path, error) => (error instanceof PocketcaError ? error : writeFailure(path, error)), signal);
 }
 
 /**

@@ -219,7 +219,7 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
       ctx.randomBytes,
     );
     // The one-certificate rule again, inside the recording transaction: an `issue NAME` that ran meanwhile wins (exit 1, nothing recorded).
-    recordCertificate(db, signed, 'scep', `client; transaction ${msg.transactionId}`, p.force ? undefined : []);
+    recordCertificate(db, signed, 'scep', p.force ? 'any' : [], `client; transaction ${msg.transactionId}`);
     const summary: ScepIssued = {
       ...summarize(signed),
       pem: toPem('CERTIFICATE', signed.der),

@@ -103,7 +103,8 @@ export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResul
     ctx.now(),
     ctx.randomBytes,
   );
-  recordCertificate(db, signed, command, undefined, command === 'renew' ? (p.supersedes ?? []) : undefined);
+  // `sign` may certify a name again (a device's second key); a renewal only while what it replaces is all that is valid.
+  recordCertificate(db, signed, command, command === 'renew' ? (p.supersedes ?? []) : 'any');
   if (p.profile === 'intermediate') writeBundle(ctx);
   return {
     ...summarize(signed),

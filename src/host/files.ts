@@ -29,6 +29,15 @@ export function checkpoint(point: string): void {
   if (pause?.[0] === point) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(Number(pause[1]) || 0, 10_000));
 }
 
+/**
+ * How long to wait for a step done by another thread before calling it
+ * stalled: `ms`, or, in tests only, POCKETCA_TEST_STALL_MS.
+ */
+export function stallLimitMs(ms: number): number {
+  const test = Number(process.env.POCKETCA_TEST_STALL_MS);
+  return test > 0 ? test : ms;
+}
+
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
@@ -214,12 +223,18 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode: numbe
  * Returns the published files' identities, in order. `failure` turns the
  * error of one file into what is thrown (the output rule's writeFailure).
  */
-export async function writeFilesAtomic(files: readonly FileToWrite[], failure: (path: string, error: unknown) => unknown = (_, error) => error): Promise<FileId[]> {
-  const staged = await Promise.allSettled(files.map((f) => stageFileAtomic(f)));
+export async function writeFilesAtomic(
+  files: readonly FileToWrite[],
+  failure: (path: string, error: unknown) => unknown = (_, error) => error,
+  signal?: AbortSignal,
+): Promise<FileId[]> {
+  const staged = await Promise.allSettled(files.map((f) => stageFileAtomic(f, signal)));
   const published: { path: string; id: FileId }[] = [];
   try {
     const failed = staged.findIndex((r) => r.status === 'rejected');
     if (failed >= 0) throw failure(files[failed]!.path, (staged[failed] as PromiseRejectedResult).reason);
+    // A run that gave up waiting (a stall) publishes nothing that finishes late.
+    signal?.throwIfAborted();
     for (const [i, r] of staged.entries()) {
       if (r.status !== 'fulfilled') continue;
       try {
@@ -250,10 +265,11 @@ export interface StagedFile {
  * synced on the thread pool now, published later, when the caller is ready
  * for it to exist (`issue --batch` syncs the next password with the files of
  * the identity before, and publishes it just before recording its identity:
- * issue 13).
+ * issue 13). Once `signal` is aborted, what finishes staging is removed.
  */
-export async function stageFileAtomic(file: FileToWrite): Promise<StagedFile> {
+export async function stageFileAtomic(file: FileToWrite, signal?: AbortSignal): Promise<StagedFile> {
   const temp = tempPathFor(file.path);
+  tempsInFlight.add(temp);
   let id: FileId;
   try {
     const handle = await fsPromises.open(temp, 'wx', file.mode);
@@ -269,8 +285,10 @@ export async function stageFileAtomic(file: FileToWrite): Promise<StagedFile> {
     } finally {
       await handle.close();
     }
+    signal?.throwIfAborted();
   } catch (error) {
     rmSync(temp, { force: true });
+    tempsInFlight.delete(temp);
     throw error;
   }
   let done = false;
@@ -278,15 +296,31 @@ export async function stageFileAtomic(file: FileToWrite): Promise<StagedFile> {
     commit() {
       if (done) throw new RangeError(`${file.path}: staged file committed twice or after discard`);
       done = true;
+      tempsInFlight.delete(temp);
       publishFile(temp, file.path, file.publish ?? REPLACE);
       return id;
     },
     discard() {
       if (done) return;
       done = true;
+      tempsInFlight.delete(temp);
       rmSync(temp, { force: true });
     },
   };
+}
+
+/** Temporary files this process is staging (stageFileAtomic) and has not yet published or removed. */
+const tempsInFlight = new Set<string>();
+
+/**
+ * Remove every temporary file still being staged: for a run that stops
+ * waiting for a stalled write. Returns how many there were.
+ */
+export function removeTempFilesInFlight(): number {
+  const temps = [...tempsInFlight];
+  tempsInFlight.clear();
+  for (const temp of temps) rmSync(temp, { force: true });
+  return temps.length;
 }
 
 /** Why a file cannot be read, in words rather than errno codes. */

@@ -241,3 +241,28 @@ test('issue 16: a file that appears in the output directory during a batch is le
     assert.deepEqual(recorded, c.recorded);
   }
 });
+
+test('issue 16: a batch that stops making progress fails loudly: exit 1 naming the identity it stalled at and what was recorded, no temporary file left', async (t) => {
+  if (!requireTool(t, 'openssl')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const list = names('w', 8);
+  const out = join(ca.dir, 'stalled');
+  mkdirSync(out);
+  // The PKCS#12 worker's reply for the sixth identity (request 5) comes 10 s late, as a lost one
+  // would never come; the batch gives a step 4 s (POCKETCA_TEST_STALL_MS; 120 s otherwise).
+  const r = await ca.runAsync(['issue', '--batch', batchFile(ca, 'w.txt', list), '--key-type', 'ec', '--out-dir', out], {
+    env: { POCKETCA_TEST_PAUSE_AT: 'pkcs12:5@10000', POCKETCA_TEST_STALL_MS: '4000' },
+    timeoutMs: 90_000,
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^error: stopped: no progress for 4 s at w-06 \(6 of 8\), waiting for its PKCS#12 password material from the worker thread; 5 issued and recorded \(w-01, w-02, w-03, w-04, w-05\), their passwords in \S+passwords\.csv; not issued: w-06, w-07, w-08\nhint: put the names not issued in a new file/m,
+  );
+  assert.deepEqual(recordedNames(ca), list.slice(0, 5));
+  const passwords = readPasswords(join(out, 'passwords.csv'));
+  assert.deepEqual([...passwords.keys()], list.slice(0, 5));
+  for (const [name, password] of passwords) assertOpens(ca, out, name, password);
+  assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('.') || f.startsWith('w-06')), [], 'no temporary file, nothing of w-06');
+});
