@@ -281,7 +281,8 @@ export async function stageFileAtomic(file: FileToWrite, signal?: AbortSignal): 
       }
       await handle.writeFile(typeof file.data === 'string' ? Buffer.from(file.data, 'utf8') : file.data);
       await handle.sync();
-      id = idOf(await handle.stat());
+      // On this thread: a round trip through the thread pool would wait for the main thread between each step.
+      id = idOf(fstatSync(handle.fd));
     } finally {
       await handle.close();
     }
