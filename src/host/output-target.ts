@@ -22,7 +22,7 @@
  */
 import { accessSync, closeSync, constants as fs, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { FilesystemError, InvalidOutputPathError, OutputExistsError, UsageError, type PocketcaError } from '../errors';
+import { FilesystemError, InvalidOutputPathError, OutputExistsError, PocketcaError, UsageError } from '../errors';
 import { CREATE, describeFsError, REPLACE, tempPathFor, writeFileAtomic, type Publish } from './files';
 
 /** Where `-` goes: the command's stdout (only src/cli touches the process). */
@@ -413,7 +413,8 @@ export function writeOutput(target: OutputTarget, data: string | Buffer, mode: n
       closeSync(fd);
     }
   } catch (error) {
-    if (error instanceof FilesystemError || error instanceof OutputExistsError) throw error;
+    // Already one error naming the path (changed, appeared, a missing directory): as it is.
+    if (error instanceof PocketcaError) throw error;
     throw writeFailure(target.path, error);
   }
 }
