@@ -404,13 +404,17 @@ test('issue 9: a trigger planted in a backup\'s database, checksums fixed, is re
 
   // A database at an older schema version, exactly as migration 001 alone made it, is no tampering: restored, then migrated.
   const older = join(ca.dir, 'older');
-  // Migration 005 rebuilt `certificates` (profile intermediate): put back 001's table, the references left as they are.
-  const table001 = /CREATE TABLE certificates \([\s\S]*?\) STRICT;/.exec(readFileSync(join(ROOT, 'migrations', '001_init.sql'), 'utf8'))![0];
+  // Migrations 004 and 005 rebuilt `certificates` (profile intermediate, source scep) and 005 `revocations`
+  // (no reference to certificates): put back 001's tables, the other references left as they are.
+  const sql001 = readFileSync(join(ROOT, 'migrations', '001_init.sql'), 'utf8');
+  const table001 = (name: string) => new RegExp(`CREATE TABLE ${name} \\([\\s\\S]*?\\) STRICT;`).exec(sql001)![0];
   const v1 = tamperedDatabase(
     ca.dir,
     members.get('pocketca.db')!,
-    `PRAGMA legacy_alter_table = ON; ALTER TABLE certificates RENAME TO certificates_v5; ${table001} INSERT INTO certificates SELECT * FROM certificates_v5; ` +
-      'DROP TABLE certificates_v5; CREATE INDEX certificates_name ON certificates (name); CREATE INDEX certificates_not_after ON certificates (not_after); PRAGMA user_version = 1;',
+    `PRAGMA legacy_alter_table = ON; ALTER TABLE certificates RENAME TO certificates_v5; ${table001('certificates')} INSERT INTO certificates SELECT * FROM certificates_v5; ` +
+      'DROP TABLE certificates_v5; CREATE INDEX certificates_name ON certificates (name); CREATE INDEX certificates_not_after ON certificates (not_after); ' +
+      `ALTER TABLE revocations RENAME TO revocations_v5; ${table001('revocations')} INSERT INTO revocations SELECT * FROM revocations_v5; ` +
+      'DROP TABLE revocations_v5; CREATE INDEX revocations_revoked_at ON revocations (revoked_at); PRAGMA user_version = 1;',
   );
   okAt(ca, older, ['restore', forged('older.backup', v1, own)]);
   assert.deepEqual(listAll(ca, older), listAll(ca));
