@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pocketca, ROOT, tempDir, tool } from '../helpers/cli';
+import { BIN, pocketca, ROOT, tempDir, tool } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
 
 function script(t: TestContext, shell: string): string {
@@ -96,6 +96,22 @@ test('completion zsh is valid zsh and registers with compinit', (t) => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '_pocketca\n_pocketca: function\n');
   assert.match(readFileSync(file, 'utf8'), /'--reason\[[^\]]*\]:reason:\(unspecified keyCompromise affiliationChanged superseded cessationOfOperation\)'/);
+});
+
+test("completion zsh installed as its --help says (~/.zfunc on fpath before compinit) is autoloaded", (t) => {
+  if (!requireTool(t, 'zsh')) return;
+  const help = pocketca(['completion', '--help']).stdout;
+  const install = /^ {2}(mkdir -p ~\/\.zfunc && pocketca completion zsh > ~\/\.zfunc\/_pocketca)$/m.exec(help)?.[1];
+  const zshrc = /^ {6}# zsh; in ~\/\.zshrc, before compinit: (fpath=\(~\/\.zfunc \$fpath\))$/m.exec(help)?.[1];
+  assert.ok(install && zshrc, help);
+  const home = tempDir();
+  t.after(() => rmSync(home, { recursive: true, force: true }));
+  // The documented line as a user runs it, with `pocketca` the program under test.
+  const r = tool('bash', ['-c', `node="$0" bin="$1"\npocketca() { "$node" "$bin" "$@"; }\n${install}`, process.execPath, BIN], { env: { ...process.env, HOME: home } });
+  assert.equal(r.code, 0, r.stderr);
+  const zsh = tool('zsh', ['-f', '-c', `${zshrc}; autoload -Uz compinit && compinit -u -d ~/zcompdump && print -r -- $_comps[pocketca]`], { env: { ...process.env, HOME: home } });
+  assert.equal(zsh.code, 0, zsh.stderr);
+  assert.equal(zsh.stdout, '_pocketca\n');
 });
 
 test('completion refuses an unknown shell with exit 2', () => {
