@@ -128,6 +128,14 @@ test('man/pocketca.1 is what `npm run man` makes from the current commands, and 
   assert.ok(pkg.files.includes('man/'));
   const page = readFileSync(join(ROOT, 'man', 'pocketca.1'), 'utf8');
   for (const command of helpCommands()) assert.match(page, new RegExp(`^\\.SS "pocketca ${command} `, 'm'), command);
+  // A manual first: the overview and the workflow, then the reference; the exit codes once, not in every command.
+  const sections = [...page.matchAll(/^\.SH (.+)$/gm)].map((m) => m[1]!);
+  assert.deepEqual(sections.slice(0, 6), ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'WORKFLOW', 'GLOBAL OPTIONS', 'COMMANDS'], sections.join(', '));
+  assert.equal(sections.filter((s) => s === 'EXIT STATUS').length, 1, sections.join(', '));
+  assert.doesNotMatch(page, /Exit codes:/, 'no command section repeats the exit codes');
+  assert.ok(pocketca(['issue', '--help']).stdout.includes('Exit codes:'), '--help still ends with them');
+  const exitStatus = page.slice(page.indexOf('.SH EXIT STATUS'));
+  assert.match(exitStatus, /^\.B pocketca share$/m, "share's own codes are there");
 });
 
 test('man formats the page without a warning', (t) => {
