@@ -44,7 +44,7 @@ function readBackup(path: string): { manifest: Manifest; text: string; members: 
 }
 
 /**
- * The bytes a backup's signature covers, made as the README says: the magic,
+ * The bytes a backup's signature covers, made as docs/backups.md says: the magic,
  * then the manifest's text with its last field `,\n  "signature": {...}` cut out.
  */
 function signedBytes(text: string): Buffer {
@@ -160,7 +160,7 @@ test('backup, restore into a new home, then list, revoke and crl there: same rec
   const caFingerprint = opensslFingerprint(join(ca.home, 'ca.pem'));
   assert.equal((manifest.ca as { fingerprintSha256: string }).fingerprintSha256, caFingerprint);
 
-  // The manifest's signature verifies with openssl and the CA certificate's public key, over the bytes the README names.
+  // The manifest's signature verifies with openssl and the CA certificate's public key, over the bytes docs/backups.md names.
   assert.equal(manifest.signature!.algorithm, 'sha256WithRSAEncryption');
   writeFileSync(join(ca.dir, 'signed.bin'), signedBytes(text));
   writeFileSync(join(ca.dir, 'manifest.sig'), Buffer.from(manifest.signature!.value, 'base64'));

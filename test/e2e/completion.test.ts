@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pocketca, ROOT, tempDir, tool } from '../helpers/cli';
+import { BIN, pocketca, ROOT, tempDir, tool } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
 
 function script(t: TestContext, shell: string): string {
@@ -98,6 +98,22 @@ test('completion zsh is valid zsh and registers with compinit', (t) => {
   assert.match(readFileSync(file, 'utf8'), /'--reason\[[^\]]*\]:reason:\(unspecified keyCompromise affiliationChanged superseded cessationOfOperation\)'/);
 });
 
+test("completion zsh installed as its --help says (~/.zfunc on fpath before compinit) is autoloaded", (t) => {
+  if (!requireTool(t, 'zsh')) return;
+  const help = pocketca(['completion', '--help']).stdout;
+  const install = /^ {2}(mkdir -p ~\/\.zfunc && pocketca completion zsh > ~\/\.zfunc\/_pocketca)$/m.exec(help)?.[1];
+  const zshrc = /^ {6}# zsh; in ~\/\.zshrc, before compinit: (fpath=\(~\/\.zfunc \$fpath\))$/m.exec(help)?.[1];
+  assert.ok(install && zshrc, help);
+  const home = tempDir();
+  t.after(() => rmSync(home, { recursive: true, force: true }));
+  // The documented line as a user runs it, with `pocketca` the program under test.
+  const r = tool('bash', ['-c', `node="$0" bin="$1"\npocketca() { "$node" "$bin" "$@"; }\n${install}`, process.execPath, BIN], { env: { ...process.env, HOME: home } });
+  assert.equal(r.code, 0, r.stderr);
+  const zsh = tool('zsh', ['-f', '-c', `${zshrc}; autoload -Uz compinit && compinit -u -d ~/zcompdump && print -r -- $_comps[pocketca]`], { env: { ...process.env, HOME: home } });
+  assert.equal(zsh.code, 0, zsh.stderr);
+  assert.equal(zsh.stdout, '_pocketca\n');
+});
+
 test('completion refuses an unknown shell with exit 2', () => {
   const r = pocketca(['completion', 'tcsh']);
   assert.equal(r.code, 2);
@@ -112,6 +128,14 @@ test('man/pocketca.1 is what `npm run man` makes from the current commands, and 
   assert.ok(pkg.files.includes('man/'));
   const page = readFileSync(join(ROOT, 'man', 'pocketca.1'), 'utf8');
   for (const command of helpCommands()) assert.match(page, new RegExp(`^\\.SS "pocketca ${command} `, 'm'), command);
+  // A manual first: the overview and the workflow, then the reference; the exit codes once, not in every command.
+  const sections = [...page.matchAll(/^\.SH (.+)$/gm)].map((m) => m[1]!);
+  assert.deepEqual(sections.slice(0, 6), ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'WORKFLOW', 'GLOBAL OPTIONS', 'COMMANDS'], sections.join(', '));
+  assert.equal(sections.filter((s) => s === 'EXIT STATUS').length, 1, sections.join(', '));
+  assert.doesNotMatch(page, /Exit codes:/, 'no command section repeats the exit codes');
+  assert.ok(pocketca(['issue', '--help']).stdout.includes('Exit codes:'), '--help still ends with them');
+  const exitStatus = page.slice(page.indexOf('.SH EXIT STATUS'));
+  assert.match(exitStatus, /^\.B pocketca share$/m, "share's own codes are there");
 });
 
 test('man formats the page without a warning', (t) => {

@@ -286,7 +286,7 @@ export async function websocketTokenScenario(t: TestContext, s: ProxyServer): Pr
   assert.equal(parseSetCookie(otherDevice.headers['set-cookie']![0]!).serial, bob.serial, "bob's certificate replaces alice's cookie with his own");
 
   // Revoking alice and the publish step `revoke` prints (copy crl.pem, reload as the config says) close her open
-  // WebSockets, with the cookie or with her certificate, within the time the README states, and her cookie dies.
+  // WebSockets, with the cookie or with her certificate, within the time docs/server.md states, and her cookie dies.
   const bobCookie = token(bob.serial, now() + ttl - 60);
   const open = {
     token: await openWebSocket({ port: p.port, path: '/echo-alice-token', ca: f.caPem, headers: [`Cookie: ${aliceCookie}`] }),
