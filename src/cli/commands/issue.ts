@@ -19,7 +19,7 @@ export function registerIssue(program: Command): void {
     .option('--dns <name>', 'DNS SAN (repeatable; server needs one, or --ip)', collect, [])
     .option('--ip <addr>', 'IP address SAN (repeatable)', collect, [])
     .option('--days <n>', 'validity in days (default 365 client, 398 server; server at most 825)', intOption('--days', 1, 36500))
-    .option('--key-type <type>', 'rsa (default) or ec (see the README for which devices take EC)')
+    .option('--key-type <type>', 'rsa (default) or ec (docs/phone.md says which devices take EC)')
     .option('--curve <curve>', 'EC curve: P-256 (default) or P-384; with --key-type ec')
     .option('--key-size <bits>', 'RSA key size: 2048 (default), 3072 or 4096', choice('--key-size', ['2048', '3072', '4096']))
     .option('--out-dir <dir>', 'where to write the files', '.')
