@@ -195,7 +195,7 @@ test('scep: the enrollment link shows the page too (same server), and the profil
   if (!requireTool(t, 'openssl')) return;
   const ca = createTestCa();
   t.after(() => ca.cleanup());
-  const serving = await startServing(t, ['scep', 'dana-ipad', '--bind', '127.0.0.1', '--json', '--ttl', '30s', '--home', ca.home, '--passphrase-file', ca.passFile], ['url', 'scepUrl'], 'scep');
+  const serving = await startServing(t, ['scep', 'dana-ipad', '--out-dir', ca.out, '--bind', '127.0.0.1', '--json', '--ttl', '30s', '--home', ca.home, '--passphrase-file', ca.passFile], ['url', 'scepUrl'], 'scep');
   const url = new URL(serving.json.url!);
   const page = (await fetchRaw(url, url.pathname, 'GET', undefined, { accept: SAFARI_ACCEPT, 'user-agent': IPHONE_SAFARI }))!;
   assert.equal(page.status, 200);
