@@ -1,16 +1,11 @@
 /**
  * What the person holding the phone does: the words `share`, `enroll` and
- * `issue` print. Kept in one place so the three say the same thing.
- *
- * The trust step: a root certificate that arrives in a profile is installed
- * but not trusted for TLS servers until the user turns on "full trust"
- * (Apple, "Trust manually installed certificate profiles in iOS and iPadOS",
- * https://support.apple.com/en-us/102390). Presenting a client certificate
- * needs no trust in the root: the proxy checks the chain, not the phone. Full
- * trust matters only when the proxy's own server certificate comes from this
- * CA, because then Safari must accept that certificate.
+ * `issue` print. The wording itself lives in src/formats/device-steps.ts,
+ * shared with the page the device's browser shows at the link; this file
+ * lays it out for the terminal.
  */
 import { extname, isAbsolute, relative } from 'node:path';
+import { deviceGuide, kindFromName, type DeviceFileKind, type PlatformSteps } from '../formats/device-steps';
 
 export type DeviceKind = 'ios' | 'android' | 'desktop';
 
@@ -20,69 +15,65 @@ export const DEVICE_KINDS: { value: DeviceKind; name: string }[] = [
   { value: 'desktop', name: 'desktop or laptop (macOS, Windows, Linux)' },
 ];
 
-const IOS_PROFILE = [
-  'On the iPhone or iPad, on the same Wi-Fi as this computer:',
-  '  1. Scan the QR code with the Camera app and open the link in Safari (other',
-  '     browsers cannot install profiles). Tap Allow to download the profile.',
-  '  2. Within 8 minutes, open Settings and tap "Profile Downloaded" near the top',
-  '     (also under Settings > General > VPN & Device Management), then Install.',
-  '     Enter the device passcode, then the PKCS#12 password when it is asked for.',
-  '  3. The profile also installs the CA\'s root certificate. For the client',
-  '     certificate, installed is enough. Only if the server\'s own certificate also',
-  '     comes from this CA (pocketca issue --profile server), turn on full trust for',
-  '     the root: Settings > General > About > Certificate Trust Settings.',
-];
+/** Steps are laid out for an 80-column terminal. */
+const WIDTH = 80;
 
-const ANDROID_P12 = [
-  'On the Android device, on the same Wi-Fi as this computer:',
-  '  1. Scan the QR code with the camera and open the link; the browser saves the .p12.',
-  '  2. Settings > Security > Encryption & credentials > Install a certificate >',
-  '     VPN & app user certificate (the names vary by maker: search Settings for',
-  '     "certificate"), pick the file and enter the PKCS#12 password.',
-  '  3. Chrome asks which certificate to use the first time a site wants one.',
-];
-
-const DESKTOP_P12 = [
-  'On the computer that will use it, on the same network as this one:',
-  '  1. Open the link (or scan the QR code) and save the .p12.',
-  '  2. Import it with the PKCS#12 password: macOS and Windows, double-click it',
-  '     (login keychain; Current User store); Firefox, Settings > Privacy & Security >',
-  '     View Certificates > Your Certificates > Import.',
-];
-
-const ANY_P12 = [
-  'On the device, on the same Wi-Fi as this computer:',
-  '  1. Scan the QR code and open the link; save the .p12.',
-  '  2. Import it with the PKCS#12 password. Android: Settings > Security >',
-  '     Encryption & credentials > Install a certificate > VPN & app user certificate.',
-  '     Desktop: double-click it (macOS, Windows), or Firefox\'s Certificate Manager.',
-  '  (An iPhone or iPad installs the .mobileconfig instead: pocketca share NAME.mobileconfig.)',
-];
-
-const CA_CERT = [
-  'On the device, on the same Wi-Fi as this computer:',
-  '  iPhone/iPad: open the link in Safari and allow the download; then within 8',
-  '    minutes Settings > Profile Downloaded > Install. To trust it for HTTPS servers:',
-  '    Settings > General > About > Certificate Trust Settings.',
-  '  Android: save it, then Settings > Security > Encryption & credentials >',
-  '    Install a certificate > CA certificate.',
-];
-
-/** The steps on the device for a shared file, by what the file is (and, for a .p12, the device kind when known). */
-export function deviceSteps(fileName: string, device?: DeviceKind): string[] {
-  switch (extname(fileName).toLowerCase()) {
-    case '.mobileconfig':
-      return IOS_PROFILE;
-    case '.p12':
-    case '.pfx':
-      return device === 'android' ? ANDROID_P12 : device === 'desktop' ? DESKTOP_P12 : ANY_P12;
-    case '.pem':
-    case '.crt':
-    case '.cer':
-      return CA_CERT;
-    default:
-      return ['On the device, on the same network as this computer, open the link to download the file.'];
+/** Words of `text` in lines of at most WIDTH columns: the first after `first`, the rest after `rest` (a word longer than a line stands alone). */
+function wrap(text: string, first: string, rest: string): string[] {
+  const lines: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (!empty && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = rest + word;
+    } else {
+      line += (empty ? '' : ' ') + word;
+    }
+    empty = false;
   }
+  lines.push(line);
+  return lines;
+}
+
+/** How the link reaches the device, before the guide's own first step. */
+function openLink(g: PlatformSteps): string {
+  const browser = g.browser ? ` in ${g.browser}` : '';
+  if (g.platform === 'desktop') return `On the same network as this computer, open the link: the page there shows these steps; click Download. ${g.download}`;
+  const camera = g.platform === 'ios' ? 'the Camera app' : 'the camera';
+  return `On the same Wi-Fi as this computer, scan the QR code with ${camera} and open the link${browser}: the page there shows these steps; tap Download. ${g.download}`;
+}
+
+function platformLines(g: PlatformSteps): string[] {
+  if (g.unsupported) return wrap([g.download, ...g.steps].join(' '), `${g.title}: `, '  ');
+  const lines = [`${g.title}:`];
+  [openLink(g), ...g.steps].forEach((step, i) => lines.push(...wrap(step, `  ${i + 1}. `, '     ')));
+  for (const note of g.notes) lines.push(...wrap(note, '  ', '  '));
+  return lines;
+}
+
+export interface StepsFile {
+  /** The file's name (NAME.p12). */
+  name: string;
+  /** What it is, when read from its bytes; default from its name. */
+  kind?: DeviceFileKind;
+  /** The profile carries the PKCS#12 password. */
+  profileHasPassword?: boolean;
+}
+
+/** The steps on the device for a shared file, by what the file is (and the device kind when known: only its steps). */
+export function deviceSteps(file: StepsFile, device?: DeviceKind): string[] {
+  const kind = file.kind ?? kindFromName(file.name);
+  const stem = file.name.slice(0, file.name.length - extname(file.name).length) || file.name;
+  const guide = deviceGuide({ kind, stem, profileHasPassword: file.profileHasPassword });
+  if (guide.length === 0) return ['On the device, on the same network as this computer, open the link to download the file.'];
+  const shown = device ? guide.filter((g) => g.platform === device) : guide;
+  const lines: string[] = [];
+  for (const g of shown.length ? shown : guide) {
+    if (lines.length) lines.push('');
+    lines.push(...platformLines(g));
+  }
+  return lines;
 }
 
 /** The closing lines under the steps: how long the link lives and what is not in it. */
@@ -111,4 +102,9 @@ export function issueNextSteps(files: { mobileconfig?: string; p12?: string }): 
     '  password is typed on the device; it is never part of the link.',
   );
   return lines.join('\n');
+}
+
+/** The lines `issue` and `renew` end with: the expiry (of `what`), and how to have a phone's calendar say it in time. */
+export function remindNote(what: string, notAfter: string): string {
+  return `${what} expires ${notAfter.slice(0, 10)}; to be reminded in a phone's calendar:\n  pocketca remind --out reminders.ics   (then share it like a profile)`;
 }

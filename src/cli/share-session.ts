@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ShareOutcome, ShareRequestLog } from '../host/share-server';
 import { deviceSteps, linkTerms, type DeviceKind } from './device-steps';
-import { showLinkCode, type Output } from './output';
+import type { DeviceFileCa } from '../formats/device-file';
+import { printable, showLinkCode, type Output } from './output';
 
 export interface ShareRunOptions {
   file: string;
@@ -27,8 +28,17 @@ export interface ShareRunOptions {
 }
 
 function formatLog(e: ShareRequestLog, maxDownloads: number): string {
-  const tail = e.completed === true ? `  download ${e.downloads} of ${maxDownloads}` : e.completed === false ? '  (cut off before the end)' : '';
+  const tail = e.completed === true ? `  download ${e.downloads} of ${maxDownloads}` : e.completed === false ? '  (cut off before the end)' : e.note === 'page' ? '  (the page; not a download)' : '';
   return `${e.time} ${e.remoteAddress} ${e.method} ${e.path} ${e.status}${tail}\n`;
+}
+
+/**
+ * The CA the served file carries, to compare with the page the device
+ * shows (`share`, `scep`): the fingerprint as `init` prints it.
+ */
+export function caFingerprintLines(ca: DeviceFileCa | undefined): string[] {
+  if (!ca) return [];
+  return [`CA "${printable(ca.name)}", SHA-256 fingerprint (the page on the device shows it too):`, `  ${ca.fingerprint}`];
 }
 
 /** A --bind on loopback serves nobody but this machine: say so (`share`, `scep`). */
@@ -67,12 +77,14 @@ export async function runShare(o: ShareRunOptions, out: Output): Promise<ShareOu
   // The screen, for 80x24 (issue 10): the steps first, then the code and the
   // URL last, so what the phone needs is what stays on the screen.
   const isP12 = /\.(p12|pfx|mobileconfig)$/i.test(session.file.name);
+  const { device } = session.file;
   out.note(
     [
       `serving ${session.file.name} (${session.file.contentType}, ${session.file.size} bytes)`,
       ...(session.otherAddresses.length ? [`other addresses of this machine: ${session.otherAddresses.join(', ')} (pick one with --bind)`] : []),
+      ...caFingerprintLines(device.ca),
       '',
-      ...deviceSteps(session.file.name, o.device),
+      ...deviceSteps({ name: session.file.name, kind: device.kind, profileHasPassword: device.profileHasPassword }, o.device),
       '',
       linkTerms(session.maxDownloads, formatDuration(session.ttlMs), session.expiresAt, isP12),
     ].join('\n'),

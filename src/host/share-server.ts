@@ -14,6 +14,13 @@
  * Every other request gets 404, whatever it is: the server compares the whole
  * request-target with "/" + token in constant time and never maps a path to
  * the file system, so there is no traversal to get right.
+ *
+ * A browser (its request accepts text/html) gets a page at the link instead
+ * of the file: the device's name, the steps on it, the CA's fingerprint and
+ * a download link to "/" + token + "/download" (src/formats/landing-page.ts).
+ * Viewing the page spends nothing; the download does. Any other client (curl,
+ * a script, the device's own profile and SCEP requests) gets the file at the
+ * link exactly as before.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,6 +28,9 @@ import { isIP, type AddressInfo } from 'node:net';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { basename, extname, resolve } from 'node:path';
 import { OperationFailedError, ShareExpiredError, UsageError } from '../errors';
+import { describeDeviceFile, type DeviceFile } from '../formats/device-file';
+import { platformFromUserAgent } from '../formats/device-steps';
+import { renderLandingPage } from '../formats/landing-page';
 import { readFileBounded } from './files';
 
 /** Largest file `share` serves; profiles and PKCS#12 files are a few kilobytes. */
@@ -42,6 +52,8 @@ const CONTENT_TYPES: Record<string, string> = {
   '.pem': 'application/x-x509-ca-cert',
   '.crt': 'application/x-x509-ca-cert',
   '.cer': 'application/x-x509-ca-cert',
+  // RFC 5545 §8.1: the charset parameter says how the text is encoded (UTF-8 always, for pocketca's).
+  '.ics': 'text/calendar; charset=utf-8',
 };
 
 export function contentTypeFor(fileName: string): string {
@@ -75,6 +87,24 @@ export function redactPath(path: string, token: string): string {
     .replace(/\u0000/g, '<token>')
     .replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c));
   return shown.length > 200 ? shown.slice(0, 200) + '...' : shown;
+}
+
+/**
+ * True when an Accept header asks for text/html (RFC 9110 §12.5.1: a media
+ * range `text/html` with a quality above 0). `*` wildcards do not count:
+ * curl sends `*\/*` and must get the file.
+ */
+export function acceptsHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept
+    .slice(0, 2048)
+    .split(',')
+    .some((range) => {
+      const [type, ...params] = range.split(';').map((s) => s.trim().toLowerCase());
+      if (type !== 'text/html') return false;
+      const q = params.find((param) => /^q\s*=/.test(param));
+      return q === undefined || Number(q.replace(/^q\s*=\s*/, '')) > 0;
+    });
 }
 
 export interface LanAddresses {
@@ -203,8 +233,8 @@ export interface ShareSession {
   /** The address named in the URL. */
   host: string;
   port: number;
-  /** The file as served: its path, download name, content type and size. */
-  file: { path: string; name: string; contentType: string; size: number };
+  /** The file as served: its path, download name, content type and size, and what it is to a device (its kind, the CA it carries). */
+  file: { path: string; name: string; contentType: string; size: number; device: DeviceFile };
   maxDownloads: number;
   ttlMs: number;
   /** When the link stops working. */
@@ -263,9 +293,13 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
   const contentType = contentTypeFor(name);
   const token = p.randomBytes(TOKEN_BYTES).toString('base64url');
   const expected = createHash('sha256').update(`/${token}`, 'utf8').digest();
+  // The landing page's download link: the file for any client, browsers included.
+  const downloadPath = createHash('sha256').update(`/${token}/download`, 'utf8').digest();
   const handler = p.handler;
   const handlerPath = handler ? createHash('sha256').update(`/${token}${handler.path}`, 'utf8').digest() : undefined;
 
+  let device: DeviceFile = describeDeviceFile(name, body);
+  let expiresAt = new Date(0);
   let reserved = 0; // downloads in flight or done; never more than maxDownloads
   let downloads = 0;
   let stopped = false;
@@ -297,10 +331,12 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
     const time = p.now().toISOString();
     const target = req.url ?? '';
     const method = req.method ?? '';
-    const isLink = sameSecret(target, expected);
+    const isPage = sameSecret(target, expected);
+    const isLink = isPage || sameSecret(target, downloadPath);
     const queryAt = target.indexOf('?');
     const isHandler = handlerPath !== undefined && !isLink && sameSecret(queryAt < 0 ? target : target.slice(0, queryAt), handlerPath);
-    const isDownload = isLink && method === 'GET';
+    const showPage = isPage && acceptsHtml(req.headers.accept);
+    const isDownload = isLink && method === 'GET' && !showPage;
     let counted = false;
     let note: string | undefined;
 
@@ -336,6 +372,26 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
       // A spent link looks like any wrong one: nothing to learn from the difference.
       res.writeHead(404, { ...common, 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(method === 'HEAD' ? undefined : 'not found\n');
+    } else if (showPage) {
+      // Not a download: nothing reserved or counted, so the page may be opened again.
+      note = 'page';
+      const page = renderLandingPage({
+        file: device,
+        fileName: name,
+        downloadPath: `/${token}/download`,
+        platform: platformFromUserAgent(req.headers['user-agent']),
+        downloadsLeft: maxDownloads - reserved,
+        until: untilText(expiresAt),
+      });
+      res.writeHead(200, {
+        ...common,
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Length': String(page.html.length),
+        'Content-Security-Policy': page.contentSecurityPolicy,
+        'X-Frame-Options': 'DENY',
+        Vary: 'Accept, User-Agent',
+      });
+      res.end(method === 'HEAD' ? undefined : page.html);
     } else {
       if (isDownload) {
         reserved += 1;
@@ -363,6 +419,7 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
   if (typeof p.file !== 'string') {
     try {
       body = p.file.load(urlFor(server));
+      device = describeDeviceFile(name, body);
     } catch (error) {
       await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       throw error;
@@ -373,7 +430,7 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
 
   const actualPort = (server.address() as AddressInfo).port;
   const url = urlFor(server);
-  const expiresAt = new Date(p.now().getTime() + ttlMs);
+  expiresAt = new Date(p.now().getTime() + ttlMs);
 
   const expire = (why: string) =>
     new ShareExpiredError(
@@ -386,7 +443,7 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
     url,
     host,
     port: actualPort,
-    file: { path: resolve(filePath), name, contentType, size: body.length },
+    file: { path: resolve(filePath), name, contentType, size: body.length, device },
     maxDownloads,
     ttlMs,
     expiresAt,
@@ -457,6 +514,11 @@ function serveHandler(
         },
       );
   });
+}
+
+/** When the link stops, for the page: the computer's local time, then UTC (SPEC "One voice"). */
+function untilText(at: Date): string {
+  return `${at.toTimeString().slice(0, 5)} (${at.toISOString().replace(/\.\d{3}Z$/, 'Z')})`;
 }
 
 /** 600000 -> "10m", 90000 -> "90s", 3600000 -> "1h". */

@@ -48,7 +48,7 @@ test('completion bash, sourced in bash: commands, options, fixed values, after g
   assert.deepEqual(bashComplete(file, ['pocketca', '']), commands, 'every command --help lists, in its order');
   const cases: [string[], string[]][] = [
     [['pocketca', 'is'], ['issue']],
-    [['pocketca', '--home', '/media/usb/ca', 're'], ['revoke', 'renew', 'restore']],
+    [['pocketca', '--home', '/media/usb/ca', 're'], ['revoke', 'renew', 'restore', 'remind']],
     [['pocketca', 'issue', '--pro'], ['--profile', '--profile-password']],
     [['pocketca', 'issue', 'alice', '--profile', ''], ['client', 'server']],
     [['pocketca', 'revoke', 'alice', '--reason', 'k'], ['keyCompromise']],

@@ -54,10 +54,10 @@ export interface Reply {
   body: Buffer;
 }
 
-/** One request with the path sent verbatim; null when the connection is refused (the server has gone). */
-export function fetchRaw(url: URL, path: string, method = 'GET', body?: Buffer): Promise<Reply | null> {
+/** One request with the path sent verbatim (and `headers`, e.g. a browser's Accept); null when the connection is refused (the server has gone). */
+export function fetchRaw(url: URL, path: string, method = 'GET', body?: Buffer, headers: Record<string, string> = {}): Promise<Reply | null> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method, agent: false, timeout: 10_000 }, (res) => {
+    const req = request({ host: url.hostname, port: url.port, path, method, headers, agent: false, timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));

@@ -37,6 +37,10 @@ ${EXIT_CODES}`,
       out.report(report, () =>
         report.checks.map((c) => `${out.paint(c.status.padEnd(4), { ok: '32', warn: '33', fail: '31', skip: '2' }[c.status], process.stdout)}  ${c.name.padEnd(14)} ${c.message}`).join('\n'),
       );
+      // The laptop stays in a drawer between runs of doctor: the same dates, with alarms, on the phone.
+      if (report.checks.some((c) => c.name === 'certificates')) {
+        out.note("for these dates in a phone's calendar, with alarms before each expiry:\n  pocketca remind --out reminders.ics, then pocketca share reminders.ics");
+      }
       const failed = report.checks.filter((c) => c.status === 'fail');
       if (failed.length) {
         const { CheckFailedError } = await import('../../errors');

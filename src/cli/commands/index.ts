@@ -23,6 +23,7 @@ const COMMANDS = {
   restore: (): Register => (require('./restore') as typeof import('./restore')).registerRestore,
   proxy: (): Register => (require('./proxy') as typeof import('./proxy')).registerProxy,
   doctor: (): Register => (require('./doctor') as typeof import('./doctor')).registerDoctor,
+  remind: (): Register => (require('./remind') as typeof import('./remind')).registerRemind,
   qr: (): Register => (require('./qr') as typeof import('./qr')).registerQr,
   share: (): Register => (require('./share') as typeof import('./share')).registerShare,
   enroll: (): Register => (require('./enroll') as typeof import('./enroll')).registerEnroll,

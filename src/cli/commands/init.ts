@@ -61,6 +61,11 @@ ${EXIT_CODES}`,
           `  CRL          ${ctx.home.crlPath}`,
         ].join('\n'),
       );
-      out.note(`next: pocketca issue my-phone   (a client identity for a device)`);
+      out.note(
+        [
+          'next: pocketca issue my-phone   (a client identity for a device)',
+          "then: pocketca remind   (the CRL's and every certificate's expiry, as reminders for a phone's calendar)",
+        ].join('\n'),
+      );
     });
 }

@@ -3,7 +3,7 @@ import type { AppContext } from '../../host/context';
 import { UsageError } from '../../errors';
 import type { Output } from '../output';
 import { dirname } from 'node:path';
-import { issueNextSteps } from '../device-steps';
+import { issueNextSteps, remindNote } from '../device-steps';
 import { p12PasswordFrom } from '../secrets';
 import { EXIT_CODES, choice, collect, intOption, runtimeFor } from '../runtime';
 
@@ -87,6 +87,7 @@ ${EXIT_CODES}`,
         return lines.join('\n');
       }, result.p12Password);
       if (result.profile === 'client') out.note(issueNextSteps(result.files));
+      out.note(remindNote('it', result.notAfter));
     });
 }
 

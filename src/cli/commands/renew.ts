@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CSR_INPUT, readInput } from '../input';
+import { remindNote } from '../device-steps';
 import { p12PasswordFrom } from '../secrets';
 import { EXIT_CODES, choice, intOption, runtimeFor } from '../runtime';
 
@@ -78,5 +79,6 @@ ${EXIT_CODES}`,
       if (result.files.mobileconfig) out.note(`next: pocketca share ${result.files.mobileconfig}   (installing it replaces the old profile on the phone)`);
       if (result.crlNumber !== undefined) out.note(`copy ${result.crlPath} to the proxy and reload it once the device has the new certificate`);
       if (opts.keepOld) out.note(`once the device has the new certificate: ${result.replaced.map((r) => `pocketca revoke ${r.serial} --reason superseded`).join('; ')}`);
+      out.note(remindNote('the new certificate', result.notAfter));
     });
 }

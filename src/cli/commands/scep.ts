@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import type { ShareRequestLog } from '../../host/share-server';
 import { printable, showLinkCode } from '../output';
-import { warnIfLoopback } from '../share-session';
+import { caFingerprintLines, warnIfLoopback } from '../share-session';
 import { durationOption, intOption, runtimeFor } from '../runtime';
 
 const logLine = (e: ShareRequestLog) => `${e.time} ${e.remoteAddress} ${e.method} ${e.path} ${e.status}${e.note ? `  ${printable(e.note)}` : ''}\n`;
@@ -74,8 +74,9 @@ Exit codes:
       out.note(
         [
           `wrote ${enrollment.profilePath} (0600: it holds the one-time challenge)`,
+          ...caFingerprintLines(enrollment.session.file.device.ca),
           '',
-          `On ${name}: open the link in Safari (scan the code) and allow the download,`,
+          `On ${name}: open the link in Safari (scan the code), tap Download and allow it,`,
           'then Settings > Profile Downloaded > Install. The device then makes its key',
           'and enrolls by itself: keep this running until it says done.',
           `The enrollment ends at ${enrollment.session.expiresAt.toISOString().slice(11, 19)} UTC; the link works once.`,
