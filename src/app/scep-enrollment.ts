@@ -23,7 +23,7 @@ import { showText, subjectForCsr } from '../ca/subject';
 import { InvalidScepMessageError, PocketcaError, ScepEnrollmentEndedError, ShareExpiredError, UsageError, ValidCertificateExistsError } from '../errors';
 import { parseCsr } from '../formats/csr';
 import { toPem } from '../formats/pem';
-import { buildCertRep, CA_CAPS, MESSAGE_TYPE, openEnvelope, parsePkiMessage, pkiMessageFromGet, type CertRepResult, type ContentCipher, type FailInfo, type PkiMessage } from '../formats/scep';
+import { buildCertRep, CA_CAPS, MESSAGE_TYPE, openEnvelope, parsePkiMessage, pkiMessageFromGet, REJECTION_SECRET_BYTES, type CertRepResult, type ContentCipher, type FailInfo, type PkiMessage } from '../formats/scep';
 import { commonNameFromDer } from '../formats/x500-name';
 import { parseCertificate } from '../formats/x509';
 import { recordEvent } from '../store/events';
@@ -136,6 +136,8 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
   const profilePath = target.path;
   const caKey: KeyObject = await unlockCaKey(ctx, 'scep');
   const challenge = ctx.randomBytes(CHALLENGE_BYTES).toString('hex');
+  // Implicit rejection (src/formats/scep.ts): one secret per enrollment, never stored.
+  const rejectionSecret = ctx.randomBytes(REJECTION_SECRET_BYTES);
   const { buildScepMobileconfig, signMobileconfig } = await import('../formats/mobileconfig');
   const signer = p.signProfile ? await ensureProfileSigner(ctx, caKey) : undefined;
   const caName = commonNameFromDer(ca.subjectDer) ?? 'pocketca';
@@ -187,7 +189,7 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
 
     let opened;
     try {
-      opened = openEnvelope(msg.envelope, { certDer: ca.der, key: caKey }, ctx.randomBytes);
+      opened = openEnvelope(msg.envelope, { certDer: ca.der, key: caKey }, rejectionSecret);
     } catch (error) {
       if (!(error instanceof InvalidScepMessageError)) throw error;
       return failure(msg, error.failInfo, error.message, control);
