@@ -112,3 +112,19 @@ export class InvalidScepMessageError extends UsageError {
 }
 /** `scep`: the enrollment ended without a certificate (--ttl passed, too many failed attempts): exit 1. */
 export class ScepEnrollmentEndedError extends PocketcaError {}
+/**
+ * `scep`: the enrollment cannot vouch for the certificate it issued (a second
+ * party sent the spent challenge with another key, or the watch window was
+ * cut short by refused attempts); that certificate was revoked (exit 1).
+ * `details` are lines for the user to compare with the device (serial,
+ * SHA-256 fingerprint, addresses), printed before the error line.
+ */
+export class ScepEnrollmentCompromisedError extends PocketcaError {
+  constructor(
+    message: string,
+    hint: string,
+    readonly details: string[],
+  ) {
+    super(message, hint);
+  }
+}

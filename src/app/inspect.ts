@@ -18,6 +18,8 @@ export interface ListedCertificate {
   status: Status;
   revokedAt: string | null;
   reason: string | null;
+  /** What made it: issue, sign, renew, scep (SPEC third release: `list --json` gained it, last). */
+  source: string;
 }
 
 export interface ListParams {
@@ -36,7 +38,11 @@ const toListed = (row: CertificateRow, now: string): ListedCertificate => ({
   status: statusOf(row, now),
   revokedAt: row.revokedAt,
   reason: row.reason,
+  source: row.source,
 });
+
+/** The PROFILE column of `list`'s table for a row in hand, as the store's SQL writes it: `client (scep)` for a SCEP-enrolled one. */
+export const profileText = (row: { profile: string; source: string }): string => (row.source === 'scep' ? `${row.profile} (scep)` : row.profile);
 
 function listFilter(ctx: AppContext, p: ListParams): ListFilter {
   const now = ctx.now();
@@ -76,7 +82,6 @@ export function listCertsTable(ctx: AppContext, p: ListParams, header: readonly 
 export interface ShownCertificate extends ListedCertificate {
   fingerprintSha256: string;
   issuedAt: string;
-  source: string;
   issuer: string;
   subjectAltName: string | null;
   extKeyUsage: string[];
@@ -96,7 +101,6 @@ export function showCert(ctx: AppContext, ref: string): ShownCertificate {
     ...toListed(row, ctx.now().toISOString()),
     fingerprintSha256: row.fingerprintSha256,
     issuedAt: row.issuedAt,
-    source: row.source,
     issuer: x509.issuer.replace(/\n/g, ', '),
     subjectAltName: x509.subjectAltName ?? null,
     extKeyUsage: x509.keyUsage ?? [],

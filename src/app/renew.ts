@@ -102,6 +102,14 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
   const dir = resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir');
   const outDir = dir.path;
 
+  if (old.source === 'scep' && !p.csr) {
+    // Its key lives on the device, which enrolls again by SCEP; the profile replaces the old one there.
+    throw new UsageError(
+      `certificate ${old.serial} (${old.name}) was enrolled by SCEP: its key never left the device`,
+      `renew it with pocketca scep ${old.name} (the device installs the new profile; the old certificate is then revoked as superseded)`,
+    );
+  }
+
   let issued: IssueResult;
   if (old.source === 'sign' || p.csr) {
     // Its key lives on the device: only the device can make the next one.

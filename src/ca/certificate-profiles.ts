@@ -129,16 +129,27 @@ export function caNameConstraints(ca: ParsedCertificate): NameConstraints | unde
   return ext ? parseNameConstraints(ext.value) : undefined;
 }
 
-/** The TBSCertificate of an end-entity certificate under `ca`. Always CA:FALSE. */
-export function buildEndEntityTbs(ca: ParsedCertificate, p: EndEntityParams): Buffer {
+/**
+ * What `ca` refuses to sign for an end entity whatever its key: the days, a
+ * server without SANs, a validity past the CA's notAfter at `now`, names
+ * outside the CA's name constraints. `scep` asks it before it serves a
+ * profile (SPEC third release), with `now` the latest time it may issue.
+ */
+export function checkEndEntityRequest(ca: ParsedCertificate, p: Pick<EndEntityParams, 'profile' | 'sans' | 'days' | 'now'> & { commonName: string }): Validity {
   checkDays(p.days, p.profile);
   if (p.profile === 'server' && !hasSans(p.sans)) {
     throw new UsageError('a server certificate needs at least one subject alternative name', 'add --dns NAME and/or --ip ADDRESS');
   }
   const validity = validityWithin(ca, p.now, p.days);
-  checkCanonicalKey(p.spkiDer, p.keyType);
   const constraints = caNameConstraints(ca);
-  if (constraints) checkNamesAllowed(constraints, p.sans, p.subject.commonName);
+  if (constraints) checkNamesAllowed(constraints, p.sans, p.commonName);
+  return validity;
+}
+
+/** The TBSCertificate of an end-entity certificate under `ca`. Always CA:FALSE. */
+export function buildEndEntityTbs(ca: ParsedCertificate, p: EndEntityParams): Buffer {
+  const validity = checkEndEntityRequest(ca, { ...p, commonName: p.subject.commonName });
+  checkCanonicalKey(p.spkiDer, p.keyType);
   if (p.profile === 'intermediate') throw new RangeError('an intermediate is built by buildIntermediateTbs');
   const { bits, ekus } = usagesFor(p.profile, p.keyType);
   const extensions: Extension[] = [

@@ -136,6 +136,7 @@ export function urlHost(address: string): string {
 }
 
 const isUnspecified = (address: string) => address === '0.0.0.0' || address === '::';
+const remoteAddressOf = (req: IncomingMessage): string => (req.socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
 
 /**
  * Content made once the URL is known (`scep` writes its profile, which names
@@ -152,7 +153,8 @@ export interface LateContent {
  * A second handler on the same server (STYLE "One HTTP-serving mechanism"):
  * it answers `/<token><path>` (with any query) by GET and POST, under the
  * same token rules, time and size bounds and log. With a handler, downloads
- * do not end the share; the handler does, through its control.
+ * do not end the share; the handler does, through its control. A handler
+ * that throws gets its client a 500 and the share goes on: no request ends it.
  */
 export interface ShareHandler {
   /** The path under the token, e.g. '/scep'. */
@@ -166,6 +168,8 @@ export interface HandlerRequest {
   method: 'GET' | 'POST';
   query: URLSearchParams;
   body: Buffer;
+  /** The client's address, as the request log shows it. */
+  remoteAddress: string;
 }
 
 export interface HandlerResponse {
@@ -351,7 +355,7 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
       if (counted && !finished) reserved -= 1;
       p.onRequest?.({
         time,
-        remoteAddress: (req.socket.remoteAddress ?? '?').replace(/^::ffff:/, ''),
+        remoteAddress: remoteAddressOf(req),
         method: method.slice(0, 16),
         path: redactPath(target, token),
         status: res.statusCode,
@@ -498,7 +502,7 @@ function serveHandler(
     const queryAt = (req.url ?? '').indexOf('?');
     const query = new URLSearchParams(queryAt < 0 ? '' : (req.url ?? '').slice(queryAt + 1));
     Promise.resolve()
-      .then(() => handler.handle({ method, query, body: Buffer.concat(chunks) }, control))
+      .then(() => handler.handle({ method, query, body: Buffer.concat(chunks), remoteAddress: remoteAddressOf(req) }, control))
       .then(
         (answer) => {
           if (answer.note !== undefined) setNote(answer.note);
@@ -507,10 +511,10 @@ function serveHandler(
           res.end(answer.body);
         },
         (error: Error) => {
-          // Nothing of the error goes to the client; the share ends with it (main maps it to its exit code).
-          setNote('internal error');
+          // Nothing of the error goes to the client, and the share goes on: no request may end it (a
+          // handler ends it through its control). The log names the error's class, never its message.
+          setNote(`internal error (${error instanceof Error ? error.name : typeof error})`);
           plain(500, 'internal error');
-          control.fail(error);
         },
       );
   });

@@ -125,11 +125,12 @@ const LISTED_JSON: [key: string, value: string][] = [
   ['status', STATUS_SQL],
   ['revokedAt', 'json_quote(r.revoked_at)'],
   ['reason', 'json_quote(r.reason)'],
+  ['source', 'json_quote(c.source)'],
 ];
 
 /**
  * What listCertificates selects, each certificate as the JSON text of
- * {serial,name,subject,profile,notBefore,notAfter,status,revokedAt,reason}
+ * {serial,name,subject,profile,notBefore,notAfter,status,revokedAt,reason,source}
  * laid out as JSON.stringify(rows, null, 2) lays out an element (json_quote
  * escapes as it does), one at a time. SQLite writes the text: 100,000 rows as
  * JavaScript objects, or as one 30 MB document, cost seconds (issue 6).
@@ -144,8 +145,10 @@ export function* listCertificatesJson(db: Db, filter: ListFilter): Generator<str
 
 /** The STATUS column of `list`'s table: valid, expired, or "revoked (REASON)". */
 const STATUS_TEXT_SQL = `CASE WHEN r.revoked_at IS NOT NULL AND r.revoked_at <> '' THEN 'revoked (' || r.reason || ')' WHEN c.not_after <= @now THEN 'expired' ELSE 'valid' END`;
+/** The PROFILE column of `list`'s table: the profile, and "(scep)" after a SCEP-enrolled one (profileText in src/app/inspect.ts). */
+const PROFILE_TEXT_SQL = `c.profile || CASE WHEN c.source = 'scep' THEN ' (scep)' ELSE '' END`;
 /** The columns of `list`'s table, in order: SERIAL, NAME, PROFILE, STATUS, EXPIRES, SUBJECT. */
-const TABLE_SQL = ['c.serial', 'c.name', 'c.profile', STATUS_TEXT_SQL, 'substr(c.not_after, 1, 10)', 'c.subject'];
+const TABLE_SQL = ['c.serial', 'c.name', PROFILE_TEXT_SQL, STATUS_TEXT_SQL, 'substr(c.not_after, 1, 10)', 'c.subject'];
 
 export interface TableShape {
   rows: number;

@@ -61,7 +61,7 @@ test('share: a phone browser gets the page (name, fingerprint, download link, st
   const token = url.pathname.slice(1);
 
   // The headers, as a browser's request gets them.
-  const head = (await fetchRaw(url, url.pathname, 'GET', undefined, { accept: SAFARI_ACCEPT, 'user-agent': IPHONE_SAFARI }))!;
+  const head = (await fetchRaw(url, url.pathname, 'GET', undefined, { headers: { accept: SAFARI_ACCEPT, 'user-agent': IPHONE_SAFARI } }))!;
   assert.equal(head.status, 200);
   assert.equal(head.headers['content-type'], 'text/html; charset=utf-8');
   const csp = String(head.headers['content-security-policy']);
@@ -157,7 +157,7 @@ test('share: a phone browser gets the page (name, fingerprint, download link, st
   assert.equal(log.match(/GET \/<token> 200 {2}\(the page; not a download\)$/gm)?.length, 4, log);
   assert.match(log, /GET \/<token>\/download 200 {2}download 1 of 1$/m);
   assert.ok(!log.includes(token), 'the token is not logged');
-  const again = await fetchRaw(url, url.pathname, 'GET', undefined, { accept: SAFARI_ACCEPT });
+  const again = await fetchRaw(url, url.pathname, 'GET', undefined, { headers: { accept: SAFARI_ACCEPT } });
   assert.ok(again === null || again.status === 404, 'the spent link shows no page');
 
   // Chromium asked this server for everything it loaded, and nothing else.
@@ -197,7 +197,7 @@ test('scep: the enrollment link shows the page too (same server), and the profil
   t.after(() => ca.cleanup());
   const serving = await startServing(t, ['scep', 'dana-ipad', '--out-dir', ca.out, '--bind', '127.0.0.1', '--json', '--ttl', '30s', '--home', ca.home, '--passphrase-file', ca.passFile], ['url', 'scepUrl'], 'scep');
   const url = new URL(serving.json.url!);
-  const page = (await fetchRaw(url, url.pathname, 'GET', undefined, { accept: SAFARI_ACCEPT, 'user-agent': IPHONE_SAFARI }))!;
+  const page = (await fetchRaw(url, url.pathname, 'GET', undefined, { headers: { accept: SAFARI_ACCEPT, 'user-agent': IPHONE_SAFARI } }))!;
   assert.equal(page.status, 200);
   const html = page.body.toString();
   assert.match(html, /<h1>dana-ipad<\/h1>/);
@@ -208,7 +208,7 @@ test('scep: the enrollment link shows the page too (same server), and the profil
   assert.equal(profile.status, 200);
   assert.equal(profile.headers['content-type'], 'application/x-apple-aspen-config');
   assert.match(profile.body.toString(), /com\.apple\.security\.scep/);
-  const caps = (await fetchRaw(url, `${url.pathname}/scep?operation=GetCACaps`, 'GET', undefined, { accept: SAFARI_ACCEPT }))!;
+  const caps = (await fetchRaw(url, `${url.pathname}/scep?operation=GetCACaps`, 'GET', undefined, { headers: { accept: SAFARI_ACCEPT } }))!;
   assert.equal(caps.status, 200, 'the SCEP handler answers whatever the Accept');
   assert.match(caps.body.toString(), /POSTPKIOperation/);
 });

@@ -216,7 +216,7 @@ test('share reminders.ics serves text/calendar; charset=utf-8, and a browser get
   ca.ok(['remind', '--out', ics]);
   const serving = await startServing(t, ['share', ics, '--bind', '127.0.0.1', '--json', '--ttl', '30s'], ['url'], 'share');
   const url = new URL(serving.json.url!);
-  const page = (await fetchRaw(url, url.pathname, 'GET', undefined, { accept: 'text/html', 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)' }))!;
+  const page = (await fetchRaw(url, url.pathname, 'GET', undefined, { headers: { accept: 'text/html', 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)' } }))!;
   assert.equal(page.status, 200);
   assert.match(page.body.toString(), /<h1>Certificate reminders<\/h1>/);
   assert.match(page.body.toString(), /Add All/);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppContext } from '../../src/host/context';
 import type { CaHome } from '../../src/host/home';
-import { listCerts, listCertsJson, listCertsTable, type ListParams } from '../../src/app/inspect';
+import { listCerts, listCertsJson, listCertsTable, profileText, type ListParams } from '../../src/app/inspect';
 import { formatTable, Output, tableLine } from '../../src/cli/output';
 import { insertCertificate, type CertificateRecord } from '../../src/store/certificates';
 import { openDatabase } from '../../src/store/database';
@@ -68,7 +68,7 @@ test('list --json: the same bytes as JSON.stringify, for every filter and for te
       serial: (0x40 + i).toString(16) + '00'.repeat(15),
       name: `device-${i}`,
       profile: i === 5 ? 'server' : 'client',
-      source: i === 4 ? 'internal' : 'issue',
+      source: i === 4 ? 'internal' : i === 3 ? 'scep' : 'issue',
       subject,
       notBefore: '2026-01-01T00:00:00.000Z',
       notAfter: i === 3 ? '2026-02-01T00:00:00.000Z' : `2026-0${3 + i}-15T00:00:00.000Z`,
@@ -85,7 +85,10 @@ test('list --json: the same bytes as JSON.stringify, for every filter and for te
     assert.equal(printed(listCertsJson(ctx, filter)), expected, JSON.stringify(filter));
   }
   assert.equal(printed([]), '[]\n');
-  assert.equal(JSON.parse(printed(listCertsJson(ctx, { status: 'all' }))).length, 5, 'the internal certificate is left out');
+  const all = JSON.parse(printed(listCertsJson(ctx, { status: 'all' })));
+  assert.equal(all.length, 5, 'the internal certificate is left out');
+  assert.deepEqual(all.map((c: { source: string }) => c.source), ['issue', 'issue', 'issue', 'scep', 'issue'], 'source, the last field');
+  assert.equal(Object.keys(all[0]).at(-1), 'source');
 });
 
 test('list table: SQLite lays out the bytes formatTable does; text that is not printable ASCII is left to formatTable', (t) => {
@@ -96,7 +99,7 @@ test('list table: SQLite lays out the bytes formatTable does; text that is not p
   const expected = (filter: ListParams): string => {
     const rows = listCerts(ctx, filter);
     if (rows.length === 0) return 'no certificates\n';
-    const cells = rows.map((r) => [r.serial, r.name, r.profile, r.status === 'revoked' ? `revoked (${r.reason})` : r.status, r.notAfter.slice(0, 10), r.subject]);
+    const cells = rows.map((r) => [r.serial, r.name, profileText(r), r.status === 'revoked' ? `revoked (${r.reason})` : r.status, r.notAfter.slice(0, 10), r.subject]);
     return formatTable(header, cells) + '\n';
   };
   const bySql = (filter: ListParams): string | undefined => {
@@ -115,7 +118,7 @@ test('list table: SQLite lays out the bytes formatTable does; text that is not p
         serial: i === 3 ? '00ff' + 'ab'.repeat(8) : (0x10 + i).toString(16) + 'cd'.repeat(7 + i),
         name,
         profile: i === 2 ? 'server' : 'client',
-        source: 'issue',
+        source: i === 0 ? 'scep' : 'issue',
         subject: i === 4 ? 'O=Home, CN=nas' : `CN=${name}`,
         notBefore: '2026-01-01T00:00:00.000Z',
         notAfter: i === 1 ? '2026-02-01T00:00:00.000Z' : `2026-0${3 + i}-15T00:00:00.000Z`,

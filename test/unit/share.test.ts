@@ -196,7 +196,7 @@ describe('share server', () => {
     const url = new URL(s.url);
     const html = { accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8', 'user-agent': 'Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X)' };
     for (let i = 0; i < 3; i++) {
-      const page = (await fetchRaw(url, url.pathname, 'GET', undefined, html))!;
+      const page = (await fetchRaw(url, url.pathname, 'GET', undefined, { headers: html }))!;
       assert.equal(page.status, 200);
       assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
       assert.match(String(page.headers['content-security-policy']), /^default-src 'none'; /);
@@ -204,10 +204,10 @@ describe('share server', () => {
       assert.match(page.body.toString(), /SCEP/);
       assert.ok(page.body.includes(`href="${url.pathname}/download"`));
     }
-    const head = (await fetchRaw(url, url.pathname, 'HEAD', undefined, html))!;
+    const head = (await fetchRaw(url, url.pathname, 'HEAD', undefined, { headers: html }))!;
     assert.equal(head.status, 200);
     assert.equal(head.body.length, 0);
-    const got = (await fetchRaw(url, `${url.pathname}/download`, 'GET', undefined, html))!;
+    const got = (await fetchRaw(url, `${url.pathname}/download`, 'GET', undefined, { headers: html }))!;
     assert.equal(got.status, 200);
     assert.equal(got.body.toString(), profile);
     assert.equal(got.headers['content-type'], 'application/x-apple-aspen-config');
@@ -236,10 +236,10 @@ describe('share server', () => {
     assert.equal((await fetchRaw(url, `${url.pathname}/download/`))!.status, 404);
     assert.equal((await fetchRaw(url, `${url.pathname}/Download`))!.status, 404);
     assert.equal((await fetchRaw(url, url.pathname))!.body.toString(), 'not a certificate', 'no Accept: the file');
-    const page = (await fetchRaw(url, url.pathname, 'GET', undefined, { accept: 'text/html' }))!;
+    const page = (await fetchRaw(url, url.pathname, 'GET', undefined, { headers: { accept: 'text/html' } }))!;
     assert.match(page.body.toString(), /The download works once/, 'one of two left');
     assert.equal((await fetchRaw(url, `${url.pathname}/download`))!.status, 200);
-    const spent = await fetchRaw(url, url.pathname, 'GET', undefined, { accept: 'text/html' });
+    const spent = await fetchRaw(url, url.pathname, 'GET', undefined, { headers: { accept: 'text/html' } });
     assert.ok(spent === null || spent.status === 404);
   });
 });
