@@ -199,3 +199,14 @@ export function validIntermediates(db: Db, now: string): { serial: string; name:
     )
     .all(now) as { serial: string; name: string; der: Buffer }[];
 }
+
+/** The intermediates no longer valid (revoked, or expired at `now`), with their DER: a CRL one of them signed is recognised, and left out. */
+export function retiredIntermediates(db: Db, now: string): { serial: string; name: string; der: Buffer; revokedAt: string | null; notAfter: string }[] {
+  return db
+    .prepare(
+      `SELECT c.serial, c.name, d.der, r.revoked_at AS revokedAt, c.not_after AS notAfter FROM certificates c JOIN certificate_ders d ON d.serial = c.serial
+       LEFT JOIN revocations r ON r.serial = c.serial
+       WHERE c.profile = 'intermediate' AND (r.serial IS NOT NULL OR c.not_after <= ?) ORDER BY c.issued_at, c.serial`,
+    )
+    .all(now) as { serial: string; name: string; der: Buffer; revokedAt: string | null; notAfter: string }[];
+}
