@@ -1,4 +1,4 @@
-import type { Db } from './database';
+import { prepared, type Db } from './database';
 
 export type Profile = 'client' | 'server' | 'profile-signer' | 'intermediate';
 export type Source = 'issue' | 'sign' | 'renew' | 'internal' | 'scep';
@@ -43,7 +43,7 @@ export function insertCertificate(db: Db, record: CertificateRecord, der: Buffer
 }
 
 export function findBySerial(db: Db, serial: string): CertificateRow | undefined {
-  return db.prepare(`${SELECT} WHERE c.serial = ?`).get(serial) as CertificateRow | undefined;
+  return prepared(db, `${SELECT} WHERE c.serial = ?`).get(serial) as CertificateRow | undefined;
 }
 
 export function findByName(db: Db, name: string): CertificateRow[] {

@@ -1,4 +1,4 @@
-import type { Db } from './database';
+import { prepared, type Db } from './database';
 
 export interface RevocationRow {
   serial: string;
@@ -7,7 +7,7 @@ export interface RevocationRow {
 }
 
 export function insertRevocation(db: Db, row: RevocationRow): void {
-  db.prepare('INSERT INTO revocations (serial, revoked_at, reason) VALUES (@serial, @revokedAt, @reason)').run(row);
+  prepared(db, 'INSERT INTO revocations (serial, revoked_at, reason) VALUES (@serial, @revokedAt, @reason)').run(row);
 }
 
 const ALL_REVOCATIONS = 'SELECT serial, revoked_at AS revokedAt, reason FROM revocations ORDER BY revoked_at, serial';
@@ -30,7 +30,7 @@ export function* eachRevocation(db: Db): Generator<RevocationRow> {
 
 
 export function findRevocation(db: Db, serial: string): RevocationRow | undefined {
-  return db.prepare('SELECT serial, revoked_at AS revokedAt, reason FROM revocations WHERE serial = ?').get(serial) as RevocationRow | undefined;
+  return prepared(db, 'SELECT serial, revoked_at AS revokedAt, reason FROM revocations WHERE serial = ?').get(serial) as RevocationRow | undefined;
 }
 
 /**
