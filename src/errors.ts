@@ -95,6 +95,8 @@ export class InvalidBackupError extends UsageError {}
 export class ValidCertificateExistsError extends PocketcaError {}
 /** `restore`: the backup's signature does not verify with the CA certificate it carries (exit 1). */
 export class BackupSignatureError extends PocketcaError {}
+/** `restore --deployed-crl`: a CRL this CA did not sign, or one pocketca never writes (exit 1). */
+export class CrlOfAnotherCaError extends PocketcaError {}
 /** `restore`: a first-release backup, whose manifest is not signed, without --allow-unsigned (exit 1). */
 export class UnsignedBackupError extends PocketcaError {}
 /**

@@ -5,7 +5,6 @@
  */
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { verifyWithKey } from '../ca/key-types';
 import { describedNameConstraints } from '../ca/name-constraints';
 import { CaNotFoundError, PocketcaError } from '../errors';
 import { CrlFormatError, readCrl, type ReadCrl } from '../formats/crl-reader';
@@ -18,7 +17,7 @@ import type { Db } from '../store/database';
 import { inspectDatabase } from '../store/health';
 import { sha256Hex } from '../formats/crl';
 import type { AppContext } from '../host/context';
-import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
+import { CRL_WARNING_DAYS, crlStatus, signedByCa } from './crl-status';
 import { parseTempName, processRuns } from '../host/files';
 import { crlsInFile, intermediatesOf, signerOf } from './intermediate-crls';
 
@@ -277,8 +276,7 @@ function checkDeployedIntermediateCrls(path: string, ca: ParsedCertificate, db: 
   }
   const byRoot = (der: Buffer) => {
     try {
-      const crl = readCrl(der);
-      return verifyWithKey(ca.publicKey, crl.tbsDer, crl.signature);
+      return signedByCa(readCrl(der), ca);
     } catch {
       return false;
     }

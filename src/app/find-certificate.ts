@@ -1,7 +1,8 @@
 import { normalizeSerial } from '../ca/serial';
-import { AmbiguousNameError, CertificateNotFoundError, ValidCertificateExistsError } from '../errors';
+import { AmbiguousNameError, CertificateAlreadyRevokedError, CertificateNotFoundError, ValidCertificateExistsError } from '../errors';
 import { findByName, findBySerial, recordedNames, statusOf, type CertificateRow } from '../store/certificates';
 import type { Db } from '../store/database';
+import { findRevocation } from '../store/revocations';
 
 /**
  * Resolve SERIAL|NAME. A serial wins when the text is one; a name may match
@@ -15,6 +16,14 @@ export function findCertificates(db: Db, ref: string): CertificateRow[] {
   }
   const rows = findByName(db, ref);
   if (rows.length === 0) {
+    // A serial revoked on a CRL that restore kept, issued after the backup: revoked, with nothing else known.
+    const revoked = serial === undefined ? undefined : findRevocation(db, serial);
+    if (revoked) {
+      throw new CertificateAlreadyRevokedError(
+        `serial ${serial} is already revoked (${revoked.revokedAt}, ${revoked.reason}); no certificate of it is recorded here`,
+        `nothing changed; \`pocketca show ${serial}\` shows the revocation`,
+      );
+    }
     const near = closestName(ref, recordedNames(db));
     throw new CertificateNotFoundError(
       `no certificate with serial or name ${JSON.stringify(ref)}`,

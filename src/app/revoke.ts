@@ -59,9 +59,27 @@ export async function revoke(ctx: AppContext, p: RevokeParams): Promise<RevokeRe
     targets = valid.length > 0 ? valid : candidates;
     if (targets.length > 1 && !p.all && !(p.confirmAll && (await p.confirmAll(targets)))) throw ambiguous(p.ref, targets, '--all');
   }
+  refuseReasonFor(p.reason, targets);
 
   const done = await revokeCertificates(ctx, targets, p.reason, command, { skipRevoked: false });
   return { revoked: done.revoked, crlNumber: done.crlNumber!, crlPath: ctx.home.crlPath, ...(done.websocketKeyRotated ? { websocketKeyRotated: true } : {}) };
+}
+
+/**
+ * cACompromise is the reason for revoking a CA certificate, keyCompromise its
+ * end-entity counterpart (RFC 5280 §5.3.1 takes CRLReason from X.509, which
+ * defines them so; Java's CRLReason says "CA certificates only"). A leaf
+ * revoked as cACompromise would tell a relying party that a CA key leaked:
+ * refused, before the passphrase is asked.
+ */
+function refuseReasonFor(reason: RevocationReason, targets: CertificateRow[]): void {
+  const leaf = reason === 'cACompromise' ? targets.find((t) => t.profile !== 'intermediate') : undefined;
+  if (leaf) {
+    throw new UsageError(
+      `--reason cACompromise is for an intermediate (a CA certificate); ${leaf.name} (${leaf.serial}) is a ${leaf.profile} certificate`,
+      `for a leaked key use: pocketca revoke ${leaf.serial} --reason keyCompromise`,
+    );
+  }
 }
 
 /**

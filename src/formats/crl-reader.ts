@@ -5,12 +5,14 @@
  * every step goes through the bounds-checked DER reader.
  */
 import { DER_TAGS } from './der';
-import { DerError, content, readChildren, readTlv, slice, type Tlv } from './der-reader';
+import { DerError, content, readChildren, readOid, readTlv, slice, type Tlv } from './der-reader';
 import { fromPem, looksLikePem } from './pem';
 
 export interface ReadCrl {
   /** The tbsCertList bytes exactly as signed. */
   tbsDer: Buffer;
+  /** The issuer Name's DER (§5.1.2.3). */
+  issuerDer: Buffer;
   signature: Buffer;
   thisUpdate: Date;
   /** Absent in a CRL that promises no next one (pocketca always sets it). */
@@ -76,10 +78,93 @@ export function readCrl(der: Buffer): ReadCrl {
     const number = readCrlNumber(der, fields[fields.length - 1]);
     // BIT STRING: the first content byte counts unused bits (0 for a signature).
     const signature = content(der, signatureValue).subarray(1);
-    return { tbsDer: slice(der, tbs), signature, thisUpdate: readTime(der, thisUpdate), nextUpdate, entries, ...(number === undefined ? {} : { number }) };
+    const issuer = fields[start + 1];
+    if (issuer?.tag !== 0x30) throw new CrlFormatError('CRL has no issuer');
+    return {
+      tbsDer: slice(der, tbs),
+      issuerDer: slice(der, issuer),
+      signature,
+      thisUpdate: readTime(der, thisUpdate),
+      nextUpdate,
+      entries,
+      ...(number === undefined ? {} : { number }),
+    };
   } catch (error) {
     if (error instanceof DerError) throw new CrlFormatError(`malformed CRL: ${error.message}`);
     throw error;
+  }
+}
+
+/** One revokedCertificates entry (§5.1.2.6) as read. */
+export interface RevokedEntry {
+  /** Lowercase hex, leading zero octets dropped (as pocketca stores serials). */
+  serial: string;
+  revokedAt: Date;
+  /** The reasonCode entry extension's value (§5.3.1); undefined when absent. */
+  reasonCode?: number;
+  /** OIDs of critical entry extensions other than reasonCode (§5.3: a reader must not ignore them). */
+  unknownCritical: string[];
+}
+
+/** id-ce-cRLReasons, 2.5.29.21. */
+const REASON_CODE_OID = Buffer.from([0x55, 0x1d, 0x15]);
+
+function readEntry(der: Buffer, entry: Tlv): RevokedEntry {
+  const [serialTlv, time, extensions] = readChildren(der, entry);
+  if (entry.tag !== 0x30 || serialTlv?.tag !== 0x02 || !isTime(time)) throw new CrlFormatError('a revoked entry is not {serial, revocationDate}');
+  let hex = content(der, serialTlv).toString('hex');
+  if (hex.length === 0 || hex.length > 42) throw new CrlFormatError('a revoked serial is empty or longer than 21 octets');
+  while (hex.length > 2 && hex.startsWith('00')) hex = hex.slice(2);
+  const read: RevokedEntry = { serial: hex, revokedAt: readTime(der, time), unknownCritical: [] };
+  if (extensions) {
+    if (extensions.tag !== 0x30) throw new CrlFormatError('a revoked entry has malformed extensions');
+    for (const extension of readChildren(der, extensions)) {
+      const parts = readChildren(der, extension);
+      if (parts[0]?.tag !== 0x06 || parts.length < 2 || parts.length > 3) throw new CrlFormatError('a revoked entry has a malformed extension');
+      const critical = parts.length === 3 && parts[1]!.tag === 0x01 && content(der, parts[1]!)[0] !== 0;
+      const value = parts[parts.length - 1]!;
+      if (content(der, parts[0]).equals(REASON_CODE_OID)) {
+        const inner = content(der, value);
+        const enumerated = readTlv(inner, 0);
+        const octets = content(inner, enumerated);
+        if (value.tag !== 0x04 || enumerated.tag !== 0x0a || octets.length !== 1) throw new CrlFormatError('a revoked entry has a malformed reasonCode');
+        read.reasonCode = octets[0]!;
+      } else if (critical) read.unknownCritical.push(readOid(der, parts[0]));
+    }
+  }
+  return read;
+}
+
+/**
+ * The revoked entries of a CRL, one at a time (a million of them are never
+ * held at once). Every step goes through the bounds-checked DER reader, and
+ * a CRL nests two levels below its list, so nothing here recurses on input.
+ */
+export function* revokedEntries(der: Buffer): Generator<RevokedEntry> {
+  let list: Tlv | undefined;
+  try {
+    const [tbs] = readChildren(der, readTlv(der, 0));
+    if (!tbs) throw new CrlFormatError('not a CertificateList');
+    const fields = readChildren(der, tbs);
+    const start = fields[0]?.tag === 0x02 ? 1 : 0;
+    const next = fields[start + 3];
+    list = fields[start + (isTime(next) ? 4 : 3)];
+  } catch (error) {
+    if (error instanceof DerError) throw new CrlFormatError(`malformed CRL: ${error.message}`);
+    throw error;
+  }
+  if (!list || list.tag !== 0x30) return;
+  for (let pos = list.contentStart; pos < list.end; ) {
+    let entry: RevokedEntry;
+    try {
+      const tlv = readTlv(der, pos, list.end);
+      pos = tlv.end;
+      entry = readEntry(der, tlv);
+    } catch (error) {
+      if (error instanceof DerError) throw new CrlFormatError(`malformed CRL entry: ${error.message}`);
+      throw error;
+    }
+    yield entry;
   }
 }
 

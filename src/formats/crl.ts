@@ -21,8 +21,23 @@ export const REASON_CODES = {
   privilegeWithdrawn: 9,
 } as const;
 export type RevocationReason = keyof typeof REASON_CODES;
-/** The reasons a user may give to `revoke` (SPEC). */
-export const USER_REASONS: RevocationReason[] = ['unspecified', 'keyCompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation'];
+/**
+ * The reasons a user may give to `revoke` (SPEC), in RFC 5280 §5.3.1 order.
+ * Not certificateHold: a revocation is permanent here (no hold, no
+ * removeFromCRL). cACompromise is for an intermediate only (src/app/revoke.ts).
+ */
+export const USER_REASONS: RevocationReason[] = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'privilegeWithdrawn'];
+
+/** `text` when it names a reason pocketca records (any of REASON_CODES but certificateHold). */
+export function asRecordedReason(text: unknown): RevocationReason | undefined {
+  return typeof text === 'string' && text !== 'certificateHold' && Object.hasOwn(REASON_CODES, text) ? (text as RevocationReason) : undefined;
+}
+
+/** The reason a CRL entry's reasonCode stands for, if pocketca records it (certificateHold and codes it never writes: undefined). */
+export function reasonOfCode(code: number): RevocationReason | undefined {
+  const found = (Object.entries(REASON_CODES) as [RevocationReason, number][]).find(([, value]) => value === code)?.[0];
+  return found === 'certificateHold' ? undefined : found;
+}
 
 export interface CrlEntry {
   /** Lowercase hex serial. */

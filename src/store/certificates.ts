@@ -1,4 +1,4 @@
-import type { Db } from './database';
+import { prepared, type Db } from './database';
 
 export type Profile = 'client' | 'server' | 'profile-signer' | 'intermediate';
 export type Source = 'issue' | 'sign' | 'renew' | 'internal' | 'scep';
@@ -43,7 +43,7 @@ export function insertCertificate(db: Db, record: CertificateRecord, der: Buffer
 }
 
 export function findBySerial(db: Db, serial: string): CertificateRow | undefined {
-  return db.prepare(`${SELECT} WHERE c.serial = ?`).get(serial) as CertificateRow | undefined;
+  return prepared(db, `${SELECT} WHERE c.serial = ?`).get(serial) as CertificateRow | undefined;
 }
 
 export function findByName(db: Db, name: string): CertificateRow[] {
@@ -201,4 +201,15 @@ export function validIntermediates(db: Db, now: string): { serial: string; name:
        WHERE c.profile = 'intermediate' AND r.serial IS NULL AND c.not_after > ? ORDER BY c.issued_at, c.serial`,
     )
     .all(now) as { serial: string; name: string; der: Buffer }[];
+}
+
+/** The intermediates no longer valid (revoked, or expired at `now`), with their DER: a CRL one of them signed is recognised, and left out. */
+export function retiredIntermediates(db: Db, now: string): { serial: string; name: string; der: Buffer; revokedAt: string | null; notAfter: string }[] {
+  return db
+    .prepare(
+      `SELECT c.serial, c.name, d.der, r.revoked_at AS revokedAt, c.not_after AS notAfter FROM certificates c JOIN certificate_ders d ON d.serial = c.serial
+       LEFT JOIN revocations r ON r.serial = c.serial
+       WHERE c.profile = 'intermediate' AND (r.serial IS NOT NULL OR c.not_after <= ?) ORDER BY c.issued_at, c.serial`,
+    )
+    .all(now) as { serial: string; name: string; der: Buffer; revokedAt: string | null; notAfter: string }[];
 }

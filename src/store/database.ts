@@ -150,3 +150,19 @@ export function migrate(db: Db, migrations: Migration[] = loadMigrations()): voi
     if (foreignKeys) db.pragma('foreign_keys = ON');
   }
 }
+
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * db.prepare once per database and SQL text. Compiling a statement costs
+ * more than running it: `restore` of 100,000 revocations spent 10 of its 22
+ * seconds preparing the same three statements (issue 16). Only for
+ * get/run/all: a statement that is iterating cannot run again meanwhile.
+ */
+export function prepared(db: Db, sql: string): Database.Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = db.prepare(sql)));
+  return statement;
+}

@@ -32,15 +32,33 @@ export interface DatabaseFacts {
 export function describeDatabase(db: Db): DatabaseFacts {
   const rows = db.pragma('integrity_check') as { integrity_check: string }[];
   const crl = latestCrl(db);
-  const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
   return {
     schemaVersion: db.pragma('user_version', { simple: true }) as number,
     integrity: rows.map((r) => r.integrity_check).join('; '),
     caFingerprintSha256: getSetting(db, 'ca_fingerprint_sha256'),
     latestCrl: crl ? { number: crl.number, sha256: crl.sha256 } : undefined,
-    certificates: count('certificates'),
-    revocations: count('revocations'),
+    ...countRecords(db),
   };
+}
+
+/** How many certificates and revocations the database records. */
+export function countRecords(db: Db): { certificates: number; revocations: number } {
+  const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  return { certificates: count('certificates'), revocations: count('revocations') };
+}
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * PRAGMA user_version read from a database file's header (offset 60, 4 bytes
+ * big-endian: sqlite.org/fileformat2.html#user_version_number), without
+ * opening it; undefined when the bytes are not an SQLite database. For a
+ * file alone (a backup's member, no -wal beside it) the header is the
+ * database's own: nothing can override it.
+ */
+export function sqliteUserVersion(file: Buffer): number | undefined {
+  if (file.length < 100 || !file.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) return undefined;
+  return file.readUInt32BE(60);
 }
 
 /** One schema object as sqlite_master lists it, without its rootpage (where it happens to be stored). */

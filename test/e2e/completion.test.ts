@@ -95,7 +95,7 @@ test('completion zsh is valid zsh and registers with compinit', (t) => {
   const r = tool('zsh', ['-f', '-c', `autoload -Uz compinit && compinit -u -d ${dump} && source ${file} && print -r -- $_comps[pocketca] && whence -w _pocketca`]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '_pocketca\n_pocketca: function\n');
-  assert.match(readFileSync(file, 'utf8'), /'--reason\[[^\]]*\]:reason:\(unspecified keyCompromise affiliationChanged superseded cessationOfOperation\)'/);
+  assert.match(readFileSync(file, 'utf8'), /'--reason\[[^\]]*\]:reason:\(unspecified keyCompromise cACompromise affiliationChanged superseded cessationOfOperation privilegeWithdrawn\)'/);
 });
 
 test("completion zsh installed as its --help says (~/.zfunc on fpath before compinit) is autoloaded", (t) => {

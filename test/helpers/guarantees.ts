@@ -22,6 +22,11 @@ export function withDatabase<T>(home: string, read: (db: Database.Database) => T
   }
 }
 
+/** Every file directly under a directory with its bytes, to show that a refused command changed nothing. */
+export function snapshotDir(dir: string): Map<string, Buffer> {
+  return new Map(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name))]));
+}
+
 export const integrityCheck = (home: string): string =>
   withDatabase(home, (db) => (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; '));
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppContext } from '../../src/host/context';
 import type { CaHome } from '../../src/host/home';
-import { listCerts, listCertsJson, listCertsTable, profileText, type ListParams } from '../../src/app/inspect';
+import { listCells, listCerts, listCertsJson, listCertsTable, type ListParams } from '../../src/app/inspect';
 import { formatTable, Output, tableLine } from '../../src/cli/output';
 import { insertCertificate, type CertificateRecord } from '../../src/store/certificates';
 import { openDatabase } from '../../src/store/database';
@@ -79,16 +79,25 @@ test('list --json: the same bytes as JSON.stringify, for every filter and for te
     if (i === 1) insertRevocation(db, { serial: record.serial, revokedAt: '2026-02-02T00:00:00.000Z', reason: 'keyCompromise' });
     if (i === 2) insertRevocation(db, { serial: record.serial, revokedAt: '2026-02-03T00:00:00.000Z', reason: 'unspecified' });
   });
+  // A revoked serial with no certificate record (restore --deployed-crl, issue 16): listed with --revoked and --all, after the rest.
+  insertRevocation(db, { serial: '7a' + '11'.repeat(15), revokedAt: '2026-02-04T00:00:00.000Z', reason: 'privilegeWithdrawn' });
   const ctx = { home: { database: () => db } as unknown as CaHome, now: () => NOW } as AppContext;
+  const unrecorded = (filter: ListParams) => listCerts(ctx, filter).filter((c) => c.name === null);
+  assert.deepEqual(unrecorded({ status: 'revoked' }), [
+    { serial: '7a' + '11'.repeat(15), name: null, subject: null, profile: null, notBefore: null, notAfter: null, status: 'revoked', revokedAt: '2026-02-04T00:00:00.000Z', reason: 'privilegeWithdrawn', source: null },
+  ]);
+  assert.equal(listCerts(ctx, { status: 'all' }).at(-1)!.name, null, 'after the certificates');
+  for (const filter of [{ status: 'valid' }, { status: 'expired' }, { status: 'all', expiringDays: 400 }] as ListParams[]) assert.deepEqual(unrecorded(filter), [], JSON.stringify(filter));
   for (const filter of FILTERS) {
     const expected = JSON.stringify(listCerts(ctx, filter), null, 2) + '\n';
     assert.equal(printed(listCertsJson(ctx, filter)), expected, JSON.stringify(filter));
   }
   assert.equal(printed([]), '[]\n');
   const all = JSON.parse(printed(listCertsJson(ctx, { status: 'all' })));
-  assert.equal(all.length, 5, 'the internal certificate is left out');
-  assert.deepEqual(all.map((c: { source: string }) => c.source), ['issue', 'issue', 'issue', 'scep', 'issue'], 'source, the last field');
+  assert.equal(all.length, 6, 'the internal certificate is left out; the unrecorded revocation is in');
+  assert.deepEqual(all.map((c: { source: string | null }) => c.source), ['issue', 'issue', 'issue', 'scep', 'issue', null], 'source, the last field');
   assert.equal(Object.keys(all[0]).at(-1), 'source');
+  assert.equal(Object.keys(all[5]).at(-1), 'source');
 });
 
 test('list table: SQLite lays out the bytes formatTable does; text that is not printable ASCII is left to formatTable', (t) => {
@@ -99,8 +108,7 @@ test('list table: SQLite lays out the bytes formatTable does; text that is not p
   const expected = (filter: ListParams): string => {
     const rows = listCerts(ctx, filter);
     if (rows.length === 0) return 'no certificates\n';
-    const cells = rows.map((r) => [r.serial, r.name, profileText(r), r.status === 'revoked' ? `revoked (${r.reason})` : r.status, r.notAfter.slice(0, 10), r.subject]);
-    return formatTable(header, cells) + '\n';
+    return formatTable(header, rows.map(listCells)) + '\n';
   };
   const bySql = (filter: ListParams): string | undefined => {
     const table = listCertsTable(ctx, filter, header);
@@ -131,7 +139,9 @@ test('list table: SQLite lays out the bytes formatTable does; text that is not p
   const serials = (listCerts(ctx, { status: 'all' }) as { serial: string; name: string }[]).map((r) => r);
   insertRevocation(db, { serial: serials.find((r) => r.name === 'mid-name')!.serial, revokedAt: '2026-02-02T00:00:00.000Z', reason: 'cessationOfOperation' });
   insertRevocation(db, { serial: serials.find((r) => r.name === 'x')!.serial, revokedAt: '2026-02-03T00:00:00.000Z', reason: 'unspecified' });
+  insertRevocation(db, { serial: '7a' + '11'.repeat(19), revokedAt: '2026-02-04T00:00:00.000Z', reason: 'privilegeWithdrawn' });
   for (const filter of FILTERS) assert.equal(bySql(filter), expected(filter), JSON.stringify(filter));
+  assert.match(bySql({ status: 'revoked' })!, /^7a(11){19} {2}- +- +revoked \(privilegeWithdrawn\) +- +\(no record here; revoked on a CRL\)$/m);
 
   // A control character (a hostile CSR's CN) or any non-ASCII text: formatTable escapes or measures it.
   for (const subject of ['CN=\u001b[2Jgone', 'CN=Zoë']) {

@@ -18,7 +18,7 @@ export function registerList(program: Command): void {
     .addHelpText('after', `\nExamples:\n  pocketca list\n  pocketca list --expiring 30\n  pocketca list --all --json\n${EXIT_CODES}`)
     .action(async (opts, command: Command) => {
       const { ctx, out } = runtimeFor(command);
-      const { listCerts, listCertsJson, listCertsTable, profileText } = await import('../../app/inspect');
+      const { listCells, listCerts, listCertsJson, listCertsTable } = await import('../../app/inspect');
       const params = { status: opts.all ? 'all' : opts.revoked ? 'revoked' : 'valid', expiringDays: opts.expiring } as const;
       if (out.json) {
         // The document out.result would print, written by SQLite row by row: 100,000 records as objects cost seconds (issue 6).
@@ -36,10 +36,7 @@ export function registerList(program: Command): void {
       out.report(rows, () =>
         rows.length === 0
           ? 'no certificates'
-          : formatTable(
-              header,
-              rows.map((r) => [r.serial, r.name, profileText(r), r.status === 'revoked' ? `revoked (${r.reason})` : r.status, r.notAfter.slice(0, 10), r.subject]),
-            ),
+          : formatTable(header, rows.map(listCells)),
       );
     });
 }

@@ -14,6 +14,12 @@ export function registerRevoke(program: Command): void {
     .addHelpText(
       'after',
       `
+Reasons are recorded on the CRL as RFC 5280 reason codes: keyCompromise (a
+lost device, a leaked key), cACompromise (the key of an intermediate leaked;
+refused for any other certificate), affiliationChanged, superseded,
+cessationOfOperation, privilegeWithdrawn (it may no longer get in), or none
+(unspecified). A revocation is permanent.
+
 After revoking, copy crl.pem to the proxy and reload it (nginx -s reload,
 apachectl restart): neither re-reads a CRL by itself. Open WebSockets of the
 device end with the reload: at once with Apache's restart, within nginx's
@@ -22,6 +28,7 @@ worker_shutdown_timeout (see the generated config).
 Examples:
   pocketca revoke alice-iphone --reason keyCompromise
   pocketca revoke 4F:2A:...:9C
+  pocketca revoke online-ca --reason cACompromise
 ${EXIT_CODES}`,
     )
     .action(async (ref: string, opts, command: Command) => {
@@ -42,7 +49,9 @@ ${EXIT_CODES}`,
       out.result(result, () =>
         [...result.revoked.map((r) => `revoked ${r.serial} (${r.name}), reason ${r.reason}`), `signed CRL number ${result.crlNumber}: ${result.crlPath}`].join('\n'),
       );
-      out.note(`copy ${result.crlPath} to the proxy and reload it (nginx -s reload / apachectl restart), or re-run \`pocketca proxy ... --out-dir\``);
+      out.note(
+        `copy ${result.crlPath} to the proxy and reload it (nginx -s reload / apachectl restart), or re-run the \`pocketca proxy ... --out-dir DIR\` command that wrote the proxy's files (a revoked intermediate's --crl-file is then left out)`,
+      );
       if (result.websocketKeyRotated) {
         out.warn(
           'an intermediate was revoked: WebSocket cookies of the devices under it stay valid at a proxy until its config changes; ' +

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CertificateNotFoundError } from '../../errors';
 import { printable } from '../output';
 import { EXIT_CODES, runtimeFor } from '../runtime';
 
@@ -12,7 +13,22 @@ export function registerShow(program: Command): void {
     .action(async (ref: string, opts, command: Command) => {
       const { ctx, out } = runtimeFor(command);
       const { showCert } = await import('../../app/inspect');
-      const cert = showCert(ctx, ref);
+      const shown = showCert(ctx, ref);
+      if ('note' in shown) {
+        // A revoked serial with no certificate record: there is no PEM to print.
+        if (opts.pem && !out.json) throw new CertificateNotFoundError(`serial ${shown.serial} is revoked but no certificate of it is recorded here: there is no PEM to show`, `pocketca show ${shown.serial} shows the revocation`);
+        out.report(shown, () =>
+          [
+            ['serial', shown.serial],
+            ['status', `revoked at ${shown.revokedAt} (${shown.reason})`],
+            ['record', shown.note],
+          ]
+            .map(([k, v]) => `${k!.padEnd(11)} ${printable(v!)}`)
+            .join('\n'),
+        );
+        return;
+      }
+      const cert = shown;
       if (opts.pem && !out.json) return out.data(cert.pem);
       const { pem: _pem, ...withoutPem } = cert;
       out.report(opts.pem ? cert : withoutPem, () =>
