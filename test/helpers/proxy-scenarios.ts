@@ -65,10 +65,18 @@ export interface Running extends Site {
   others: Site[];
 }
 
-export async function runProxy(t: TestContext, s: ProxyServer, clients: string[], extra: string[] = [], others: { serverName: string; args: string[] }[] = []): Promise<Running | undefined> {
+/** `initArgs` go to the CA's `init` (proxyFixture). */
+export async function runProxy(
+  t: TestContext,
+  s: ProxyServer,
+  clients: string[],
+  extra: string[] = [],
+  others: { serverName: string; args: string[] }[] = [],
+  initArgs: string[] = [],
+): Promise<Running | undefined> {
   const command = requireServer(t, s.kind === 'nginx' ? 'nginx' : 'apache2');
   if (!command) return undefined;
-  const f = proxyFixture(t, clients);
+  const f = proxyFixture(t, clients, initArgs);
   const upstream = await startUpstream(t);
   const site = async (serverName: string, args: string[], dirName: string): Promise<Site> => {
     const port = await freePort();

@@ -113,6 +113,24 @@ test('apache: Listen only for a port other than 443; the Require line carries th
   assert.doesNotMatch(plain, /RequestHeader edit\* Cookie/);
 });
 
+test('nginx and apache: the comment above client verification says what the depth admits (issue 17)', () => {
+  const base = { serverName: 'cloud.home.arpa', listen: { port: 443 }, upstream: parseUpstream('http://127.0.0.1:8123'), files: FILES, crlNextUpdate: NEXT };
+  const configs = (verifyDepth?: number) => [
+    { conf: nginxServerConfig({ ...base, verifyDepth }), depth: /^ {4}ssl_verify_depth\s+(\d);$/m },
+    { conf: apacheVhostConfig({ ...base, verifyDepth }), depth: /^ {4}SSLVerifyDepth\s+(\d)$/m },
+  ];
+  for (const { conf, depth } of configs()) {
+    assert.equal(depth.exec(conf)?.[1], '1');
+    assert.match(conf, /# A client certificate from this CA, not revoked, directly under the root\./);
+  }
+  for (const { conf, depth } of configs(2)) {
+    assert.equal(depth.exec(conf)?.[1], '2');
+    assert.doesNotMatch(conf, /directly under the root/);
+    assert.match(conf, /# A client certificate from this CA, not revoked: signed by the root or by an intermediate\n\s*# the root signed \(root -> intermediate -> leaf\)\. The bundle holds the root and its valid\n/);
+    assert.match(conf, /# intermediates, the CRL file a CRL for each; every certificate in the chain is checked\n\s*# against its issuer's CRL\./);
+  }
+});
+
 test('mosquitto: the listener requires a certificate, checks the CRL and takes the identity as username', () => {
   const conf = mosquittoListenerConfig({ listen: { host: '[::1]', port: 8883 }, files: FILES, crlNextUpdate: NEXT, configFile: 'mosquitto-broker.conf' });
   assert.match(conf, /^listener 8883 ::1$/m);
