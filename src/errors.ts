@@ -74,6 +74,12 @@ export class CertificateAlreadyRevokedError extends PocketcaError {}
 export class AmbiguousNameError extends UsageError {}
 export class DatabaseError extends PocketcaError {}
 export class DatabaseTooNewError extends PocketcaError {}
+/**
+ * The database's schema is not what pocketca's migrations make at its version
+ * (a planted trigger, a view in a table's place, a changed index): a command
+ * that changes the home refuses before it changes anything (exit 1).
+ */
+export class UnexpectedSchemaError extends PocketcaError {}
 export class OutputExistsError extends PocketcaError {}
 /** An output path names something the user cannot mean: inside the CA home, a missing directory, a directory (exit 2). */
 export class InvalidOutputPathError extends UsageError {}

@@ -35,6 +35,8 @@ const PACKAGES: Record<string, string> = {
   cfssl: 'golang-cfssl',
   go: 'golang-go',
   pki: 'strongswan-pki',
+  sqlite3: 'sqlite3',
+  python3: 'python3',
 };
 
 export function isOnPath(command: string): boolean {
