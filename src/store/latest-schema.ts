@@ -6,7 +6,7 @@
  * `npm run latest-schema` (scripts/latest-schema.js); do not edit.
  */
 export const LATEST_SCHEMA: { version: number; objects: readonly (readonly [type: string, name: string, table: string, sql: string | null])[] } = {
-  version: 5,
+  version: 6,
   objects: [
     ["index","certificates_issued_at","certificates","CREATE INDEX certificates_issued_at ON certificates (issued_at, serial)"],
     ["index","certificates_name","certificates","CREATE INDEX certificates_name ON certificates (name)"],
@@ -25,5 +25,7 @@ export const LATEST_SCHEMA: { version: number; objects: readonly (readonly [type
     ["table","revocations","revocations","CREATE TABLE \"revocations\" ( serial TEXT PRIMARY KEY, revoked_at TEXT NOT NULL, reason TEXT NOT NULL ) STRICT"],
     ["table","settings","settings","CREATE TABLE settings ( key TEXT PRIMARY KEY, value TEXT NOT NULL ) STRICT"],
     ["table","sqlite_sequence","sqlite_sequence","CREATE TABLE sqlite_sequence(name,seq)"],
+    ["trigger","revocations_permanent_delete","revocations","CREATE TRIGGER revocations_permanent_delete BEFORE DELETE ON revocations BEGIN SELECT RAISE(ABORT, 'a revocation is permanent'); END"],
+    ["trigger","revocations_permanent_serial","revocations","CREATE TRIGGER revocations_permanent_serial BEFORE UPDATE OF serial ON revocations BEGIN SELECT RAISE(ABORT, 'a revocation is permanent'); END"],
   ],
 };

@@ -162,6 +162,7 @@ test('other bends are named too: a trigger on the log, a trigger on crls, a view
       // Without the check, revoke inserts into the view, the INSTEAD OF trigger drops it, and exit 0.
       label: 'a view in the revocations table\'s place',
       sql:
+        'DROP TRIGGER IF EXISTS revocations_permanent_delete; DROP TRIGGER IF EXISTS revocations_permanent_serial; ' +
         'ALTER TABLE revocations RENAME TO revocations_kept; CREATE VIEW revocations AS SELECT * FROM revocations_kept WHERE 0; ' +
         'CREATE TRIGGER swallow INSTEAD OF INSERT ON revocations BEGIN SELECT 1; END;',
       named: /an extra view "revocations"/,

@@ -1,6 +1,7 @@
 /**
- * The schema check every command makes as it opens a home (src/store/schema.ts),
- * on databases the real migrations made.
+ * The schema check every command makes as it opens a home (src/store/schema.ts)
+ * and migration 006 (a revocation is permanent), on databases the real
+ * migrations made.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +9,7 @@ import Database from 'better-sqlite3';
 import { loadMigrations, migrate } from '../../src/store/database';
 import { LATEST_SCHEMA } from '../../src/store/latest-schema';
 import { latestSchema, schemaDifferences } from '../../src/store/schema';
+import { insertRevocation } from '../../src/store/revocations';
 
 function databaseAt(version: number): Database.Database {
   const db = new Database(':memory:');
@@ -53,6 +55,21 @@ test('schemaDifferences at the latest version: a changed collation, a CHECK drop
     // A TEMP trigger lives in this connection only: nothing another process opens.
     db.exec('CREATE TEMP TRIGGER mine AFTER INSERT ON main.events BEGIN SELECT 1; END;');
     assert.deepEqual(schemaDifferences(db).sort(), ['a changed index "events_at"', 'a changed table "crls"', 'no index "revocations_revoked_at"']);
+  } finally {
+    db.close();
+  }
+});
+
+test('migration 006: a revocation cannot be deleted or moved to another serial; replacing it keeps the serial revoked', () => {
+  const db = databaseAt(loadMigrations().length);
+  try {
+    insertRevocation(db, { serial: 'aa01', revokedAt: '2026-02-01T00:00:00.000Z', reason: 'keyCompromise' });
+    assert.throws(() => db.prepare("DELETE FROM revocations WHERE serial = 'aa01'").run(), /a revocation is permanent/);
+    assert.throws(() => db.prepare('DELETE FROM revocations').run(), /a revocation is permanent/);
+    assert.throws(() => db.prepare("UPDATE revocations SET serial = 'bb02' WHERE serial = 'aa01'").run(), /a revocation is permanent/);
+    assert.throws(() => insertRevocation(db, { serial: 'aa01', revokedAt: '2026-03-01T00:00:00.000Z', reason: 'superseded' }), /UNIQUE constraint failed/);
+    db.prepare("INSERT OR REPLACE INTO revocations (serial, revoked_at, reason) VALUES ('aa01', '2026-03-01T00:00:00.000Z', 'superseded')").run();
+    assert.deepEqual(db.prepare('SELECT serial FROM revocations').pluck().all(), ['aa01']);
   } finally {
     db.close();
   }
