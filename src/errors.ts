@@ -80,6 +80,18 @@ export class DatabaseTooNewError extends PocketcaError {}
  * that changes the home refuses before it changes anything (exit 1).
  */
 export class UnexpectedSchemaError extends PocketcaError {}
+/**
+ * A revocation was recorded but cannot be shown to have taken effect: its row
+ * is not in the database afterwards, or the CRL signed for it does not list it
+ * (exit 1). Nothing is reported as revoked; the home's log says what happened.
+ */
+export class RevocationNotEffectiveError extends PocketcaError {}
+/**
+ * A CRL about to be published would not list what the record says is
+ * revoked: fewer entries than the last CRL, a revoked serial missing, or
+ * crl.pem on disk is not the CRL just signed (exit 1).
+ */
+export class CrlIncompleteError extends PocketcaError {}
 export class OutputExistsError extends PocketcaError {}
 /** An output path names something the user cannot mean: inside the CA home, a missing directory, a directory (exit 2). */
 export class InvalidOutputPathError extends UsageError {}

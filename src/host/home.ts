@@ -167,11 +167,6 @@ export class CaHome {
     }
   }
 
-  /** Whether the running command changes the home (HomeAccess). */
-  get access(): HomeAccess {
-    return this.options.access;
-  }
-
   /**
    * The home's database, opened once per run with trusted_schema off, its
    * schema compared with what the migrations make at its version before

@@ -4,11 +4,15 @@
  * sqlite3 module) is found by every command as it opens the home: commands
  * that change the home refuse, naming what was planted, before anything
  * changes; `doctor` fails naming it; read-only commands warn and go on.
+ * Behind that check, `revoke` proves its own result before it reports
+ * success: the revocation is in the record and on the CRL read back from
+ * crl.pem; when the database lies in a way no schema comparison sees, or
+ * something changes while it runs, it is exit 1 and the log says so.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { promises as fsPromises, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, type RunResult, type TestCa } from '../helpers/cli';
 import { downgradeDatabase, readCrl, withDatabase } from '../helpers/guarantees';
@@ -207,4 +211,101 @@ test('an older home is checked as that older version before it is migrated: with
   assert.equal(clean.stderr, '', 'an older home as pocketca made it migrates without a word');
   assert.ok(homeState(ca).version > 4, 'then migrated');
   ca.ok(['revoke', 'stolen-laptop']);
+});
+
+/** The failed events the log shows for `serial`, read with `pocketca log --json`. */
+function failedEvents(ca: TestCa, serial: string): { detail: string }[] {
+  const log = ca.run(['log', '--json']);
+  assert.equal(log.code, 0, log.stderr);
+  return (JSON.parse(log.stdout) as { outcome: string; serial: string | null; detail: string }[]).filter((e) => e.outcome === 'failed' && e.serial === serial);
+}
+
+test('a trigger planted while revoke waits for its passphrase (after its check): the revocation does not take effect, exit 1, and the log says so', async (t) => {
+  if (!requireTool(t, 'sqlite3') || !requireTool(t, 'mkfifo') || !requireTool(t, 'openssl')) return;
+  const { ca, laptop, phone } = caWithHistory(t);
+
+  /** revoke stolen-laptop reading its passphrase from a FIFO; `plant` runs once it opened the FIFO, long after it opened the home. */
+  const revokeWhile = async (plant: string): Promise<RunResult> => {
+    const fifo = join(ca.dir, `passphrase-${Date.now()}.fifo`);
+    assert.equal(spawnSync('mkfifo', ['-m', '600', fifo]).status, 0);
+    const run = ca.runAsync(['revoke', 'stolen-laptop', '--reason', 'keyCompromise', '--passphrase-file', fifo]);
+    // Opening for writing returns once revoke opens it for reading.
+    const writer = await Promise.race([fsPromises.open(fifo, 'w'), run.then((r) => assert.fail(`revoke ended before it read the passphrase: ${r.stderr}`))]);
+    sqlite3(ca, plant);
+    await writer.writeFile(readFileSync(ca.passFile));
+    await writer.close();
+    return run;
+  };
+
+  const before = homeState(ca);
+  // The trigger meets migration 006's: a revocation cannot be deleted, so the insert is stopped.
+  const stopped = await revokeWhile(KEEP_MINE);
+  assert.equal(stopped.code, 1, stopped.stderr);
+  assert.match(stopped.stderr, new RegExp(`^error: the revocation of ${laptop.serial} \\(stolen-laptop\\) did not take effect: .*nothing was revoked\\nhint: run \`pocketca doctor\``));
+  sqlite3(ca, 'DROP TRIGGER keep_mine;');
+
+  // With 006's trigger taken out as well, the row vanishes as it is written: the read-back finds it gone.
+  const swallowed = await revokeWhile(`DROP TRIGGER IF EXISTS revocations_permanent_delete; ${KEEP_MINE}`);
+  assert.equal(swallowed.code, 1, swallowed.stderr);
+  assert.match(swallowed.stderr, new RegExp(`^error: the revocation of ${laptop.serial} \\(stolen-laptop\\) did not take effect: serial ${laptop.serial} was gone from the database right after it was recorded; nothing was revoked`));
+
+  const after = homeState(ca);
+  assert.ok(after.crlPem.equals(before.crlPem), 'no CRL was published');
+  assert.deepEqual(readCrl(ca.home).serials, [phone.serial]);
+  assert.deepEqual(after.revoked, before.revoked);
+  const failed = failedEvents(ca, laptop.serial);
+  assert.equal(failed.length, 2, 'both failures are in the log');
+  assert.match(failed[1]!.detail, /revocation did not take effect: .*gone from the database/);
+});
+
+test('a database that lies where no schema comparison looks (an index pointed at an empty b-tree): revoke and crl refuse to publish a CRL that drops a revocation', (t) => {
+  if (!requireTool(t, 'sqlite3') || !requireTool(t, 'openssl')) return;
+  const { ca, laptop, phone } = caWithHistory(t);
+  // revocations_revoked_at, which the CRL is read through, now starts empty: every earlier revocation
+  // disappears from the scan, while sqlite_master's SQL is the same text as before.
+  sqlite3(ca, 'CREATE INDEX decoy ON revocations (revoked_at) WHERE 0;');
+  const root = sqlite3(ca, "SELECT rootpage FROM sqlite_master WHERE name = 'decoy';");
+  sqlite3(ca, `PRAGMA writable_schema = ON; UPDATE sqlite_master SET rootpage = ${root} WHERE name = 'revocations_revoked_at'; DELETE FROM sqlite_master WHERE name = 'decoy'; PRAGMA writable_schema = OFF;`);
+  const before = homeState(ca);
+
+  const r = ca.run(['revoke', 'stolen-laptop', '--reason', 'keyCompromise']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^error: the revocation of [0-9a-f]+ \(stolen-laptop\) did not take effect: CRL number 3 would list 1 certificate where 2 are revoked .*nothing was revoked/);
+  const crl = ca.run(['crl']);
+  assert.equal(crl.code, 1, crl.stderr);
+  assert.match(crl.stderr, /^error: CRL number 3 would list 0 certificates where 1 is revoked \(CRL number 2 listed 1\)/);
+
+  const after = homeState(ca);
+  assert.ok(after.crlPem.equals(before.crlPem), 'no CRL was published');
+  assert.deepEqual(readCrl(ca.home).serials, [phone.serial], 'the revoked phone is still on the CRL');
+  assert.equal(failedEvents(ca, laptop.serial).length, 1, 'the log says what happened');
+  const doctor = ca.run(['doctor']);
+  assert.equal(doctor.code, 1);
+  assert.match(doctor.stdout, /^fail +database +integrity check failed/m);
+});
+
+test('crl.pem read back: replaced while revoke holds the write lock (POCKETCA_TEST_PAUSE_AT after its rename), the revocation does not take effect', async (t) => {
+  if (!requireTool(t, 'openssl')) return;
+  const { ca, laptop, phone } = caWithHistory(t);
+  const crlPath = join(ca.home, 'crl.pem');
+  const before = homeState(ca);
+  const run = ca.runAsync(['revoke', 'stolen-laptop'], { env: { POCKETCA_TEST_PAUSE_AT: 'crl:written@8000' } });
+  // Once the new CRL is in place (the pause follows its rename), the earlier one is put back over it.
+  const deadline = Date.now() + 60_000;
+  while (readFileSync(crlPath).equals(before.crlPem)) {
+    assert.ok(Date.now() < deadline, 'revoke renamed its CRL into place');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  writeFileSync(`${crlPath}.test`, before.crlPem);
+  renameSync(`${crlPath}.test`, crlPath);
+  const r = await run;
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^error: the revocation of ${laptop.serial} \\(stolen-laptop\\) did not take effect: \\S+crl\\.pem is not CRL number 3, the one just signed; nothing was revoked`));
+  const after = homeState(ca);
+  assert.deepEqual(after.revoked, before.revoked, 'rolled back');
+  assert.deepEqual(readCrl(ca.home).serials, [phone.serial]);
+  assert.equal(failedEvents(ca, laptop.serial).length, 1);
+  // Nothing is left half-done: the next revoke works and its CRL (number 3 or later) lists both.
+  ca.ok(['revoke', 'stolen-laptop']);
+  assert.deepEqual(readCrl(ca.home).serials, [phone.serial, laptop.serial].sort());
 });

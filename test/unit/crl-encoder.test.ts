@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { buildRootTbs } from '../../src/ca/certificate-profiles';
 import { signTbs, signTbsParts } from '../../src/ca/signing';
 import { encodeTbsCrl, encodeTbsCrlParts, REASON_CODES, type CrlEntry, type RevocationReason } from '../../src/formats/crl';
+import { CrlFormatError, revokedSerialsOf } from '../../src/formats/crl-reader';
 import { enumerated, explicit, sequence, sequenceOf, smallInteger, time, unsignedInteger } from '../../src/formats/der';
 import { toPem, toPemBuffer, toPemBufferParts } from '../../src/formats/pem';
 import { encodeName } from '../../src/formats/x500-name';
@@ -154,4 +155,16 @@ test('a revocation is permanent: certificateHold and removeFromCRL are never wri
   assert.deepEqual([...r.stdout.matchAll(/Serial Number: ([0-9A-F]+)/g)].map((m) => m[1]!.toLowerCase()), entries.map((e) => e.serial), 'every one listed');
   assert.doesNotMatch(r.stdout, /Hold|Remove From CRL/i);
   assert.equal((r.stdout.match(/CRL Reason Code/g) ?? []).length, 1, 'only keyCompromise carries a reason');
+  assert.deepEqual([...revokedSerialsOf(crlDer)].map((s) => s.toString('hex')), entries.map((e) => e.serial), 'read back by crl-reader as openssl reads them');
+});
+
+test('revokedSerialsOf: the serials as INTEGER content without leading zero octets; none for an empty CRL; a malformed one is CrlFormatError', () => {
+  const entries: CrlEntry[] = ['00c1', '7f', '80', '0abc'].map((serial) => ({ serial, revokedAt: NOW, reason: 'unspecified' }));
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const crl = (list: CrlEntry[]) => signTbs(privateKey, tbs(list));
+  assert.deepEqual([...revokedSerialsOf(crl(entries))].map((s) => s.toString('hex')), ['c1', '7f', '80', '0abc']);
+  assert.deepEqual([...revokedSerialsOf(crl([]))], []);
+  const damaged = Buffer.from(crl(entries));
+  damaged[1] = 0x7f;
+  assert.throws(() => [...revokedSerialsOf(damaged)], CrlFormatError);
 });

@@ -14,6 +14,10 @@ export function registerRevoke(program: Command): void {
     .addHelpText(
       'after',
       `
+A revocation is permanent. It is reported only once crl.pem, read back,
+lists the certificate and the record holds it; otherwise it is exit 1, with
+nothing revoked, and \`pocketca log\` says why.
+
 After revoking, copy crl.pem to the proxy and reload it (nginx -s reload,
 apachectl restart): neither re-reads a CRL by itself. Open WebSockets of the
 device end with the reload: at once with Apache's restart, within nginx's
