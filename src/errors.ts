@@ -74,6 +74,24 @@ export class CertificateAlreadyRevokedError extends PocketcaError {}
 export class AmbiguousNameError extends UsageError {}
 export class DatabaseError extends PocketcaError {}
 export class DatabaseTooNewError extends PocketcaError {}
+/**
+ * The database's schema is not what pocketca's migrations make at its version
+ * (a planted trigger, a view in a table's place, a changed index): a command
+ * that changes the home refuses before it changes anything (exit 1).
+ */
+export class UnexpectedSchemaError extends PocketcaError {}
+/**
+ * A revocation was recorded but cannot be shown to have taken effect: its row
+ * is not in the database afterwards, or the CRL signed for it does not list it
+ * (exit 1). Nothing is reported as revoked; the home's log says what happened.
+ */
+export class RevocationNotEffectiveError extends PocketcaError {}
+/**
+ * A CRL about to be published would not list what the record says is
+ * revoked: fewer entries than the last CRL, a revoked serial missing, or
+ * crl.pem on disk is not the CRL just signed (exit 1).
+ */
+export class CrlIncompleteError extends PocketcaError {}
 export class OutputExistsError extends PocketcaError {}
 /** An output path names something the user cannot mean: inside the CA home, a missing directory, a directory (exit 2). */
 export class InvalidOutputPathError extends UsageError {}

@@ -35,6 +35,8 @@ export interface Check {
   path?: string;
   /** certificates: the ones expiring soon. */
   expiring?: { serial: string; name: string; notAfter: string }[];
+  /** database: how its schema differs from what pocketca's migrations make (an extra trigger, a changed index...); absent when it does not. */
+  schemaDifferences?: string[];
   /** file-modes: every file (or directory) of the home whose mode is not what SPEC "Modes" says; empty when none. */
   files?: FileModeProblem[];
 }
@@ -96,6 +98,18 @@ function checkDatabase(path: string): { check: Check; db?: Db } {
     }
     const schema = `schema ${h.schemaVersion} of ${h.latestVersion}`;
     if (h.schemaVersion > h.latestVersion) return { db: h.db, check: { name: 'database', status: 'fail', message: `${schema}: newer than this pocketca; upgrade pocketca` } };
+    if (h.schemaDifferences.length > 0) {
+      // SPEC "The record cannot be bent behind pocketca's back": what was planted is named; commands that change the home refuse it.
+      return {
+        db: h.db,
+        check: {
+          name: 'database',
+          status: 'fail',
+          message: `${schema} is not as pocketca made it: ${h.schemaDifferences.join(', ')}; commands that change the home refuse it: look at it with \`sqlite3 ${path} .schema\`, remove what was added, or restore a backup`,
+          schemaDifferences: h.schemaDifferences,
+        },
+      };
+    }
     if (h.schemaVersion < h.latestVersion) {
       return { db: h.db, check: { name: 'database', status: 'warn', message: `${schema}: the next command that writes migrates it` } };
     }

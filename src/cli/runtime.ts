@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { AppContext } from '../host/context';
 import { CaHome } from '../host/home';
 import { resolveHome } from './argv';
+import { homeAccessOf } from './commands';
 import { Output } from './output';
 import { passphraseSource, type PassphraseOptions } from './secrets';
 
@@ -27,12 +28,23 @@ export interface ProgramDeps {
   fullProgram: () => Command;
 }
 
-/** Build the context for a command; the home is closed by main after the action. */
+/** The name of the top-level command `command` is, or is under (`proxy` for `proxy nginx`). */
+function topLevelName(command: Command): string {
+  let c = command;
+  while (c.parent?.parent) c = c.parent;
+  return c.name();
+}
+
+/**
+ * Build the context for a command; the home is closed by main after the
+ * action. What the command does to the home (HOME_ACCESS) comes from its
+ * name, so no command can leave it out.
+ */
 export function runtimeFor(command: Command, secrets: PassphraseOptions = {}, mode: 'unlock' | 'create' = 'unlock'): Runtime {
   const globals = command.optsWithGlobals<GlobalOptions>();
   const out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet), color: globals.color !== false });
   const warn = (m: string) => out.warn(m);
-  const home = new CaHome(resolveHome(globals.home));
+  const home = new CaHome(resolveHome(globals.home), { access: homeAccessOf(topLevelName(command)), warn });
   openHomes.push(home);
   const passphrase = passphraseSource(secrets, mode, warn);
   const ctx: AppContext = {

@@ -10,6 +10,11 @@ export function insertRevocation(db: Db, row: RevocationRow): void {
   prepared(db, 'INSERT INTO revocations (serial, revoked_at, reason) VALUES (@serial, @revokedAt, @reason)').run(row);
 }
 
+/** Whether `serial` has a row in revocations (read back after it was recorded: SPEC "The record cannot be bent"). */
+export function isRevocationRecorded(db: Db, serial: string): boolean {
+  return db.prepare('SELECT 1 FROM revocations WHERE serial = ?').get(serial) !== undefined;
+}
+
 const ALL_REVOCATIONS = 'SELECT serial, revoked_at AS revokedAt, reason FROM revocations ORDER BY revoked_at, serial';
 
 /** Every revocation, for the CRL; certificates long expired stay listed (RFC 5280 §5 allows dropping them; we keep the CRL simple). */

@@ -346,7 +346,8 @@ function tamperedDatabase(dir: string, db: Buffer, script: string): Buffer {
   return readFileSync(path);
 }
 
-const TRIGGER = 'CREATE TRIGGER forget_revocations AFTER INSERT ON revocations BEGIN DELETE FROM revocations; END;';
+/** Migration 006's trigger would stop the deletes (a revocation is permanent): the attacker drops it first. */
+const TRIGGER = 'DROP TRIGGER IF EXISTS revocations_permanent_delete; CREATE TRIGGER forget_revocations AFTER INSERT ON revocations BEGIN DELETE FROM revocations; END;';
 
 test('issue 9: a trigger planted in a backup\'s database, checksums fixed, is refused (signature, then schema) and nothing is written', async (t) => {
   if (!requireTool(t, 'openssl') || !requireTool(t, 'python3')) return;

@@ -40,6 +40,8 @@ const PACKAGES: Record<string, string> = {
   go: 'golang-go',
   pki: 'strongswan-pki',
   chromium: 'chromium',
+  sqlite3: 'sqlite3',
+  python3: 'python3',
   // Python modules, imported by Debian's /usr/bin/python3 (requirePythonModule).
   icalendar: 'python3-icalendar',
 };

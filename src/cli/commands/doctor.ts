@@ -13,7 +13,9 @@ export function registerDoctor(program: Command): void {
       `
 Each check is ok, warn, fail or skip. It fails when the CRL has expired or
 expires within 7 days (after that nginx, Apache and Mosquitto refuse every
-client), when the database is damaged or newer than this pocketca, when the
+client), when the database is damaged or newer than this pocketca, or its
+schema is not what pocketca made (a trigger, view, table or index someone
+added or changed: named, and in --json as "schemaDifferences"), when the
 key or certificate is missing, expired or mismatched, or when the home, key
 or database can be read by others. Certificates expiring within 30 days are
 a warning. --deployed-crl FILE checks a copy of crl.pem on a proxy: it fails

@@ -18,7 +18,9 @@ Reasons are recorded on the CRL as RFC 5280 reason codes: keyCompromise (a
 lost device, a leaked key), cACompromise (the key of an intermediate leaked;
 refused for any other certificate), affiliationChanged, superseded,
 cessationOfOperation, privilegeWithdrawn (it may no longer get in), or none
-(unspecified). A revocation is permanent.
+(unspecified). A revocation is permanent. It is reported only once
+crl.pem, read back, lists the certificate and the record holds it;
+otherwise it is exit 1, with nothing revoked, and \`pocketca log\` says why.
 
 After revoking, copy crl.pem to the proxy and reload it (nginx -s reload,
 apachectl restart): neither re-reads a CRL by itself. Open WebSockets of the
