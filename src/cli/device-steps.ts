@@ -11,6 +11,7 @@
  * CA, because then Safari must accept that certificate.
  */
 import { extname, isAbsolute, relative } from 'node:path';
+import { fields } from './layout';
 
 export type DeviceKind = 'ios' | 'android' | 'desktop';
 
@@ -20,52 +21,38 @@ export const DEVICE_KINDS: { value: DeviceKind; name: string }[] = [
   { value: 'desktop', name: 'desktop or laptop (macOS, Windows, Linux)' },
 ];
 
+// One line per step: Output fits them to the terminal (layout.ts), hanging after the step's number.
 const IOS_PROFILE = [
   'On the iPhone or iPad, on the same Wi-Fi as this computer:',
-  '  1. Scan the QR code with the Camera app and open the link in Safari (other',
-  '     browsers cannot install profiles). Tap Allow to download the profile.',
-  '  2. Within 8 minutes, open Settings and tap "Profile Downloaded" near the top',
-  '     (also under Settings > General > VPN & Device Management), then Install.',
-  '     Enter the device passcode, then the PKCS#12 password when it is asked for.',
-  '  3. The profile also installs the CA\'s root certificate. For the client',
-  '     certificate, installed is enough. Only if the server\'s own certificate also',
-  '     comes from this CA (pocketca issue --profile server), turn on full trust for',
-  '     the root: Settings > General > About > Certificate Trust Settings.',
+  '  1. Scan the QR code with the Camera app and open the link in Safari (other browsers cannot install profiles). Tap Allow to download the profile.',
+  '  2. Within 8 minutes, open Settings and tap "Profile Downloaded" near the top (also under Settings > General > VPN & Device Management), then Install. Enter the device passcode, then the PKCS#12 password when it is asked for.',
+  "  3. The profile also installs the CA's root certificate. For the client certificate, installed is enough. Only if the server's own certificate also comes from this CA (pocketca issue --profile server), turn on full trust for the root: Settings > General > About > Certificate Trust Settings.",
 ];
 
 const ANDROID_P12 = [
   'On the Android device, on the same Wi-Fi as this computer:',
   '  1. Scan the QR code with the camera and open the link; the browser saves the .p12.',
-  '  2. Settings > Security > Encryption & credentials > Install a certificate >',
-  '     VPN & app user certificate (the names vary by maker: search Settings for',
-  '     "certificate"), pick the file and enter the PKCS#12 password.',
+  '  2. Settings > Security > Encryption & credentials > Install a certificate > VPN & app user certificate (the names vary by maker: search Settings for "certificate"), pick the file and enter the PKCS#12 password.',
   '  3. Chrome asks which certificate to use the first time a site wants one.',
 ];
 
 const DESKTOP_P12 = [
   'On the computer that will use it, on the same network as this one:',
   '  1. Open the link (or scan the QR code) and save the .p12.',
-  '  2. Import it with the PKCS#12 password: macOS and Windows, double-click it',
-  '     (login keychain; Current User store); Firefox, Settings > Privacy & Security >',
-  '     View Certificates > Your Certificates > Import.',
+  "  2. Import it with the PKCS#12 password: macOS and Windows, double-click it (login keychain; Current User store); Firefox, Settings > Privacy & Security > View Certificates > Your Certificates > Import.",
 ];
 
 const ANY_P12 = [
   'On the device, on the same Wi-Fi as this computer:',
   '  1. Scan the QR code and open the link; save the .p12.',
-  '  2. Import it with the PKCS#12 password. Android: Settings > Security >',
-  '     Encryption & credentials > Install a certificate > VPN & app user certificate.',
-  '     Desktop: double-click it (macOS, Windows), or Firefox\'s Certificate Manager.',
+  "  2. Import it with the PKCS#12 password. Android: Settings > Security > Encryption & credentials > Install a certificate > VPN & app user certificate. Desktop: double-click it (macOS, Windows), or Firefox's Certificate Manager.",
   '  (An iPhone or iPad installs the .mobileconfig instead: pocketca share NAME.mobileconfig.)',
 ];
 
 const CA_CERT = [
   'On the device, on the same Wi-Fi as this computer:',
-  '  iPhone/iPad: open the link in Safari and allow the download; then within 8',
-  '    minutes Settings > Profile Downloaded > Install. To trust it for HTTPS servers:',
-  '    Settings > General > About > Certificate Trust Settings.',
-  '  Android: save it, then Settings > Security > Encryption & credentials >',
-  '    Install a certificate > CA certificate.',
+  '  - iPhone/iPad: open the link in Safari and allow the download; then within 8 minutes Settings > Profile Downloaded > Install. To trust it for HTTPS servers: Settings > General > About > Certificate Trust Settings.',
+  '  - Android: save it, then Settings > Security > Encryption & credentials > Install a certificate > CA certificate.',
 ];
 
 /** The steps on the device for a shared file, by what the file is (and, for a .p12, the device kind when known). */
@@ -85,13 +72,21 @@ export function deviceSteps(fileName: string, device?: DeviceKind): string[] {
   }
 }
 
+/**
+ * A moment a person waits for, in pocketca's one voice: ISO-8601 UTC to the
+ * second, then the local time of day (what the clock on the wall says) and,
+ * when given, how long from now: `2026-05-01T09:10:00Z (11:10 local, in 10m)`.
+ */
+export function waitUntil(at: Date, inText?: string): string {
+  const local = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')} local`;
+  return `${at.toISOString().replace(/\.\d{3}Z$/, 'Z')} (${local}${inText ? `, in ${inText}` : ''})`;
+}
+
 /** The closing lines under the steps: how long the link lives and what is not in it. */
 export function linkTerms(maxDownloads: number, ttl: string, expiresAt: Date, carriesPassword: boolean): string {
-  const until = expiresAt.toTimeString().slice(0, 5);
   const times = maxDownloads === 1 ? 'once' : `for ${maxDownloads} downloads`;
-  // On a line of its own: together they are wider than an 80-column terminal.
-  const secret = carriesPassword ? '\nThe PKCS#12 password is not in the link: type it on the device.' : '';
-  return `The link works ${times} and stops at ${until} (in ${ttl}).${secret}`;
+  const secret = carriesPassword ? ' The PKCS#12 password is not in the link: type it on the device.' : '';
+  return `The link works ${times} and stops at ${waitUntil(expiresAt, ttl)}.${secret}`;
 }
 
 /** A path as the user would type it: relative when under the current directory, quoted when it needs it. */
@@ -103,12 +98,13 @@ export function shellPath(path: string, cwd = process.cwd()): string {
 
 /** `issue`'s next steps for a client identity. */
 export function issueNextSteps(files: { mobileconfig?: string; p12?: string }): string {
-  const lines = ['', 'next, to put it on the device (over the LAN, with a one-time link and a QR code):'];
-  if (files.mobileconfig) lines.push(`  iPhone/iPad:      pocketca share ${shellPath(files.mobileconfig)}`);
-  if (files.p12) lines.push(`  Android, desktop: pocketca share ${shellPath(files.p12)}`);
-  lines.push(
-    '  then scan the QR code it prints and follow the steps it shows. The PKCS#12',
-    '  password is typed on the device; it is never part of the link.',
-  );
-  return lines.join('\n');
+  const commands: [string, string][] = [];
+  if (files.mobileconfig) commands.push(['iPhone/iPad:', `pocketca share ${shellPath(files.mobileconfig)}`]);
+  if (files.p12) commands.push(['Android, desktop:', `pocketca share ${shellPath(files.p12)}`]);
+  return [
+    '',
+    'next, to put it on the device (over the LAN, with a one-time link and a QR code):',
+    ...fields(commands, '  '),
+    '  then scan the QR code it prints and follow the steps it shows. The PKCS#12 password is typed on the device; it is never part of the link.',
+  ].join('\n');
 }

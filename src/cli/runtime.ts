@@ -77,8 +77,8 @@ export function choice<T extends string>(name: string, values: readonly T[]) {
 export const EXIT_CODES = `
 Exit codes:
   0  success
-  1  the operation failed (wrong passphrase, unknown serial, CA exists, check failed)
-  2  bad usage or bad input (unknown flag, invalid name, malformed CSR, unreadable file)`;
+  1  failed (wrong passphrase, unknown serial, CA exists, a check failed)
+  2  bad usage or input (unknown flag, invalid name, bad CSR, unreadable file)`;
 
 /** `30s`, `10m`, `1h` -> milliseconds, from 1 second to 24 hours (share's --ttl). */
 export function durationOption(name: string) {

@@ -28,7 +28,7 @@ export interface ShareRunOptions {
 
 function formatLog(e: ShareRequestLog, maxDownloads: number): string {
   const tail = e.completed === true ? `  download ${e.downloads} of ${maxDownloads}` : e.completed === false ? '  (cut off before the end)' : '';
-  return `${e.time} ${e.remoteAddress} ${e.method} ${e.path} ${e.status}${tail}\n`;
+  return `${e.time} ${e.remoteAddress} ${e.method} ${e.path} ${e.status}${tail}`;
 }
 
 /** A --bind on loopback serves nobody but this machine: say so (`share`, `scep`). */
@@ -52,14 +52,14 @@ export async function runShare(o: ShareRunOptions, out: Output): Promise<ShareOu
     randomBytes,
     now: () => new Date(),
     onRequest: (entry) => {
-      if (!quiet) process.stderr.write(formatLog(entry, maxDownloads));
+      if (!quiet) out.tell(formatLog(entry, maxDownloads));
     },
   });
   maxDownloads = session.maxDownloads;
 
   // `--json`: one line as soon as it listens, for scripts and tests to read.
   const jsonLine = out.json && o.jsonLine !== false;
-  if (jsonLine) process.stdout.write(JSON.stringify({ url: session.url }) + '\n');
+  if (jsonLine) out.data(JSON.stringify({ url: session.url }) + '\n');
 
   if (session.noLanAddress) {
     out.warn('this machine has no LAN address: the link names 127.0.0.1, which a phone cannot reach; connect to the Wi-Fi or pass --bind ADDR');

@@ -120,7 +120,7 @@ test('renew a certificate made by sign: only with a new CSR from the device, for
   assert.equal(ca.run(['renew', 'sensor-1']).code, 2);
   const human = ca.ok(['renew', 'sensor-1', '--csr', csr('third.csr', 'sensor-1')]);
   assert.match(human.stdout, /^renewed sensor-1: client certificate [0-9a-f]{32}$/m);
-  assert.match(human.stdout, new RegExp(`^  replaces     ${renewed.serial}, now revoked \\(superseded\\)$`, 'm'));
+  assert.match(human.stdout, new RegExp(`^  replaces +${renewed.serial}, now revoked \\(superseded\\)$`, 'm'));
   assert.match(human.stdout, /^signed CRL number \d+: .*crl\.pem$/m);
   assert.match(human.stderr, /copy .*crl\.pem to the proxy/);
   assert.equal(JSON.parse(ca.ok(['show', renewed.serial, '--json']).stdout).source, 'sign');

@@ -245,7 +245,7 @@ test('issue of a client prints the way onto the device on stderr, not with --jso
   const r = ca.ok(['issue', 'alice-iphone']);
   assert.match(r.stderr, /next, to put it on the device/);
   assert.match(r.stderr, /iPhone\/iPad: +pocketca share alice-iphone\.mobileconfig\n/);
-  assert.match(r.stderr, /Android, desktop: pocketca share alice-iphone\.p12\n/);
+  assert.match(r.stderr, /Android, desktop: +pocketca share alice-iphone\.p12\n/);
   assert.match(r.stderr, /never part of the link/);
   assert.doesNotMatch(r.stdout, /pocketca share/, 'next steps are not results');
   const noProfile = ca.ok(['issue', 'bob-pixel', '--no-mobileconfig']);

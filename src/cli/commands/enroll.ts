@@ -8,6 +8,7 @@ import { DEVICE_KINDS, issueNextSteps, type DeviceKind } from '../device-steps';
 import { askChoice, askConfirm, askText } from '../prompt';
 import { isInteractive, p12PasswordFrom } from '../secrets';
 import { runShare } from '../share-session';
+import { fields } from '../layout';
 import { EXIT_CODES, durationOption, intOption, runtimeFor } from '../runtime';
 
 interface EnrollOptions {
@@ -137,9 +138,7 @@ ${EXIT_CODES}`,
       out.result(result, () => {
         const lines = [
           `issued client certificate ${result.serial} for ${result.name}`,
-          `  subject      ${result.subject}`,
-          `  expires      ${result.notAfter}`,
-          ...Object.entries(result.files).map(([role, path]) => `  ${role.padEnd(12)} ${path}`),
+          ...fields([['subject', result.subject], ['expires', result.notAfter], ...Object.entries(result.files)], '  '),
         ];
         // The password on a line of its own: at 80 columns a sentence before it wrapped it in the middle (issue 10).
         if (result.p12Password) lines.push('', 'PKCS#12 password (shown once, write it down; the device asks for it):', `  ${result.p12Password}`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CSR_INPUT, readInput } from '../input';
 import { p12PasswordFrom } from '../secrets';
+import { fields } from '../layout';
 import { EXIT_CODES, choice, intOption, runtimeFor } from '../runtime';
 
 export function registerRenew(program: Command): void {
@@ -27,11 +28,13 @@ export function registerRenew(program: Command): void {
       'after',
       `
 The new certificate keeps the name, profile, subject, SANs, validity length
-and key type and size (or curve). A client gets a new .p12 and a .mobileconfig with the same
-profile identifiers, so installing it on the phone replaces the old profile.
-The old certificate is then revoked (reason superseded) and the CRL re-signed:
-copy crl.pem to the proxy once the device has the new profile, or use
---keep-old and revoke it later. A certificate made by \`sign\` has its key on
+and key type and size (or curve). A client gets a new .p12 and a
+.mobileconfig with the same profile identifiers, so installing it on the
+phone replaces the old profile. A server gets a new NAME.pem, NAME.key.pem
+and NAME.fullchain.pem to install on the server. The old certificate is then
+revoked (reason superseded) and the CRL re-signed: copy crl.pem to the proxy
+once the device or server has the new certificate, or use --keep-old and
+revoke it later. A certificate made by \`sign\` has its key on
 the device: renew it with a new CSR from there (--csr FILE).
 
 Examples:
@@ -64,11 +67,16 @@ ${EXIT_CODES}`,
       out.result(result, () => {
         const lines = [
           `renewed ${result.name}: ${result.profile} certificate ${result.serial}`,
-          `  subject      ${result.subject}`,
-          `  expires      ${result.notAfter}`,
-          ...Object.entries(result.files).map(([role, path]) => `  ${role.padEnd(12)} ${path}`),
-          ...result.replaced.map((r) =>
-            opts.keepOld ? `  old one      ${r.serial}, still ${r.status} (--keep-old)` : `  replaces     ${r.serial}, now ${r.status}${r.reason ? ` (${r.reason})` : ''}`,
+          ...fields(
+            [
+              ['subject', result.subject],
+              ['expires', result.notAfter],
+              ...Object.entries(result.files),
+              ...result.replaced.map((r) =>
+                opts.keepOld ? (['old one', `${r.serial}, still ${r.status} (--keep-old)`] as const) : (['replaces', `${r.serial}, now ${r.status}${r.reason ? ` (${r.reason})` : ''}`] as const),
+              ),
+            ],
+            '  ',
           ),
         ];
         if (result.crlNumber !== undefined) lines.push(`signed CRL number ${result.crlNumber}: ${result.crlPath}`);

@@ -34,7 +34,7 @@ ${EXIT_CODES}`,
         confirmAll: isInteractive()
           ? async (rows) => {
               const { confirm } = await import('@inquirer/prompts');
-              process.stderr.write(rows.map((r) => `  ${r.serial}  ${r.name}  expires ${r.notAfter.slice(0, 10)}\n`).join(''));
+              out.tell(rows.map((r) => `  ${r.serial}  ${r.name}  expires ${r.notAfter.slice(0, 10)}`).join('\n'));
               return confirm({ message: `Revoke all ${rows.length} certificates named ${ref}?`, default: false }, { output: process.stderr });
             }
           : undefined,

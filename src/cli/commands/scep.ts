@@ -1,11 +1,12 @@
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import type { ShareRequestLog } from '../../host/share-server';
+import { waitUntil } from '../device-steps';
 import { printable, showLinkCode } from '../output';
 import { warnIfLoopback } from '../share-session';
 import { durationOption, intOption, runtimeFor } from '../runtime';
 
-const logLine = (e: ShareRequestLog) => `${e.time} ${e.remoteAddress} ${e.method} ${e.path} ${e.status}${e.note ? `  ${printable(e.note)}` : ''}\n`;
+const logLine = (e: ShareRequestLog) => `${e.time} ${e.remoteAddress} ${e.method} ${e.path} ${e.status}${e.note ? `  ${printable(e.note)}` : ''}`;
 
 export function registerScep(program: Command): void {
   program
@@ -53,6 +54,7 @@ Exit codes:
       const { ctx, out } = runtimeFor(command, opts);
       warnIfLoopback(opts.bind, out);
       const { startScepEnrollment } = await import('../../app/scep-enrollment');
+      const { formatDuration } = await import('../../host/share-server');
       const enrollment = await startScepEnrollment(ctx, {
         name,
         outDir: resolve(opts.outDir),
@@ -64,10 +66,10 @@ Exit codes:
         bind: opts.bind,
         port: opts.port,
         onRequest: (entry) => {
-          if (!out.options.quiet) process.stderr.write(logLine(entry));
+          if (!out.options.quiet) out.tell(logLine(entry));
         },
       });
-      if (out.json) process.stdout.write(JSON.stringify({ url: enrollment.url, scepUrl: enrollment.scepUrl }) + '\n');
+      if (out.json) out.data(JSON.stringify({ url: enrollment.url, scepUrl: enrollment.scepUrl }) + '\n');
       if (enrollment.session.noLanAddress) {
         out.warn('this machine has no LAN address: the link names 127.0.0.1, which a phone cannot reach; connect to the Wi-Fi or pass --bind ADDR');
       }
@@ -75,10 +77,8 @@ Exit codes:
         [
           `wrote ${enrollment.profilePath} (0600: it holds the one-time challenge)`,
           '',
-          `On ${name}: open the link in Safari (scan the code) and allow the download,`,
-          'then Settings > Profile Downloaded > Install. The device then makes its key',
-          'and enrolls by itself: keep this running until it says done.',
-          `The enrollment ends at ${enrollment.session.expiresAt.toISOString().slice(11, 19)} UTC; the link works once.`,
+          `On ${name}: open the link in Safari (scan the code) and allow the download, then Settings > Profile Downloaded > Install. The device then makes its key and enrolls by itself: keep this running until it says done.`,
+          `The enrollment ends at ${waitUntil(enrollment.session.expiresAt, formatDuration(enrollment.session.ttlMs))}; the link works once.`,
         ].join('\n'),
       );
       // share's 80x24 layout (issue 10): the steps above, the code and the URL last.

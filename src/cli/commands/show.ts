@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { fields } from '../layout';
 import { printable } from '../output';
 import { EXIT_CODES, runtimeFor } from '../runtime';
 
@@ -16,7 +17,7 @@ export function registerShow(program: Command): void {
       if (opts.pem && !out.json) return out.data(cert.pem);
       const { pem: _pem, ...withoutPem } = cert;
       out.report(opts.pem ? cert : withoutPem, () =>
-        [
+        fields([
           ['serial', cert.serial],
           ['name', cert.name],
           ['profile', cert.profile],
@@ -30,9 +31,7 @@ export function registerShow(program: Command): void {
           ['not after', cert.notAfter],
           ['issued', `${cert.issuedAt} by ${cert.source}`],
           ['SHA-256', cert.fingerprintSha256],
-        ]
-          .map(([k, v]) => `${k!.padEnd(11)} ${printable(v!)}`)
-          .join('\n'),
+        ].map(([k, v]) => [k!, printable(v!)] as const)).join('\n'),
       );
     });
 }
