@@ -3,19 +3,20 @@
 // tests left running (a tmux server, a share, an nginx...) and stop it.
 //   node scripts/leaks.js dist/test/e2e/screen-80x24.test.js
 //   node scripts/leaks.js --test-concurrency=2 dist/test/      (what `npm test` runs)
-// The tests run with TMPDIR set to a fresh directory: everything they start
-// inherits it, or runs in or names a directory under it, so a leftover is
-// found by that mark even among other people's processes on the machine.
+// The tests run with POCKETCA_TEST_RUN set to a random mark in their
+// environment: everything they start inherits it (tmux servers take their
+// first client's), so a leftover is found by it even among other people's
+// processes on the machine. (Not a TMPDIR of its own: longer paths would
+// change what the tests see at a terminal's width.)
 // Exit status: the tests', or 1 when they passed but left processes behind.
 'use strict';
 const { spawnSync } = require('node:child_process');
-const { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } = require('node:fs');
-const { tmpdir } = require('node:os');
-const { join } = require('node:path');
+const { randomBytes } = require('node:crypto');
+const { readdirSync, readFileSync } = require('node:fs');
 
-const mark = mkdtempSync(join(tmpdir(), 'pocketca-leaks-'));
+const mark = randomBytes(12).toString('hex');
 
-/** Processes (other than this one) that carry the mark: in their environment, command line or working directory. */
+/** Processes (other than this one) that carry the mark in their environment. */
 function marked() {
   const found = [];
   for (const entry of readdirSync('/proc')) {
@@ -24,13 +25,8 @@ function marked() {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (/^\d+ \(.*\) Z/.test(stat)) continue; // a zombie has ended; its parent has yet to reap it
-      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
-      let cwd = '';
-      try {
-        cwd = readlinkSync(`/proc/${pid}/cwd`);
-      } catch {}
-      if (environ.includes(`TMPDIR=${mark}\0`) || cmdline.includes(mark) || cwd.startsWith(mark)) {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(`POCKETCA_TEST_RUN=${mark}\0`)) {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
         found.push({ pid, command: cmdline.split('\0').filter(Boolean).join(' ').slice(0, 200) });
       }
     } catch {
@@ -40,7 +36,7 @@ function marked() {
   return found;
 }
 
-const run = spawnSync(process.execPath, ['--test', ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, TMPDIR: mark } });
+const run = spawnSync(process.execPath, ['--test', ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, POCKETCA_TEST_RUN: mark } });
 let left = marked();
 // A server told to stop may take a moment to go.
 for (const end = Date.now() + 3000; left.length > 0 && Date.now() < end; left = marked()) spawnSync('sleep', ['0.1']);
@@ -50,6 +46,5 @@ for (const p of left) {
     process.kill(p.pid, 'SIGKILL');
   } catch {}
 }
-rmSync(mark, { recursive: true, force: true });
 if (left.length > 0) process.stderr.write(`leaks: ${left.length} process${left.length === 1 ? '' : 'es'} left behind (stopped now); a test must stop what it starts, also when it fails (t.after)\n`);
 process.exitCode = run.status !== 0 ? (run.status ?? 1) : left.length > 0 ? 1 : 0;
