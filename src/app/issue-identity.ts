@@ -4,7 +4,7 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
-import { DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
+import { checkEndEntity, DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
 import { resolveKeySpec, type KeySpec } from '../ca/key-types';
 import { validateName } from '../formats/names';
 import { generatePassword } from '../ca/passwords';
@@ -155,6 +155,15 @@ export function resolveIdentityOutputs(ctx: AppContext, plans: readonly IssuePla
   return dir;
 }
 
+/**
+ * What signing would refuse of this identity under `ca` that needs no key
+ * (validity, a server's SANs, the root's name constraints): checked before
+ * the CA key is unlocked, so a usage error is told as itself.
+ */
+export function checkIssuable(ca: ParsedCertificate, plan: IssuePlan, now: Date): void {
+  checkEndEntity(ca, { profile: plan.params.profile, subject: plan.subject, sans: plan.sans, days: plan.days, now });
+}
+
 /** What every identity of one run shares: the CA, its unlocked key, the encoders (loaded once). */
 export interface IssueSession {
   ctx: AppContext;
@@ -278,9 +287,10 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   const plan = planIssue(p);
   // Before any file, key or passphrase: a second valid certificate is rarely meant (revoke NAME then matches two).
   if (plan.command === 'issue' && !p.force) refuseSecondCertificate(ctx.home.database(), plan.name, ctx.now().toISOString());
+  const ca = ctx.home.caCertificate();
+  checkIssuable(ca, plan, ctx.now());
   // Checked before the CA key is unlocked and anything is signed or recorded.
   const dir = resolveIdentityOutputs(ctx, [plan], p.outDir);
-  const ca = ctx.home.caCertificate();
   const db = ctx.home.database();
 
   // Key generation runs on libuv's thread pool (started by cli/start when it

@@ -154,14 +154,6 @@ export async function restoreHome(ctx: AppContext, p: RestoreParams): Promise<Re
   if (home.hasAnyCaFile() && !p.force) {
     throw new CaAlreadyExistsError(`a CA already exists in ${home.dir}`, 'restore into an empty --home, or pass --force to replace it (its records are then lost)');
   }
-  try {
-    const keyPem = members.get('ca.key.pem')!;
-    await unlockWithRetries(ctx, (passphrase) => unlockCaKeyPem(keyPem, passphrase, ca, "the backup's ca.key.pem"));
-  } catch (error) {
-    if (error instanceof CaFileDamagedError) throw invalid(error.message);
-    throw error;
-  }
-
   const madeDir = prepareHomeDirectory(home.dir);
   const dbTemp = tempPathFor(home.dbPath);
   let restored = false;
@@ -171,6 +163,14 @@ export async function restoreHome(ctx: AppContext, p: RestoreParams): Promise<Re
       at: ctx.now().toISOString(),
       detail: `from ${p.source}, a backup made ${manifest.createdAt}`,
     });
+    // The passphrase last: every check that needs no key has passed (a damaged database is told as itself).
+    try {
+      const keyPem = members.get('ca.key.pem')!;
+      await unlockWithRetries(ctx, (passphrase) => unlockCaKeyPem(keyPem, passphrase, ca, "the backup's ca.key.pem"));
+    } catch (error) {
+      if (error instanceof CaFileDamagedError) throw invalid(error.message);
+      throw error;
+    }
     for (const f of HOME_FILES) {
       if (f.name === 'pocketca.db') continue;
       const target = join(home.dir, f.name);

@@ -63,7 +63,10 @@ function reportUsage(error: CommanderError, argv: readonly string[]): number {
   const known = word !== undefined && (COMMAND_NAMES as readonly string[]).includes(word);
   const help = known ? `pocketca ${word} --help` : 'pocketca --help';
   const suggestion = /\(Did you mean (.+)\?\)/.exec(rest.join(' '))?.[1];
-  printError(first.replace(/^error: /, ''), suggestion ? `did you mean ${suggestion}? (${help} shows the usage)` : `${help} shows the usage`);
+  // "option '--bind <addr>' argument 'x' is invalid. --bind needs ..." -> "--bind needs ... (got "x")": the parser's own words first.
+  const invalid = /^error: (?:option '[^']*' argument|command-argument value) '(.*)' is invalid(?: for argument '[^']*')?\. (.+)$/s.exec(first);
+  const message = invalid ? `${invalid[2]} (got ${JSON.stringify(invalid[1])})` : first.replace(/^error: /, '');
+  printError(message, suggestion ? `did you mean ${suggestion}? (${help} shows the usage)` : `${help} shows the usage`);
   return 2;
 }
 

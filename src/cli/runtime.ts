@@ -1,5 +1,6 @@
 /** Turning commander's options into what a use case needs. */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AppContext } from '../host/context';
 import { CaHome } from '../host/home';
@@ -59,6 +60,12 @@ export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) 
 }
 
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** An IP address to listen on (`--bind`), refused while the command line is parsed: before any passphrase, key or file. */
+export function bindOption(value: string): string {
+  if (!isIP(value)) throw new InvalidArgumentError('--bind needs an IP address such as 192.168.1.10; without --bind, every interface');
+  return value;
+}
 
 /**
  * One of `values`, in any case, given back as spelled there (`keycompromise` -> `keyCompromise`, what is recorded).

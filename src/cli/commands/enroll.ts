@@ -9,7 +9,7 @@ import { askChoice, askConfirm, askText } from '../prompt';
 import { isInteractive, p12PasswordFrom } from '../secrets';
 import { runShare } from '../share-session';
 import { fields } from '../layout';
-import { EXIT_CODES, durationOption, intOption, runtimeFor } from '../runtime';
+import { EXIT_CODES, bindOption, durationOption, intOption, runtimeFor } from '../runtime';
 
 interface EnrollOptions {
   passphraseFile?: string;
@@ -28,7 +28,7 @@ export function registerEnroll(program: Command): void {
     .description('interactive: issue a client identity for a device and share it with a QR code')
     .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt)')
     .option('--p12-password-file <file>', 'read the PKCS#12 password from FILE (else $POCKETCA_P12_PASSWORD, else one is generated)')
-    .option('--bind <addr>', 'for the share at the end: listen on this address only')
+    .option('--bind <addr>', 'for the share at the end: listen on this address only', bindOption)
     .option('--port <n>', 'for the share at the end: TCP port (default: a free one)', intOption('--port', 1, 65535))
     .addOption(new Option('--ttl <duration>', 'for the share at the end: how long the link lives (30s, 10m, 1h)').argParser(durationOption('--ttl')).default(10 * 60 * 1000, '10m'))
     .addHelpText(
@@ -55,6 +55,8 @@ ${EXIT_CODES}`,
       }
       const { ctx, out } = runtimeFor(command, opts);
       const ca = ctx.home.caCertificate(); // no CA: stop before asking anything
+      // A password file that cannot be read is told before the passphrase and the questions.
+      const p12Password = p12PasswordFrom(opts, ctx.warn);
       const { findValid } = await import('../../app/find-certificate');
       const { issueIdentity } = await import('../../app/issue-identity');
       const { unlockCaKey } = await import('../../host/unlock');
@@ -131,7 +133,7 @@ ${EXIT_CODES}`,
         p12Format: 'legacy',
         profilePassword: false,
         signProfile: false,
-        p12Password: p12PasswordFrom(opts, ctx.warn),
+        p12Password,
         force,
         command: 'enroll',
       });

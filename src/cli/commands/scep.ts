@@ -4,7 +4,7 @@ import type { ShareRequestLog } from '../../host/share-server';
 import { waitUntil } from '../device-steps';
 import { printable, showLinkCode } from '../output';
 import { warnIfLoopback } from '../share-session';
-import { durationOption, intOption, runtimeFor } from '../runtime';
+import { bindOption, durationOption, intOption, runtimeFor } from '../runtime';
 
 const logLine = (e: ShareRequestLog) => `${e.time} ${e.remoteAddress} ${e.method} ${e.path} ${e.status}${e.note ? `  ${printable(e.note)}` : ''}`;
 
@@ -19,7 +19,7 @@ export function registerScep(program: Command): void {
     .option('--key-size <bits>', 'RSA key size the device makes: 2048 or 4096', intOption('--key-size', 2048, 4096), 2048)
     .option('--sign-profile', 'sign the .mobileconfig (CMS) with a profile-signing certificate of this CA')
     .addOption(new Option('--ttl <duration>', 'end the enrollment after this long: 30s, 10m, 1h (at most 24h)').argParser(durationOption('--ttl')).default(10 * 60 * 1000, '10m'))
-    .option('--bind <addr>', 'listen on this address only (default: every IPv4 interface; the URL names the first LAN address)')
+    .option('--bind <addr>', 'listen on this address only (default: every IPv4 interface; the URL names the first LAN address)', bindOption)
     .option('--port <n>', 'TCP port (default: a free one)', intOption('--port', 1, 65535))
     .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt)')
     .addHelpText(

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { runShare } from '../share-session';
-import { durationOption, intOption, runtimeFor } from '../runtime';
+import { bindOption, durationOption, intOption, runtimeFor } from '../runtime';
 
 export function registerShare(program: Command): void {
   program
@@ -9,7 +9,7 @@ export function registerShare(program: Command): void {
     .argument('<file>', 'the file to serve: NAME.mobileconfig, NAME.p12, ca.pem...')
     .option('--max-downloads <n>', 'stop after N complete downloads', intOption('--max-downloads', 1, 100), 1)
     .addOption(new Option('--ttl <duration>', 'stop after this long if downloads remain: 30s, 10m, 1h (at most 24h)').argParser(durationOption('--ttl')).default(10 * 60 * 1000, '10m'))
-    .option('--bind <addr>', 'listen on this address only (default: every IPv4 interface; the URL names the first LAN address)')
+    .option('--bind <addr>', 'listen on this address only (default: every IPv4 interface; the URL names the first LAN address)', bindOption)
     .option('--port <n>', 'TCP port (default: a free one)', intOption('--port', 1, 65535))
     .addHelpText(
       'after',
