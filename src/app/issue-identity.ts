@@ -62,7 +62,7 @@ export interface IssueParams {
   signProfile: boolean;
   /** The PKCS#12 password the user chose, or undefined to generate one. */
   p12Password?: string;
-  /** Replace existing output files, and (for `issue`) issue even when NAME has a valid certificate; default false. */
+  /** Replace existing output files, and (for `issue`, `enroll`) issue even when NAME has a valid certificate; default false. */
   force: boolean;
   /** The command recorded in the audit log; default 'issue'. */
   command?: string;
@@ -286,7 +286,8 @@ export async function signerFor(ctx: AppContext, caKey: KeyObject): ReturnType<t
 export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<IssueResult> {
   const plan = planIssue(p);
   // Before any file, key or passphrase: a second valid certificate is rarely meant (revoke NAME then matches two).
-  if (plan.command === 'issue' && !p.force) refuseSecondCertificate(ctx.home.database(), plan.name, ctx.now().toISOString());
+  // `issue` and `enroll` alike; `renew` is what replaces a valid one.
+  if (plan.command !== 'renew' && !p.force) refuseSecondCertificate(ctx.home.database(), plan.name, ctx.now().toISOString());
   const ca = ctx.home.caCertificate();
   checkIssuable(ca, plan, ctx.now());
   // Checked before the CA key is unlocked and anything is signed or recorded.

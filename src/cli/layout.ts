@@ -193,11 +193,12 @@ export function fitText(text: string, width: number | undefined): string {
 
 /**
  * `label  value` lines, the values in one column: two spaces at least after
- * the longest label, which is what tells fitText where a long value's next
- * line starts.
+ * the longest label (or `minWidth`, so that outputs with fewer labels keep the
+ * same column), which is what tells fitText where a long value's next line
+ * starts.
  */
-export function fields(pairs: readonly (readonly [string, string])[], indent = ''): string[] {
-  const w = Math.max(0, ...pairs.map(([label]) => label.length));
+export function fields(pairs: readonly (readonly [string, string])[], indent = '', minWidth = 0): string[] {
+  const w = Math.max(minWidth, ...pairs.map(([label]) => label.length));
   return pairs.map(([label, value]) => `${indent}${label.padEnd(w)}  ${value}`);
 }
 

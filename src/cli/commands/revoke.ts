@@ -33,9 +33,9 @@ ${EXIT_CODES}`,
         all: Boolean(opts.all || globals.yes),
         confirmAll: isInteractive()
           ? async (rows) => {
-              const { confirm } = await import('@inquirer/prompts');
+              const { askConfirm } = await import('../prompt');
               out.tell(rows.map((r) => `  ${r.serial}  ${r.name}  expires ${r.notAfter.slice(0, 10)}`).join('\n'));
-              return confirm({ message: `Revoke all ${rows.length} certificates named ${ref}?`, default: false }, { output: process.stderr });
+              return askConfirm(`Revoke all ${rows.length} certificates named ${ref}?`, false);
             }
           : undefined,
       });

@@ -1,7 +1,9 @@
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import type { ShareRequestLog } from '../../host/share-server';
-import { waitUntil } from '../device-steps';
+import { InterruptedError } from '../../errors';
+import { shellPath, waitUntil } from '../device-steps';
+import { watchInterrupt } from '../interrupt';
 import { printable, showLinkCode } from '../output';
 import { warnIfLoopback } from '../share-session';
 import { bindOption, durationOption, intOption, runtimeFor } from '../runtime';
@@ -45,14 +47,20 @@ Examples:
   pocketca scep alice-iphone
   pocketca scep alice-ipad --ttl 20m --bind 192.168.1.10
 
+Ctrl-C ends the enrollment and says whether a certificate was issued.
+
 Exit codes:
-  0  the device enrolled (its certificate is recorded)
-  1  --ttl passed, or too many refused attempts, or the server could not start
-  2  bad usage or bad input (invalid NAME, an EC CA, no such --out-dir)`,
+  0    the device enrolled (its certificate is recorded)
+  1    --ttl passed, or too many refused attempts, or the server could not start
+  2    bad usage or bad input (invalid NAME, an EC CA, no such --out-dir)
+  130  stopped with Ctrl-C`,
     )
     .action(async (name: string, opts, command: Command) => {
       const { ctx, out } = runtimeFor(command, opts);
       warnIfLoopback(opts.bind, out);
+      // Ctrl-C ends the enrollment and says what was done: issued and recorded, or nothing (the challenge
+      // is spent). Armed for the rest of the command, before anything is unlocked or served.
+      const interrupt = watchInterrupt();
       const { startScepEnrollment } = await import('../../app/scep-enrollment');
       const { formatDuration } = await import('../../host/share-server');
       const enrollment = await startScepEnrollment(ctx, {
@@ -83,7 +91,21 @@ Exit codes:
       );
       // share's 80x24 layout (issue 10): the steps above, the code and the URL last.
       const stopWatching = out.json ? () => undefined : await showLinkCode(enrollment.url, out, process.stdout);
-      const issued = await enrollment.done.finally(stopWatching);
+      interrupt.whenInterrupted(() => enrollment.session.close());
+      const again = `pocketca scep ${name}${opts.outDir === '.' ? '' : ` --out-dir ${shellPath(resolve(opts.outDir))}`}`;
+      let issued: Awaited<typeof enrollment.done>;
+      try {
+        issued = await enrollment.done.finally(stopWatching);
+      } catch (error) {
+        if (!interrupt.interrupted) throw error;
+        throw new InterruptedError(`interrupted: the enrollment is closed and nothing was issued; the challenge in ${enrollment.profilePath} no longer works`, `to enroll ${name} again: ${again}`);
+      }
+      if (interrupt.interrupted) {
+        throw new InterruptedError(
+          `interrupted after ${name} enrolled: certificate ${issued.serial} (${issued.subject}) is issued and recorded`,
+          `check it with pocketca show ${issued.serial}; if the device did not install it: pocketca revoke ${issued.serial}, then ${again} --force`,
+        );
+      }
       if (issued.dropped !== undefined) ctx.warn(`the device asked for the subject ${issued.dropped}; issued as ${issued.subject}`);
       const { transactionId: _t, dropped: _d, ...json } = issued;
       out.result(json, () => `done: issued client certificate ${issued.serial} to ${issued.name} (${issued.subject}); revoke it with pocketca revoke ${issued.name}`);

@@ -30,10 +30,13 @@ Examples:
   pocketca share bob-pixel.p12 --ttl 30m
   pocketca share ~/.pocketca/ca.pem --bind 192.168.1.10 --port 8443
 
+Ctrl-C closes the link and says how many downloads it had.
+
 Exit codes:
-  0  the file was downloaded --max-downloads times
-  1  --ttl passed first, or the server could not start
-  2  bad usage or bad input (no such file, a directory, larger than 10 MiB)`,
+  0    the file was downloaded --max-downloads times
+  1    --ttl passed first, or the server could not start
+  2    bad usage or bad input (no such file, a directory, larger than 10 MiB)
+  130  stopped with Ctrl-C`,
     )
     .action(async (file: string, opts: { maxDownloads: number; ttl: number; bind?: string; port?: number }, command: Command) => {
       const { out } = runtimeFor(command);
