@@ -72,6 +72,8 @@ export class CertificateNotFoundError extends PocketcaError {}
 export class RootPathLengthError extends PocketcaError {}
 export class CertificateAlreadyRevokedError extends PocketcaError {}
 export class AmbiguousNameError extends UsageError {}
+/** A serial prefix that several certificates share (exit 2): the message lists them. */
+export class AmbiguousSerialError extends UsageError {}
 export class DatabaseError extends PocketcaError {}
 export class DatabaseTooNewError extends PocketcaError {}
 export class OutputExistsError extends PocketcaError {}

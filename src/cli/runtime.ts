@@ -61,6 +61,13 @@ export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) 
 
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/**
+ * A SERIAL|NAME argument (revoke, renew, show): taken as typed (the use case
+ * resolves it); the shell completions offer the recorded names for it
+ * (help-model.ts `completes`, completion-scripts.ts).
+ */
+export const recordRef = Object.assign((value: string): string => value, { completes: 'names' as const });
+
 /** An IP address to listen on (`--bind`), refused while the command line is parsed: before any passphrase, key or file. */
 export function bindOption(value: string): string {
   if (!isIP(value)) throw new InvalidArgumentError('--bind needs an IP address such as 192.168.1.10; without --bind, every interface');

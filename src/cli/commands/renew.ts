@@ -2,13 +2,13 @@ import type { Command } from 'commander';
 import { CSR_INPUT, readInput } from '../input';
 import { p12PasswordFrom } from '../secrets';
 import { fields } from '../layout';
-import { EXIT_CODES, choice, intOption, runtimeFor } from '../runtime';
+import { EXIT_CODES, recordRef, choice, intOption, runtimeFor } from '../runtime';
 
 export function registerRenew(program: Command): void {
   program
     .command('renew')
     .description('a new certificate for the same device and subject; the old one revoked as superseded')
-    .argument('<serial|name>', 'a serial, or a name (renews its newest certificate and supersedes all its valid ones)')
+    .argument('<serial|name>', 'a serial (or its first 8+ hex digits), or a name (renews its newest certificate and supersedes all its valid ones)', recordRef)
     .option('--keep-old', 'leave the old certificate valid until it expires (no revocation, no new CRL)')
     .option('--days <n>', "validity in days (default: the old certificate's)", intOption('--days', 1, 36500))
     .option('--csr <file>', 'for a certificate made by `sign`: the new CSR from the device (PEM, DER, or - for stdin)')

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { fields } from '../layout';
 import { printable } from '../output';
-import { EXIT_CODES, runtimeFor } from '../runtime';
+import { EXIT_CODES, recordRef, runtimeFor } from '../runtime';
 
 export function registerShow(program: Command): void {
   program
     .command('show')
     .description('details of one certificate (the newest, for a name)')
-    .argument('<serial|name>', 'a serial or a record name')
+    .argument('<serial|name>', 'a serial (or its first 8+ hex digits) or a record name', recordRef)
     .option('--pem', 'print the certificate PEM')
-    .addHelpText('after', `\nExamples:\n  pocketca show alice-iphone\n  pocketca show alice-iphone --pem | openssl x509 -noout -text\n${EXIT_CODES}`)
+    .addHelpText('after', `\nExamples:\n  pocketca show alice-iphone\n  pocketca show 4d:28:1a:71\n  pocketca show alice-iphone --pem | openssl x509 -noout -text\n${EXIT_CODES}`)
     .action(async (ref: string, opts, command: Command) => {
       const { ctx, out } = runtimeFor(command);
       const { showCert } = await import('../../app/inspect');
