@@ -108,3 +108,24 @@ export function issueNextSteps(files: { mobileconfig?: string; p12?: string }): 
     '  then scan the QR code it prints and follow the steps it shows. The PKCS#12 password is typed on the device; it is never part of the link.',
   ].join('\n');
 }
+
+/**
+ * `issue --profile server`'s next step: the proxy configuration that uses
+ * this certificate and key. The command continues with a backslash: it is
+ * one command to copy, whatever the width of the terminal.
+ */
+export function serverNextSteps(files: { cert?: string; key?: string }): string {
+  return [
+    '',
+    'next, the proxy in front of the service, asking devices for their certificates:',
+    `  pocketca proxy nginx --cert ${shellPath(files.cert ?? 'NAME.pem')} --key ${shellPath(files.key ?? 'NAME.key.pem')} \\`,
+    '      --upstream http://127.0.0.1:8080 --out-dir to-proxy',
+    '  (apache or mosquitto instead of nginx; --upstream is where the service listens)',
+  ].join('\n');
+}
+
+/** `renew` of a server certificate: the new files go on the server, not on a device. */
+export function serverRenewSteps(files: { cert?: string; key?: string; fullchain?: string }): string {
+  const names = [files.cert, files.key, files.fullchain].filter((f): f is string => f !== undefined).map((f) => shellPath(f));
+  return `next: install the new certificate and key on the server (${names.join(', ')}) and reload it; a configuration made by pocketca proxy --out-dir: run the same command again and copy its files over`;
+}

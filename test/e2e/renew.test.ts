@@ -159,7 +159,10 @@ test('renew --keep-old says the old certificate stays valid (openssl agrees), ne
   const kept = ca.ok(['renew', 'cloud', '--keep-old']);
   assert.doesNotMatch(kept.stdout, /replaces/);
   assert.match(kept.stdout, new RegExp(`old one +${first.serial}, still valid \\(--keep-old\\)`));
-  assert.match(kept.stderr, new RegExp(`once the device has the new certificate: pocketca revoke ${first.serial} --reason superseded`));
+  // A server's words: its new certificate and key go on the server (issue 20).
+  assert.match(kept.stderr, new RegExp(`once the server has the new certificate and key: pocketca revoke ${first.serial} --reason superseded`));
+  assert.match(kept.stderr, /^next: install the new certificate and key on the server \(cloud\.pem, cloud\.key\.pem, cloud\.fullchain\.pem\) and reload it/m);
+  assert.doesNotMatch(kept.stderr, /device/);
   const verify = openssl(['verify', '-crl_check', '-CAfile', join(ca.home, 'ca.pem'), '-CRLfile', join(ca.home, 'crl.pem'), oldCert]);
   assert.equal(verify.code, 0, `the old certificate is still good: ${verify.stdout}${verify.stderr}`);
   // Without --keep-old, it does replace them.

@@ -3,7 +3,7 @@ import type { AppContext } from '../../host/context';
 import { UsageError } from '../../errors';
 import type { Output } from '../output';
 import { dirname } from 'node:path';
-import { issueNextSteps } from '../device-steps';
+import { issueNextSteps, serverNextSteps } from '../device-steps';
 import { p12PasswordFrom } from '../secrets';
 import { fields } from '../layout';
 import { EXIT_CODES, choice, collect, intOption, runtimeFor } from '../runtime';
@@ -81,12 +81,12 @@ ${EXIT_CODES}`,
       out.result(result, () => {
         const lines = [
           `issued ${result.profile} certificate ${result.serial} for ${result.name}`,
-          ...fields([['subject', result.subject], ['expires', result.notAfter], ...Object.entries(result.files)], '  '),
+          ...fields([['subject', result.subject], ['expires', result.notAfter], ...Object.entries(result.files)], '  ', 12),
         ];
         if (result.p12Password) lines.push('', `PKCS#12 password (shown once, write it down): ${result.p12Password}`);
         return lines.join('\n');
       }, result.p12Password);
-      if (result.profile === 'client') out.note(issueNextSteps(result.files));
+      out.note(result.profile === 'client' ? issueNextSteps(result.files) : serverNextSteps(result.files));
     });
 }
 

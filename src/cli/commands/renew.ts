@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { serverRenewSteps, shellPath } from '../device-steps';
 import { CSR_INPUT, readInput } from '../input';
 import { p12PasswordFrom } from '../secrets';
 import { fields } from '../layout';
@@ -77,14 +78,19 @@ ${EXIT_CODES}`,
               ),
             ],
             '  ',
+            12,
           ),
         ];
         if (result.crlNumber !== undefined) lines.push(`signed CRL number ${result.crlNumber}: ${result.crlPath}`);
         if (result.p12Password) lines.push('', `PKCS#12 password (shown once, write it down): ${result.p12Password}`);
         return lines.join('\n');
       }, result.p12Password);
-      if (result.files.mobileconfig) out.note(`next: pocketca share ${result.files.mobileconfig}   (installing it replaces the old profile on the phone)`);
-      if (result.crlNumber !== undefined) out.note(`copy ${result.crlPath} to the proxy and reload it once the device has the new certificate`);
-      if (opts.keepOld) out.note(`once the device has the new certificate: ${result.replaced.map((r) => `pocketca revoke ${r.serial} --reason superseded`).join('; ')}`);
+      // A server's new certificate and key go on the server; a device's, onto the device.
+      const server = result.profile === 'server';
+      const holder = server ? 'the server has the new certificate and key' : 'the device has the new certificate';
+      if (server) out.note(serverRenewSteps(result.files));
+      if (result.files.mobileconfig) out.note(`next: pocketca share ${shellPath(result.files.mobileconfig)}   (installing it replaces the old profile on the phone)`);
+      if (result.crlNumber !== undefined) out.note(`copy ${result.crlPath} to the proxy and reload it once ${holder}`);
+      if (opts.keepOld) out.note(`once ${holder}: ${result.replaced.map((r) => `pocketca revoke ${r.serial} --reason superseded`).join('; ')}`);
     });
 }
