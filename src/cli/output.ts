@@ -184,14 +184,16 @@ export function tableLine(cells: readonly string[], widths: readonly number[]): 
 
 
 /**
- * A QR code for `url` in the terminal, on `stream` (stdout for `qr`). The code
- * keeps its own black on white colours even with --no-color: without them it
- * cannot be scanned. When the terminal is narrower than the code, the lines
- * would wrap into an unreadable pattern: say so and suggest the image files.
+ * A QR code for `url` on `stream` (stdout for `qr`): black on white with
+ * ANSI colours, also into a pipe or a file (`cat` or `less -R` shows a code
+ * that scans, whatever the terminal's theme), unless --no-color or NO_COLOR
+ * ask for no colours (https://no-color.org): then it is drawn in the
+ * terminal's text colour. When the terminal is narrower than the code, the
+ * lines would wrap into an unreadable pattern: say so and suggest the image files.
  */
 export async function printQr(url: string, out: Output, stream: NodeJS.WriteStream = process.stdout): Promise<void> {
   const { qrForTerminal } = await import('../formats/qr');
-  const qr = qrForTerminal(url);
+  const qr = qrForTerminal(url, { color: out.options.color && !process.env.NO_COLOR });
   if (stream.isTTY && stream.columns && stream.columns < qr.columns) {
     out.warn(`the terminal is ${stream.columns} columns wide and the QR code needs ${qr.columns}; widen it, or use pocketca qr URL --png FILE`);
   }
@@ -209,6 +211,7 @@ export async function printQr(url: string, out: Output, stream: NodeJS.WriteStre
  */
 export async function showLinkCode(url: string, out: Output, stream: NodeJS.WriteStream, above?: string): Promise<() => void> {
   const { qrForTerminal } = await import('../formats/qr');
+  // Always black on white, --no-color too: this screen is for a phone to scan, on any terminal theme.
   const qr = qrForTerminal(url);
   const block = [...(above === undefined ? [] : [above]), ...qr.lines, url];
   // The code, the lines with it, and the line the cursor waits on.
