@@ -4,11 +4,11 @@
  * turns them into `error:`/`hint:` lines and an exit code.
  *
  * Exit codes (SPEC "Exit codes and errors"): 1 the operation failed,
- * 2 bad usage or bad input, 70 an internal bug.
+ * 2 bad usage or bad input, 70 an internal bug, 130 stopped by Ctrl-C.
  */
 export class PocketcaError extends Error {
   /** Process exit code for this condition. */
-  readonly exitCode: 1 | 2 = 1;
+  readonly exitCode: 1 | 2 | 130 = 1;
   /** One line telling the user what to do next, or undefined. */
   hint: string | undefined;
 
@@ -72,6 +72,8 @@ export class CertificateNotFoundError extends PocketcaError {}
 export class RootPathLengthError extends PocketcaError {}
 export class CertificateAlreadyRevokedError extends PocketcaError {}
 export class AmbiguousNameError extends UsageError {}
+/** A serial prefix that several certificates share (exit 2): the message lists them. */
+export class AmbiguousSerialError extends UsageError {}
 export class DatabaseError extends PocketcaError {}
 export class DatabaseTooNewError extends PocketcaError {}
 /**
@@ -101,8 +103,16 @@ export class CheckFailedError extends PocketcaError {}
 export class OperationFailedError extends PocketcaError {}
 /** `share`: the link's time ran out before the downloads it allowed (exit 1). */
 export class ShareExpiredError extends PocketcaError {}
+/**
+ * Ctrl-C stopped a command that was waiting (a share, an enrollment, a
+ * prompt): the message says what was done, the hint the command that
+ * continues. Exit 130, as a shell reports a command ended by SIGINT (128 + 2).
+ */
+export class InterruptedError extends PocketcaError {
+  override readonly exitCode = 130 as const;
+}
 /** An interactive prompt was cancelled (Ctrl-C, Ctrl-D): nothing more was done. */
-export class PromptCancelledError extends PocketcaError {}
+export class PromptCancelledError extends InterruptedError {}
 /** `qr`: the text is not an absolute URL a phone can open (exit 2). */
 export class InvalidUrlError extends UsageError {}
 /** A file of the CA home (ca.pem, ca.key.pem) is unreadable or not what it should be (exit 1). */

@@ -33,6 +33,7 @@ import { ensureOutputDir, writeOutput } from '../host/output-target';
 import { recordCertificate } from './issue-certificate';
 import {
   buildIdentity,
+  checkIssuable,
   filesOf,
   loadEncoders,
   planIssue,
@@ -188,6 +189,8 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
   const text = readFileBounded(p.batchFile, { max: MAX_BATCH_BYTES, what: 'batch file', expected: 'a batch file names one device per line' }).toString('utf8');
   const names = parseBatchNames(text, p.batchFile);
   const plans = names.map((name) => planIssue({ ...p, name }));
+  const now = ctx.now();
+  for (const plan of plans) checkIssuable(ctx.home.caCertificate(), plan, now);
   // Every file of every identity through the output rule, before anything is unlocked or signed.
   const dir = resolveIdentityOutputs(ctx, plans, p.outDir);
   const outDir = dir.path;

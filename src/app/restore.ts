@@ -269,23 +269,6 @@ export async function restoreHome(ctx: AppContext, p: RestoreParams): Promise<Re
   const home = ctx.home;
   const replaced = home.hasAnyCaFile() ? describeReplacedHome(home, ca) : undefined;
   if (replaced && !p.force) throw refuseExisting(home.dir, replaced);
-  let key: KeyObject;
-  try {
-    const keyPem = members.get('ca.key.pem')!;
-    key = await unlockWithRetries(ctx, (passphrase) => unlockCaKeyPem(keyPem, passphrase, ca, "the backup's ca.key.pem"));
-  } catch (error) {
-    if (error instanceof CaFileDamagedError) throw invalid(error.message);
-    throw error;
-  }
-  if (replaced && replaced.sameCa !== true) {
-    ctx.warn(
-      replaced.sameCa === false
-        ? `${home.dir} holds another CA (${replaced.subject ? `"${oneLine(replaced.subject)}", ` : ''}SHA-256 ${replaced.fingerprintSha256}): none of its records are kept, they belong to that CA`
-        : `which CA ${home.dir} holds cannot be told (no readable ca.pem or database): none of its records are kept`,
-    );
-  }
-  const sources = [...(replaced?.sameCa ? readReplacedHome(home, ca, ctx.now(), ctx.warn) : []), ...deployed.map((d) => d.source)];
-
   const madeDir = prepareHomeDirectory(home.dir);
   const dbTemp = tempPathFor(home.dbPath);
   const crlTemp = tempPathFor(home.crlPath);
@@ -299,6 +282,23 @@ export async function restoreHome(ctx: AppContext, p: RestoreParams): Promise<Re
     let crlNumber: number;
     try {
       checkDatabase(db, ca, members.get('crl.pem')!);
+      // The passphrase after every check that needs no key: a damaged database is told as itself.
+      let key: KeyObject;
+      try {
+        const keyPem = members.get('ca.key.pem')!;
+        key = await unlockWithRetries(ctx, (passphrase) => unlockCaKeyPem(keyPem, passphrase, ca, "the backup's ca.key.pem"));
+      } catch (error) {
+        if (error instanceof CaFileDamagedError) throw invalid(error.message);
+        throw error;
+      }
+      if (replaced && replaced.sameCa !== true) {
+        ctx.warn(
+          replaced.sameCa === false
+            ? `${home.dir} holds another CA (${replaced.subject ? `"${oneLine(replaced.subject)}", ` : ''}SHA-256 ${replaced.fingerprintSha256}): none of its records are kept, they belong to that CA`
+            : `which CA ${home.dir} holds cannot be told (no readable ca.pem or database): none of its records are kept`,
+        );
+      }
+      const sources = [...(replaced?.sameCa ? readReplacedHome(home, ca, ctx.now(), ctx.warn) : []), ...deployed.map((d) => d.source)];
       merged = mergeAndRecord(ctx, db, sources, { ca, key, crlTemp }, `from ${p.source}, a backup made ${manifest.createdAt}`);
       counts = countRecords(db);
       crlNumber = latestCrl(db)!.number;

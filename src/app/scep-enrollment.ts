@@ -34,7 +34,7 @@
  * superseded and the CRL re-signed in the same run.
  */
 import { createHash, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { checkEndEntityRequest, DEFAULT_DAYS } from '../ca/certificate-profiles';
+import { checkEndEntity, DEFAULT_DAYS } from '../ca/certificate-profiles';
 import { validateName } from '../formats/names';
 import { canonicalPublicKey } from '../ca/public-key';
 import { showText, subjectForCsr } from '../ca/subject';
@@ -187,7 +187,7 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
   // constraints) is refused now, before a device installs a profile that cannot enroll: checked at
   // the latest time this enrollment may issue (--ttl from now).
   if (Number.isFinite(ttlMs) && ttlMs > 0) {
-    checkEndEntityRequest(ca, { profile: 'client', days, sans: { dns: [], ip: [], email: [] }, commonName: name, now: new Date(ctx.now().getTime() + ttlMs) });
+    checkEndEntity(ca, { profile: 'client', days, sans: { dns: [], ip: [], email: [] }, commonName: name, now: new Date(ctx.now().getTime() + ttlMs) });
   }
   const db = ctx.home.database();
   const nowIso = ctx.now().toISOString();

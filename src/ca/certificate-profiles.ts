@@ -130,12 +130,15 @@ export function caNameConstraints(ca: ParsedCertificate): NameConstraints | unde
 }
 
 /**
- * What `ca` refuses to sign for an end entity whatever its key: the days, a
- * server without SANs, a validity past the CA's notAfter at `now`, names
- * outside the CA's name constraints. `scep` asks it before it serves a
- * profile (SPEC third release), with `now` the latest time it may issue.
+ * What buildEndEntityTbs refuses that needs no key: the validity (the
+ * profile's limit, not past the CA's notAfter at \`now\`), a server without
+ * SANs, names outside the root's constraints. The commands run it before the
+ * CA passphrase is asked (SPEC "Everyday use, second pass": a usage error is
+ * reported as itself, never as a missing passphrase), \`scep\` before it
+ * serves a profile, with \`now\` the latest time it may issue; the builder
+ * runs it again. Returns the validity the certificate will have.
  */
-export function checkEndEntityRequest(ca: ParsedCertificate, p: Pick<EndEntityParams, 'profile' | 'sans' | 'days' | 'now'> & { commonName: string }): Validity {
+export function checkEndEntity(ca: ParsedCertificate, p: Pick<EndEntityParams, 'profile' | 'sans' | 'days' | 'now'> & { commonName: string }): Validity {
   checkDays(p.days, p.profile);
   if (p.profile === 'server' && !hasSans(p.sans)) {
     throw new UsageError('a server certificate needs at least one subject alternative name', 'add --dns NAME and/or --ip ADDRESS');
@@ -148,7 +151,7 @@ export function checkEndEntityRequest(ca: ParsedCertificate, p: Pick<EndEntityPa
 
 /** The TBSCertificate of an end-entity certificate under `ca`. Always CA:FALSE. */
 export function buildEndEntityTbs(ca: ParsedCertificate, p: EndEntityParams): Buffer {
-  const validity = checkEndEntityRequest(ca, { ...p, commonName: p.subject.commonName });
+  const validity = checkEndEntity(ca, { ...p, commonName: p.subject.commonName });
   checkCanonicalKey(p.spkiDer, p.keyType);
   if (p.profile === 'intermediate') throw new RangeError('an intermediate is built by buildIntermediateTbs');
   const { bits, ekus } = usagesFor(p.profile, p.keyType);
@@ -204,6 +207,13 @@ export function checkRootAllowsIntermediate(ca: ParsedCertificate, pathLen: numb
   }
 }
 
+/** What buildIntermediateTbs refuses that needs no key (as checkEndEntity); returns the validity. */
+export function checkIntermediate(ca: ParsedCertificate, p: Pick<IntermediateParams, 'pathLen' | 'days' | 'now'>): Validity {
+  checkDays(p.days, 'intermediate');
+  checkRootAllowsIntermediate(ca, p.pathLen);
+  return validityWithin(ca, p.now, p.days);
+}
+
 /**
  * A subordinate CA for an online engine (SPEC "An offline root over an online
  * issuing tier"): basicConstraints critical CA:TRUE pathLen, keyUsage critical
@@ -212,9 +222,7 @@ export function checkRootAllowsIntermediate(ca: ParsedCertificate, pathLen: numb
  * (verifiers enforce the root's anyway, RFC 5280 §6.1.4).
  */
 export function buildIntermediateTbs(ca: ParsedCertificate, p: IntermediateParams): Buffer {
-  checkDays(p.days, 'intermediate');
-  checkRootAllowsIntermediate(ca, p.pathLen);
-  const validity = validityWithin(ca, p.now, p.days);
+  const validity = checkIntermediate(ca, p);
   checkCanonicalKey(p.spkiDer, p.keyType);
   const extensions: Extension[] = [
     basicConstraints(true, p.pathLen),

@@ -6,6 +6,7 @@
  */
 import { extname, isAbsolute, relative } from 'node:path';
 import { deviceGuide, kindFromName, type DeviceFileKind, type PlatformSteps } from '../formats/device-steps';
+import { fields } from './layout';
 
 export type DeviceKind = 'ios' | 'android' | 'desktop';
 
@@ -15,27 +16,6 @@ export const DEVICE_KINDS: { value: DeviceKind; name: string }[] = [
   { value: 'desktop', name: 'desktop or laptop (macOS, Windows, Linux)' },
 ];
 
-/** Steps are laid out for an 80-column terminal. */
-const WIDTH = 80;
-
-/** Words of `text` in lines of at most WIDTH columns: the first after `first`, the rest after `rest` (a word longer than a line stands alone). */
-function wrap(text: string, first: string, rest: string): string[] {
-  const lines: string[] = [];
-  let line = first;
-  let empty = true;
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (!empty && line.length + 1 + word.length > WIDTH) {
-      lines.push(line);
-      line = rest + word;
-    } else {
-      line += (empty ? '' : ' ') + word;
-    }
-    empty = false;
-  }
-  lines.push(line);
-  return lines;
-}
-
 /** How the link reaches the device, before the guide's own first step. */
 function openLink(g: PlatformSteps): string {
   const browser = g.browser ? ` in ${g.browser}` : '';
@@ -44,11 +24,12 @@ function openLink(g: PlatformSteps): string {
   return `On the same Wi-Fi as this computer, scan the QR code with ${camera} and open the link${browser}: the page there shows these steps; tap Download. ${g.download}`;
 }
 
+// One line per step: Output fits them to the terminal (layout.ts), hanging after the step's number.
 function platformLines(g: PlatformSteps): string[] {
-  if (g.unsupported) return wrap([g.download, ...g.steps].join(' '), `${g.title}: `, '  ');
+  if (g.unsupported) return [`${g.title}: ${[g.download, ...g.steps].join(' ')}`];
   const lines = [`${g.title}:`];
-  [openLink(g), ...g.steps].forEach((step, i) => lines.push(...wrap(step, `  ${i + 1}. `, '     ')));
-  for (const note of g.notes) lines.push(...wrap(note, '  ', '  '));
+  [openLink(g), ...g.steps].forEach((step, i) => lines.push(`  ${i + 1}. ${step}`));
+  for (const note of g.notes) lines.push(`  ${note}`);
   return lines;
 }
 
@@ -76,13 +57,21 @@ export function deviceSteps(file: StepsFile, device?: DeviceKind): string[] {
   return lines;
 }
 
+/**
+ * A moment a person waits for, in pocketca's one voice: ISO-8601 UTC to the
+ * second, then the local time of day (what the clock on the wall says) and,
+ * when given, how long from now: `2026-05-01T09:10:00Z (11:10 local, in 10m)`.
+ */
+export function waitUntil(at: Date, inText?: string): string {
+  const local = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')} local`;
+  return `${at.toISOString().replace(/\.\d{3}Z$/, 'Z')} (${local}${inText ? `, in ${inText}` : ''})`;
+}
+
 /** The closing lines under the steps: how long the link lives and what is not in it. */
 export function linkTerms(maxDownloads: number, ttl: string, expiresAt: Date, carriesPassword: boolean): string {
-  const until = expiresAt.toTimeString().slice(0, 5);
   const times = maxDownloads === 1 ? 'once' : `for ${maxDownloads} downloads`;
-  // On a line of its own: together they are wider than an 80-column terminal.
-  const secret = carriesPassword ? '\nThe PKCS#12 password is not in the link: type it on the device.' : '';
-  return `The link works ${times} and stops at ${until} (in ${ttl}).${secret}`;
+  const secret = carriesPassword ? ' The PKCS#12 password is not in the link: type it on the device.' : '';
+  return `The link works ${times} and stops at ${waitUntil(expiresAt, ttl)}.${secret}`;
 }
 
 /** A path as the user would type it: relative when under the current directory, quoted when it needs it. */
@@ -94,14 +83,36 @@ export function shellPath(path: string, cwd = process.cwd()): string {
 
 /** `issue`'s next steps for a client identity. */
 export function issueNextSteps(files: { mobileconfig?: string; p12?: string }): string {
-  const lines = ['', 'next, to put it on the device (over the LAN, with a one-time link and a QR code):'];
-  if (files.mobileconfig) lines.push(`  iPhone/iPad:      pocketca share ${shellPath(files.mobileconfig)}`);
-  if (files.p12) lines.push(`  Android, desktop: pocketca share ${shellPath(files.p12)}`);
-  lines.push(
-    '  then scan the QR code it prints and follow the steps it shows. The PKCS#12',
-    '  password is typed on the device; it is never part of the link.',
-  );
-  return lines.join('\n');
+  const commands: [string, string][] = [];
+  if (files.mobileconfig) commands.push(['iPhone/iPad:', `pocketca share ${shellPath(files.mobileconfig)}`]);
+  if (files.p12) commands.push(['Android, desktop:', `pocketca share ${shellPath(files.p12)}`]);
+  return [
+    '',
+    'next, to put it on the device (over the LAN, with a one-time link and a QR code):',
+    ...fields(commands, '  '),
+    '  then scan the QR code it prints and follow the steps it shows. The PKCS#12 password is typed on the device; it is never part of the link.',
+  ].join('\n');
+}
+
+/**
+ * `issue --profile server`'s next step: the proxy configuration that uses
+ * this certificate and key. The command continues with a backslash: it is
+ * one command to copy, whatever the width of the terminal.
+ */
+export function serverNextSteps(files: { cert?: string; key?: string }): string {
+  return [
+    '',
+    'next, the proxy in front of the service, asking devices for their certificates:',
+    `  pocketca proxy nginx --cert ${shellPath(files.cert ?? 'NAME.pem')} --key ${shellPath(files.key ?? 'NAME.key.pem')} \\`,
+    '      --upstream http://127.0.0.1:8080 --out-dir to-proxy',
+    '  (apache or mosquitto instead of nginx; --upstream is where the service listens)',
+  ].join('\n');
+}
+
+/** `renew` of a server certificate: the new files go on the server, not on a device. */
+export function serverRenewSteps(files: { cert?: string; key?: string; fullchain?: string }): string {
+  const names = [files.cert, files.key, files.fullchain].filter((f): f is string => f !== undefined).map((f) => shellPath(f));
+  return `next: install the new certificate and key on the server (${names.join(', ')}) and reload it; a configuration made by pocketca proxy --out-dir: run the same command again and copy its files over`;
 }
 
 /** The lines `issue` and `renew` end with: the expiry (of `what`), and how to have a phone's calendar say it in time. */

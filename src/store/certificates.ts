@@ -46,6 +46,15 @@ export function findBySerial(db: Db, serial: string): CertificateRow | undefined
   return prepared(db, `${SELECT} WHERE c.serial = ?`).get(serial) as CertificateRow | undefined;
 }
 
+/**
+ * Certificates whose serial starts with `prefix` (lowercase hex), at most
+ * `limit`, in serial order. A range on the primary key: every serial with
+ * the prefix sorts from the prefix itself up to it with a `g` appended.
+ */
+export function findBySerialPrefix(db: Db, prefix: string, limit: number): CertificateRow[] {
+  return db.prepare(`${SELECT} WHERE c.serial >= ? AND c.serial < ? ORDER BY c.serial LIMIT ?`).all(prefix, `${prefix}g`, limit) as CertificateRow[];
+}
+
 export function findByName(db: Db, name: string): CertificateRow[] {
   return db.prepare(`${SELECT} WHERE c.name = ? ORDER BY c.issued_at`).all(name) as CertificateRow[];
 }

@@ -5,13 +5,14 @@
  * `complete -C` answers for the fish script; zsh checks its syntax and
  * registers it with compinit. The committed man/pocketca.1 must equal a fresh
  * one (so a new option without `npm run man` fails here), and man-db/groff
- * format it without a warning.
+ * format it without a warning. Where a command takes SERIAL|NAME, the three
+ * shells complete the recorded names (issue 20), read without a passphrase.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { BIN, pocketca, ROOT, tempDir, tool } from '../helpers/cli';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BIN, createTestCa, pocketca, ROOT, tempDir, tool, type TestCa } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
 
 function script(t: TestContext, shell: string): string {
@@ -32,9 +33,9 @@ function helpCommands(): string[] {
 }
 
 /** What bash's completion function offers for the words typed so far (the last one being completed). */
-function bashComplete(file: string, words: string[]): string[] {
+function bashComplete(file: string, words: string[], env: NodeJS.ProcessEnv = process.env): string[] {
   const quoted = words.map((w) => `'${w}'`).join(' ');
-  const r = tool('bash', ['--norc', '-c', `source "$1"; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _pocketca; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', file]);
+  const r = tool('bash', ['--norc', '-c', `source "$1"; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _pocketca; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', file], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   return r.stdout.split('\n').filter(Boolean);
@@ -150,4 +151,71 @@ test('man formats the page without a warning', (t) => {
   assert.match(text, /pocketca completion \[options\] <shell>/);
   // The help texts are set out 1 column, so they are as wide on the page as in --help.
   assert.match(text, /^ {3}pocketca revoke alice-iphone --reason keyCompromise$/m);
+});
+
+/** A directory with a `pocketca` on it (bin/pocketca under this node), for the shells to call by name. */
+function onPath(t: TestContext): string {
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const wrapper = join(dir, 'pocketca');
+  writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  return `${dir}:${dirname(process.execPath)}:${process.env.PATH}`;
+}
+
+function homeWithNames(t: TestContext): TestCa {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  ca.ok(['issue', 'carol-iphone', '--key-type', 'ec']);
+  ca.ok(['issue', 'cloud', '--profile', 'server', '--dns', 'cloud.home.arpa', '--key-type', 'ec']);
+  return ca;
+}
+
+test('completion: revoke, renew and show complete the recorded names in bash, not files; fast, no passphrase, nothing written', (t) => {
+  const ca = homeWithNames(t);
+  const PATH = onPath(t);
+  const file = script(t, 'bash');
+  const complete = (words: string[], env: Record<string, string> = {}) => bashComplete(file, words, { ...process.env, PATH, POCKETCA_PASSPHRASE: '', ...env });
+  const db = join(ca.home, 'pocketca.db');
+  const before = readFileSync(db);
+  for (const command of ['revoke', 'renew', 'show']) {
+    assert.deepEqual(complete(['pocketca', '--home', ca.home, command, '']), ['carol-iphone', 'cloud'], command);
+    assert.deepEqual(complete(['pocketca', command, '--home', ca.home, 'ca']), ['carol-iphone'], `${command}, after --home`);
+  }
+  assert.deepEqual(complete(['pocketca', 'show', 'cl'], { POCKETCA_HOME: ca.home }), ['cloud'], '$POCKETCA_HOME');
+  assert.deepEqual(complete(['pocketca', 'show', ''], { POCKETCA_HOME: join(ca.dir, 'nowhere') }), [], 'no home: no names, no error');
+  assert.ok(readFileSync(db).equals(before), 'the database is unchanged');
+
+  // What the scripts run: answered before the program loads, no passphrase.
+  const start = process.hrtime.bigint();
+  const r = pocketca(['__complete', 'names', '--home', ca.home]);
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  assert.equal(r.stdout, 'carol-iphone\ncloud\n');
+  assert.equal(r.stderr, '');
+  t.diagnostic(`pocketca __complete names: ${ms.toFixed(0)} ms`);
+  assert.ok(ms < 5000, `${ms} ms`);
+});
+
+test('completion: fish and zsh complete the recorded names for SERIAL|NAME', (t) => {
+  const ca = homeWithNames(t);
+  const PATH = onPath(t);
+  const env = { ...process.env, PATH };
+  if (requireTool(t, 'fish')) {
+    const file = script(t, 'fish');
+    const ask = (line: string) => {
+      const r = tool('fish', ['--no-config', '-c', `source $argv[1]; complete -C '${line}'`, file], { env });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
+    };
+    assert.deepEqual(ask(`pocketca --home ${ca.home} revoke `).sort(), ['carol-iphone', 'cloud']);
+    assert.deepEqual(ask(`pocketca show --home=${ca.home} ca`), ['carol-iphone']);
+  }
+  if (requireTool(t, 'zsh')) {
+    const file = script(t, 'zsh');
+    // The function the revoke/renew/show specs call, with compadd standing in for the completion system.
+    const r = tool('zsh', ['-f', '-c', `source ${file} 2>/dev/null; compadd() { print -rl -- \${(P)2} }; typeset -A opt_args; opt_args[--home]=${ca.home}; pocketca_command=pocketca; _pocketca_names`], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'carol-iphone\ncloud\n');
+    assert.equal(readFileSync(file, 'utf8').match(/'1:serial\|name:_pocketca_names'/g)?.length, 3, 'revoke, renew and show');
+  }
 });

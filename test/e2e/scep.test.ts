@@ -109,7 +109,7 @@ test('scep: scepclient enrolls with the profile challenge after refused attempts
   assert.ok(readFileSync(join(dir, 'client.pem')).equals(first), 'the same certificate, sent again');
   assert.equal(await withTimeout(proc.exited, 40_000, 'scep exit'), 0, proc.stderr());
   assert.ok(Date.now() - issuedAt >= 14_000, 'it listened for the watch window before exiting');
-  assert.match(proc.stderr(), /issued [0-9a-f]+ to dev-phone at 127\.0\.0\.1; watching until \d\d:\d\d:\d\d UTC for a second use of the challenge/);
+  assert.match(proc.stderr(), /issued [0-9a-f]+ to dev-phone at 127\.0\.0\.1; watching until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\d\d:\d\d local\) for a second use of the challenge/);
   const stdout = proc.stdout();
   const summary = JSON.parse(stdout.slice(stdout.indexOf('\n') + 1));
   assert.equal(summary.subject, `CN=${NAME}`);

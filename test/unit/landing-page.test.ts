@@ -13,6 +13,7 @@ import { describeDeviceFile, type DeviceFile } from '../../src/formats/device-fi
 import { deviceGuide, platformFromUserAgent, type DeviceFileKind } from '../../src/formats/device-steps';
 import { escapeHtml, LANDING_PAGE_CSP, renderLandingPage } from '../../src/formats/landing-page';
 import { deviceSteps } from '../../src/cli/device-steps';
+import { wrapLine } from '../../src/cli/layout';
 import { openssl } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
 
@@ -114,9 +115,14 @@ describe('one wording for the page and the terminal', () => {
     }
   });
 
-  test('the terminal lays the steps out in 80 columns', () => {
+  test('the terminal lays the steps out in 80 columns, each step hanging after its number', () => {
     for (const kind of ['identity-profile', 'scep-profile', 'pkcs12', 'ca-certificate', 'calendar'] as const) {
-      for (const line of deviceSteps({ name: 'a-device-with-a-long-name-0123456789.p12', kind })) assert.ok(line.length <= 80, `${kind}: ${line.length}: ${line}`);
+      for (const line of deviceSteps({ name: 'a-device-with-a-long-name-0123456789.p12', kind })) {
+        const [first, ...rest] = wrapLine(line, 80);
+        for (const shown of [first!, ...rest]) assert.ok(shown.length <= 80, `${kind}: ${shown.length}: ${shown}`);
+        // A step's next lines start under its text, not under its number.
+        if (/^ {2}\d\. /.test(line)) for (const shown of rest) assert.match(shown, /^ {5}\S/, `${kind}: ${shown}`);
+      }
     }
   });
 });

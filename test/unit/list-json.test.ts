@@ -1,7 +1,7 @@
 /**
  * `list --json` and `list`'s table are written by SQLite, row by row (issue
  * 6). They must print the bytes JSON.stringify(rows, null, 2) and
- * formatTable print, for every filter and for text that needs escaping. A
+ * the table layout (fitTable, into a pipe) print, for every filter and for text that needs escaping. A
  * fresh database with the real migrations, fixed times.
  */
 import { test } from 'node:test';
@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import type { AppContext } from '../../src/host/context';
 import type { CaHome } from '../../src/host/home';
 import { listCells, listCerts, listCertsJson, listCertsTable, type ListParams } from '../../src/app/inspect';
-import { formatTable, Output, tableLine } from '../../src/cli/output';
+import { fitTable } from '../../src/cli/layout';
+import { Output, printable, tableLine } from '../../src/cli/output';
 import { insertCertificate, type CertificateRecord } from '../../src/store/certificates';
 import { openDatabase } from '../../src/store/database';
 import { insertRevocation } from '../../src/store/revocations';
@@ -100,15 +101,15 @@ test('list --json: the same bytes as JSON.stringify, for every filter and for te
   assert.equal(Object.keys(all[5]).at(-1), 'source');
 });
 
-test('list table: SQLite lays out the bytes formatTable does; text that is not printable ASCII is left to formatTable', (t) => {
+test('list table: SQLite lays out the bytes fitTable does into a pipe; text that is not printable ASCII is left to fitTable', (t) => {
   const db = withDb(t);
   const ctx = { home: { database: () => db } as unknown as CaHome, now: () => NOW } as AppContext;
   const header = ['SERIAL', 'NAME', 'PROFILE', 'STATUS', 'EXPIRES', 'SUBJECT'];
-  /** What `list` printed before: listCerts through formatTable. */
+  /** What `list` prints into a pipe for text SQLite does not lay out: listCerts through fitTable. */
   const expected = (filter: ListParams): string => {
     const rows = listCerts(ctx, filter);
     if (rows.length === 0) return 'no certificates\n';
-    return formatTable(header, rows.map(listCells)) + '\n';
+    return fitTable({ header, rows: rows.map((r) => listCells(r).map(printable)) }, undefined).join('\n') + '\n';
   };
   const bySql = (filter: ListParams): string | undefined => {
     const table = listCertsTable(ctx, filter, header);
@@ -143,7 +144,7 @@ test('list table: SQLite lays out the bytes formatTable does; text that is not p
   for (const filter of FILTERS) assert.equal(bySql(filter), expected(filter), JSON.stringify(filter));
   assert.match(bySql({ status: 'revoked' })!, /^7a(11){19} {2}- +- +revoked \(privilegeWithdrawn\) +- +\(no record here; revoked on a CRL\)$/m);
 
-  // A control character (a hostile CSR's CN) or any non-ASCII text: formatTable escapes or measures it.
+  // A control character (a hostile CSR's CN) or any non-ASCII text: printable escapes it, fitTable measures it.
   for (const subject of ['CN=\u001b[2Jgone', 'CN=Zoë']) {
     insertCertificate(
       db,
@@ -167,8 +168,8 @@ test('list table: SQLite lays out the bytes formatTable does; text that is not p
   }
 });
 
-test('formatTable: columns of 150,000 rows (no spread of them into Math.max)', () => {
+test('fitTable: columns of 150,000 rows (no spread of them into Math.max)', () => {
   const rows = Array.from({ length: 150_000 }, (_, i) => [String(i), i === 149_999 ? 'the-longest-name' : 'n', 'CN=x']);
-  const text = formatTable(['ID', 'NAME', 'SUBJECT'], rows);
-  assert.equal(text.split('\n')[1], '0       n                 CN=x');
+  const lines = fitTable({ header: ['ID', 'NAME', 'SUBJECT'], rows }, undefined);
+  assert.equal(lines[1], '0       n                 CN=x');
 });

@@ -26,6 +26,7 @@ ${EXIT_CODES}`,
       // The whole program, whichever command this run registered (commands/index.ts loads one).
       const { helpModel } = await import('../help-model');
       const { completionScript } = await import('../completion-scripts');
-      process.stdout.write(completionScript(shell, helpModel(fullProgram())));
+      const { Output } = await import('../output');
+      new Output({ json: false, quiet: false, color: false }).data(completionScript(shell, helpModel(fullProgram())));
     });
 }

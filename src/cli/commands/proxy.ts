@@ -43,10 +43,15 @@ with a note and the same command still works: the root's CRL then refuses
 every certificate it issued.
 
 Examples:
-  pocketca proxy nginx --upstream http://127.0.0.1:8123 --cert cloud.pem --key cloud.key.pem --out-dir to-proxy
-  pocketca proxy apache --upstream http://127.0.0.1:8123 --cert cloud.pem --key cloud.key.pem --websocket-token --websocket-path /api/websocket --out-dir to-proxy
-  pocketca proxy mosquitto --cert broker.pem --key broker.key.pem --out-dir to-broker
-  pocketca proxy nginx --inject-cert printer.pem --inject-key printer.key.pem --upstream https://cloud.home.arpa --listen 127.0.0.1:8080
+  pocketca proxy nginx --upstream http://127.0.0.1:8123 \\
+      --cert cloud.pem --key cloud.key.pem --out-dir to-proxy
+  pocketca proxy apache --upstream http://127.0.0.1:8123 \\
+      --cert cloud.pem --key cloud.key.pem --out-dir to-proxy \\
+      --websocket-token --websocket-path /api/websocket
+  pocketca proxy mosquitto --cert broker.pem --key broker.key.pem \\
+      --out-dir to-broker
+  pocketca proxy nginx --inject-cert printer.pem --inject-key printer.key.pem \\
+      --upstream https://cloud.home.arpa --listen 127.0.0.1:8080
 ${EXIT_CODES}`,
     )
     .action(async (kind: 'nginx' | 'apache' | 'mosquitto', opts, command: Command) => {

@@ -65,10 +65,10 @@ ${EXIT_CODES}`,
         deployedCrls: (opts.deployedCrl as string[] | undefined)?.map((f) => resolve(f)),
         // On stderr even with --json or -q: this is the check a person makes before the home is replaced.
         announce: (ca) =>
-          process.stderr.write(
+          out.tell(
             `${ca.signed ? 'backup signed by' : 'unsigned backup of'} the CA "${printable(ca.subject)}"\n` +
               `  SHA-256 ${ca.fingerprintSha256}\n` +
-              'compare it with the one you know (`init` printed it; for any copy of the CA certificate: openssl x509 -noout -fingerprint -sha256 -in ca.pem)\n',
+              'compare it with the one you know (`init` printed it; for any copy of the CA certificate: openssl x509 -noout -fingerprint -sha256 -in ca.pem)',
           ),
       });
       for (const d of result.deployedCrls) {

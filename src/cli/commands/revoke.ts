@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { USER_REASONS } from '../../formats/crl';
 import { isInteractive } from '../secrets';
-import { EXIT_CODES, choice, runtimeFor } from '../runtime';
+import { EXIT_CODES, recordRef, choice, runtimeFor } from '../runtime';
 
 export function registerRevoke(program: Command): void {
   program
     .command('revoke')
     .description('revoke a certificate and re-sign the CRL')
-    .argument('<serial|name>', 'a serial (hex, any case, colons allowed) or a record name')
+    .argument('<serial|name>', 'a serial (hex, any case, colons or not; its first 8+ digits do) or a record name', recordRef)
     .option('--reason <reason>', USER_REASONS.join('|'), choice('--reason', USER_REASONS), 'unspecified')
     .option('--all', 'revoke every valid certificate the NAME matches')
     .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt)')
@@ -42,9 +42,9 @@ ${EXIT_CODES}`,
         all: Boolean(opts.all || globals.yes),
         confirmAll: isInteractive()
           ? async (rows) => {
-              const { confirm } = await import('@inquirer/prompts');
-              process.stderr.write(rows.map((r) => `  ${r.serial}  ${r.name}  expires ${r.notAfter.slice(0, 10)}\n`).join(''));
-              return confirm({ message: `Revoke all ${rows.length} certificates named ${ref}?`, default: false }, { output: process.stderr });
+              const { askConfirm } = await import('../prompt');
+              out.tell(rows.map((r) => `  ${r.serial}  ${r.name}  expires ${r.notAfter.slice(0, 10)}`).join('\n'));
+              return askConfirm(`Revoke all ${rows.length} certificates named ${ref}?`, false);
             }
           : undefined,
       });
