@@ -7,11 +7,12 @@ import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describedNameConstraints } from '../ca/name-constraints';
 import { CaNotFoundError, PocketcaError } from '../errors';
-import { CrlFormatError, readCrl, type ReadCrl } from '../formats/crl-reader';
+import { CrlFormatError, readCrl, revokedSerialsOf, type ReadCrl } from '../formats/crl-reader';
 import { fromPemAll } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
 import { decodeName, formatName } from '../formats/x500-name';
-import { listCertificates, validIntermediates } from '../store/certificates';
+import { findBySerial, listCertificates, validIntermediates } from '../store/certificates';
+import { eachRevocation } from '../store/revocations';
 import { latestCrl } from '../store/crls';
 import type { Db } from '../store/database';
 import { inspectDatabase } from '../store/health';
@@ -257,12 +258,14 @@ function checkDeployedCrl(ctx: AppContext, path: string, ca: ParsedCertificate, 
   if (!s.signedByCa) return { ...dated, status: 'fail', message: `${path} is not a CRL of this CA; ${fix}` };
   if (s.expired) return { ...dated, status: 'fail', message: `${path} expired ${s.nextUpdate}: that proxy refuses every client; ${fix}` };
   const latest = db ? latestCrl(db) : undefined;
-  const missing = latest ? latest.entries - s.entries : 0;
-  if (missing > 0) {
+  const missing = db ? revocationsNotOn(db, path, ca) : [];
+  if (missing.length > 0) {
+    const named = missing.slice(0, MISSING_SHOWN).map((r) => (r.name ? `${r.serial} (${r.name})` : r.serial));
+    const more = missing.length > MISSING_SHOWN ? ` and ${missing.length - MISSING_SHOWN} more` : '';
     return {
       ...dated,
       status: 'fail',
-      message: `${path} is CRL number ${s.number ?? '?'} and lists ${s.entries} revoked; the latest, number ${latest!.number}, lists ${latest!.entries}: ${missing} revoked certificate${missing === 1 ? ' is' : 's are'} still let in there; ${fix}`,
+      message: `${path} is CRL number ${s.number ?? '?'} and does not list ${missing.length} revoked certificate${missing.length === 1 ? '' : 's'}, still let in there: ${named.join(', ')}${more}; ${fix}`,
     };
   }
   const left = `${path} expires ${s.nextUpdate}: ${s.daysLeft} days`;
@@ -271,6 +274,31 @@ function checkDeployedCrl(ctx: AppContext, path: string, ca: ParsedCertificate, 
     return { ...dated, status: 'warn', message: `${left}; it is CRL number ${s.number}, not ${latest.number}, the latest (no revocations missing); ${fix}` };
   }
   return { ...dated, status: 'ok', message: `${left}; the latest CRL (number ${s.number ?? '?'})` };
+}
+
+/** How many revoked certificates a failing deployed-CRL check names. */
+const MISSING_SHOWN = 5;
+
+/**
+ * The recorded revocations the root's CRL in a deployed file does not list,
+ * compared serial by serial: a count would pass a CRL that lists as many
+ * certificates, but other ones. Its signature was checked (crlStatus).
+ */
+function revocationsNotOn(db: Db, path: string, ca: ParsedCertificate): { serial: string; name: string | undefined }[] {
+  const root = crlsInFile(readFileSync(path)).find((der) => {
+    try {
+      return signedByCa(readCrl(der), ca);
+    } catch {
+      return false;
+    }
+  });
+  if (!root) return [];
+  const listed = new Set<string>();
+  for (const serial of revokedSerialsOf(root)) listed.add(serial.toString('hex'));
+  const missing: { serial: string; name: string | undefined }[] = [];
+  for (const r of eachRevocation(db)) if (!listed.has(r.serial)) missing.push({ serial: r.serial, name: undefined });
+  for (const m of missing.slice(0, MISSING_SHOWN)) m.name = findBySerial(db, m.serial)?.name;
+  return missing;
 }
 
 /**
