@@ -1,8 +1,8 @@
 /**
  * What the benchmark found: per scenario the medians and the paired ratios,
  * the goals of issues 6 and 13 each marked met or not, and the machine it ran on.
- * Printed as Markdown tables (the README's "Performance" section shows the
- * same) and written as JSON.
+ * Printed as Markdown tables (docs/performance.md shows the same, and a
+ * test checks it against bench/results/latest.json) and written as JSON.
  */
 import { median, pairedRatio, quantile, type Samples } from './measure';
 

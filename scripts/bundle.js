@@ -86,7 +86,7 @@ const stage = fs.mkdtempSync(path.join(tmpdir(), 'pocketca-bundle-'));
 try {
   const root = path.join(stage, 'package');
   fs.mkdirSync(root);
-  for (const entry of ['bin', 'dist/src', 'man', 'migrations', 'README.md', 'LICENSE']) {
+  for (const entry of ['bin', 'dist/src', 'docs', 'man', 'migrations', 'README.md', 'LICENSE']) {
     const source = path.join(ROOT, entry);
     if (fs.existsSync(source)) fs.cpSync(source, path.join(root, entry), { recursive: true, dereference: true });
   }
@@ -112,7 +112,7 @@ try {
     engines: { node: `${nodeMajor}.x` },
     os: [process.platform],
     cpu: [process.arch],
-    files: ['bin/', 'dist/', 'man/', 'migrations/'],
+    files: ['bin/', 'dist/', 'docs/', 'man/', 'migrations/'],
     bundleDependencies: Object.keys(pkg.dependencies ?? {}),
   };
   delete bundled.devDependencies;

@@ -4,11 +4,11 @@
  * turns them into `error:`/`hint:` lines and an exit code.
  *
  * Exit codes (SPEC "Exit codes and errors"): 1 the operation failed,
- * 2 bad usage or bad input, 70 an internal bug.
+ * 2 bad usage or bad input, 70 an internal bug, 130 stopped by Ctrl-C.
  */
 export class PocketcaError extends Error {
   /** Process exit code for this condition. */
-  readonly exitCode: 1 | 2 = 1;
+  readonly exitCode: 1 | 2 | 130 = 1;
   /** One line telling the user what to do next, or undefined. */
   hint: string | undefined;
 
@@ -72,8 +72,28 @@ export class CertificateNotFoundError extends PocketcaError {}
 export class RootPathLengthError extends PocketcaError {}
 export class CertificateAlreadyRevokedError extends PocketcaError {}
 export class AmbiguousNameError extends UsageError {}
+/** A serial prefix that several certificates share (exit 2): the message lists them. */
+export class AmbiguousSerialError extends UsageError {}
 export class DatabaseError extends PocketcaError {}
 export class DatabaseTooNewError extends PocketcaError {}
+/**
+ * The database's schema is not what pocketca's migrations make at its version
+ * (a planted trigger, a view in a table's place, a changed index): a command
+ * that changes the home refuses before it changes anything (exit 1).
+ */
+export class UnexpectedSchemaError extends PocketcaError {}
+/**
+ * A revocation was recorded but cannot be shown to have taken effect: its row
+ * is not in the database afterwards, or the CRL signed for it does not list it
+ * (exit 1). Nothing is reported as revoked; the home's log says what happened.
+ */
+export class RevocationNotEffectiveError extends PocketcaError {}
+/**
+ * A CRL about to be published would not list what the record says is
+ * revoked: fewer entries than the last CRL, a revoked serial missing, or
+ * crl.pem on disk is not the CRL just signed (exit 1).
+ */
+export class CrlIncompleteError extends PocketcaError {}
 export class OutputExistsError extends PocketcaError {}
 /**
  * A file appeared at an output name (or the file there was replaced) after
@@ -96,8 +116,16 @@ export class OperationFailedError extends PocketcaError {}
 export class StalledError extends PocketcaError {}
 /** `share`: the link's time ran out before the downloads it allowed (exit 1). */
 export class ShareExpiredError extends PocketcaError {}
+/**
+ * Ctrl-C stopped a command that was waiting (a share, an enrollment, a
+ * prompt): the message says what was done, the hint the command that
+ * continues. Exit 130, as a shell reports a command ended by SIGINT (128 + 2).
+ */
+export class InterruptedError extends PocketcaError {
+  override readonly exitCode = 130 as const;
+}
 /** An interactive prompt was cancelled (Ctrl-C, Ctrl-D): nothing more was done. */
-export class PromptCancelledError extends PocketcaError {}
+export class PromptCancelledError extends InterruptedError {}
 /** `qr`: the text is not an absolute URL a phone can open (exit 2). */
 export class InvalidUrlError extends UsageError {}
 /** A file of the CA home (ca.pem, ca.key.pem) is unreadable or not what it should be (exit 1). */
@@ -108,6 +136,8 @@ export class InvalidBackupError extends UsageError {}
 export class ValidCertificateExistsError extends PocketcaError {}
 /** `restore`: the backup's signature does not verify with the CA certificate it carries (exit 1). */
 export class BackupSignatureError extends PocketcaError {}
+/** `restore --deployed-crl`: a CRL this CA did not sign, or one pocketca never writes (exit 1). */
+export class CrlOfAnotherCaError extends PocketcaError {}
 /** `restore`: a first-release backup, whose manifest is not signed, without --allow-unsigned (exit 1). */
 export class UnsignedBackupError extends PocketcaError {}
 /**
@@ -125,3 +155,19 @@ export class InvalidScepMessageError extends UsageError {
 }
 /** `scep`: the enrollment ended without a certificate (--ttl passed, too many failed attempts): exit 1. */
 export class ScepEnrollmentEndedError extends PocketcaError {}
+/**
+ * `scep`: the enrollment cannot vouch for the certificate it issued (a second
+ * party sent the spent challenge with another key, or the watch window was
+ * cut short by refused attempts); that certificate was revoked (exit 1).
+ * `details` are lines for the user to compare with the device (serial,
+ * SHA-256 fingerprint, addresses), printed before the error line.
+ */
+export class ScepEnrollmentCompromisedError extends PocketcaError {
+  constructor(
+    message: string,
+    hint: string,
+    readonly details: string[],
+  ) {
+    super(message, hint);
+  }
+}

@@ -110,12 +110,13 @@ export async function backupHome(ctx: AppContext, p: BackupParams): Promise<Back
   home.database();
   const target = resolveOutput(home.dir, p.path, { flag: '', what: 'a pocketca backup of this CA', sameKind: backupOf(ca, HOME_FILES.map((f) => f.name)), force: p.force, stdout: p.stdout, maxBytes: MAX_BACKUP_BYTES });
   const path = target.path;
-  const key = await unlockCaKey(ctx, 'backup');
 
   const temp = tempPathFor(home.dbPath);
   try {
     const { facts, crlPem } = await consistentSnapshot(ctx, temp);
     checkpoint('backup:snapshot');
+    // Unlocked once everything that needs no key checked out (a damaged database, a stale crl.pem).
+    const key = await unlockCaKey(ctx, 'backup');
     const members: BackupMember[] = [
       { name: 'pocketca.db', data: readFileSync(temp) },
       { name: 'ca.key.pem', data: readHomeFile(home.keyPath, 'CA key') },

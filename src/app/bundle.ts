@@ -7,13 +7,18 @@
  */
 import { toPem } from '../formats/pem';
 import { validIntermediates } from '../store/certificates';
+import type { Db } from '../store/database';
 import type { AppContext } from '../host/context';
 import { PUBLIC, writeFileAtomic } from '../host/files';
 
 export function bundlePem(ctx: AppContext): string {
-  const root = ctx.home.caCertificatePem();
-  const intermediates = validIntermediates(ctx.home.database(), ctx.now().toISOString());
-  return [root.endsWith('\n') ? root : `${root}\n`, ...intermediates.map((i) => toPem('CERTIFICATE', i.der))].join('');
+  return bundlePemOf(ctx.home.caCertificatePem(), ctx.home.database(), ctx.now());
+}
+
+/** The bundle for a root certificate (PEM) and the intermediates a database records as valid at `now`. */
+export function bundlePemOf(rootPem: string, db: Db, now: Date): string {
+  const intermediates = validIntermediates(db, now.toISOString());
+  return [rootPem.endsWith('\n') ? rootPem : `${rootPem}\n`, ...intermediates.map((i) => toPem('CERTIFICATE', i.der))].join('');
 }
 
 export function writeBundle(ctx: AppContext): void {

@@ -5,7 +5,7 @@
  */
 import { verifyWithKey } from '../ca/key-types';
 import { PocketcaError } from '../errors';
-import { CrlFormatError, crlDerFrom, readCrl } from '../formats/crl-reader';
+import { CrlFormatError, crlDerFrom, readCrl, type ReadCrl } from '../formats/crl-reader';
 import type { ParsedCertificate } from '../formats/x509';
 import { readFileBounded } from '../host/files';
 import { MAX_HOME_FILE_BYTES } from '../host/limits';
@@ -27,6 +27,15 @@ export interface CrlStatus {
   number?: number;
 }
 
+/** Whether `crl` carries the signature of this CA's key (a malformed signature is false, not an exception). */
+export function signedByCa(crl: ReadCrl, ca: ParsedCertificate): boolean {
+  try {
+    return verifyWithKey(ca.publicKey, crl.tbsDer, crl.signature);
+  } catch {
+    return false;
+  }
+}
+
 /** The state of a CRL file, or a string saying why it cannot be read. */
 export function crlStatus(path: string, ca: ParsedCertificate, now: Date): CrlStatus | string {
   let bytes: Buffer;
@@ -46,7 +55,7 @@ export function crlStatus(path: string, ca: ParsedCertificate, now: Date): CrlSt
       nextUpdate: crl.nextUpdate?.toISOString() ?? null,
       daysLeft: msLeft === null ? null : Math.floor(msLeft / DAY_MS),
       expired: msLeft !== null && msLeft <= 0,
-      signedByCa: verifyWithKey(ca.publicKey, crl.tbsDer, crl.signature),
+      signedByCa: signedByCa(crl, ca),
       entries: crl.entries,
       ...(crl.number === undefined ? {} : { number: crl.number }),
     };

@@ -5,20 +5,20 @@
  */
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { verifyWithKey } from '../ca/key-types';
 import { describedNameConstraints } from '../ca/name-constraints';
 import { CaNotFoundError, PocketcaError } from '../errors';
-import { CrlFormatError, readCrl, type ReadCrl } from '../formats/crl-reader';
+import { CrlFormatError, readCrl, revokedSerialsOf, type ReadCrl } from '../formats/crl-reader';
 import { fromPemAll } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
 import { decodeName, formatName } from '../formats/x500-name';
-import { listCertificates, validIntermediates } from '../store/certificates';
+import { findBySerial, listCertificates, validIntermediates } from '../store/certificates';
+import { eachRevocation } from '../store/revocations';
 import { latestCrl } from '../store/crls';
 import type { Db } from '../store/database';
 import { inspectDatabase } from '../store/health';
 import { sha256Hex } from '../formats/crl';
 import type { AppContext } from '../host/context';
-import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
+import { CRL_WARNING_DAYS, crlStatus, signedByCa } from './crl-status';
 import { parseTempName, processRuns } from '../host/files';
 import { crlsInFile, intermediatesOf, signerOf } from './intermediate-crls';
 
@@ -36,6 +36,8 @@ export interface Check {
   path?: string;
   /** certificates: the ones expiring soon. */
   expiring?: { serial: string; name: string; notAfter: string }[];
+  /** database: how its schema differs from what pocketca's migrations make (an extra trigger, a changed index...); absent when it does not. */
+  schemaDifferences?: string[];
   /** file-modes: every file (or directory) of the home whose mode is not what SPEC "Modes" says; empty when none. */
   files?: FileModeProblem[];
 }
@@ -97,6 +99,18 @@ function checkDatabase(path: string): { check: Check; db?: Db } {
     }
     const schema = `schema ${h.schemaVersion} of ${h.latestVersion}`;
     if (h.schemaVersion > h.latestVersion) return { db: h.db, check: { name: 'database', status: 'fail', message: `${schema}: newer than this pocketca; upgrade pocketca` } };
+    if (h.schemaDifferences.length > 0) {
+      // SPEC "The record cannot be bent behind pocketca's back": what was planted is named; commands that change the home refuse it.
+      return {
+        db: h.db,
+        check: {
+          name: 'database',
+          status: 'fail',
+          message: `${schema} is not as pocketca made it: ${h.schemaDifferences.join(', ')}; commands that change the home refuse it: look at it with \`sqlite3 ${path} .schema\`, remove what was added, or restore a backup`,
+          schemaDifferences: h.schemaDifferences,
+        },
+      };
+    }
     if (h.schemaVersion < h.latestVersion) {
       return { db: h.db, check: { name: 'database', status: 'warn', message: `${schema}: the next command that writes migrates it` } };
     }
@@ -244,12 +258,14 @@ function checkDeployedCrl(ctx: AppContext, path: string, ca: ParsedCertificate, 
   if (!s.signedByCa) return { ...dated, status: 'fail', message: `${path} is not a CRL of this CA; ${fix}` };
   if (s.expired) return { ...dated, status: 'fail', message: `${path} expired ${s.nextUpdate}: that proxy refuses every client; ${fix}` };
   const latest = db ? latestCrl(db) : undefined;
-  const missing = latest ? latest.entries - s.entries : 0;
-  if (missing > 0) {
+  const missing = db ? revocationsNotOn(db, path, ca) : [];
+  if (missing.length > 0) {
+    const named = missing.slice(0, MISSING_SHOWN).map((r) => (r.name ? `${r.serial} (${r.name})` : r.serial));
+    const more = missing.length > MISSING_SHOWN ? ` and ${missing.length - MISSING_SHOWN} more` : '';
     return {
       ...dated,
       status: 'fail',
-      message: `${path} is CRL number ${s.number ?? '?'} and lists ${s.entries} revoked; the latest, number ${latest!.number}, lists ${latest!.entries}: ${missing} revoked certificate${missing === 1 ? ' is' : 's are'} still let in there; ${fix}`,
+      message: `${path} is CRL number ${s.number ?? '?'} and does not list ${missing.length} revoked certificate${missing.length === 1 ? '' : 's'}, still let in there: ${named.join(', ')}${more}; ${fix}`,
     };
   }
   const left = `${path} expires ${s.nextUpdate}: ${s.daysLeft} days`;
@@ -258,6 +274,31 @@ function checkDeployedCrl(ctx: AppContext, path: string, ca: ParsedCertificate, 
     return { ...dated, status: 'warn', message: `${left}; it is CRL number ${s.number}, not ${latest.number}, the latest (no revocations missing); ${fix}` };
   }
   return { ...dated, status: 'ok', message: `${left}; the latest CRL (number ${s.number ?? '?'})` };
+}
+
+/** How many revoked certificates a failing deployed-CRL check names. */
+const MISSING_SHOWN = 5;
+
+/**
+ * The recorded revocations the root's CRL in a deployed file does not list,
+ * compared serial by serial: a count would pass a CRL that lists as many
+ * certificates, but other ones. Its signature was checked (crlStatus).
+ */
+function revocationsNotOn(db: Db, path: string, ca: ParsedCertificate): { serial: string; name: string | undefined }[] {
+  const root = crlsInFile(readFileSync(path)).find((der) => {
+    try {
+      return signedByCa(readCrl(der), ca);
+    } catch {
+      return false;
+    }
+  });
+  if (!root) return [];
+  const listed = new Set<string>();
+  for (const serial of revokedSerialsOf(root)) listed.add(serial.toString('hex'));
+  const missing: { serial: string; name: string | undefined }[] = [];
+  for (const r of eachRevocation(db)) if (!listed.has(r.serial)) missing.push({ serial: r.serial, name: undefined });
+  for (const m of missing.slice(0, MISSING_SHOWN)) m.name = findBySerial(db, m.serial)?.name;
+  return missing;
 }
 
 /**
@@ -277,8 +318,7 @@ function checkDeployedIntermediateCrls(path: string, ca: ParsedCertificate, db: 
   }
   const byRoot = (der: Buffer) => {
     try {
-      const crl = readCrl(der);
-      return verifyWithKey(ca.publicKey, crl.tbsDer, crl.signature);
+      return signedByCa(readCrl(der), ca);
     } catch {
       return false;
     }

@@ -1,11 +1,21 @@
-import { normalizeSerial } from '../ca/serial';
-import { AmbiguousNameError, CertificateNotFoundError, ValidCertificateExistsError } from '../errors';
-import { findByName, findBySerial, recordedNames, statusOf, type CertificateRow } from '../store/certificates';
+import { basename } from 'node:path';
+import { MIN_SERIAL_PREFIX, normalizeSerial, serialDigits } from '../ca/serial';
+import { AmbiguousNameError, AmbiguousSerialError, CertificateAlreadyRevokedError, CertificateNotFoundError, ValidCertificateExistsError } from '../errors';
+import { findByName, findBySerial, findBySerialPrefix, recordedNames, statusOf, type CertificateRow } from '../store/certificates';
 import type { Db } from '../store/database';
+import { findRevocation } from '../store/revocations';
+
+/** How many certificates an ambiguous serial prefix lists. */
+const AMBIGUOUS_SHOWN = 10;
+
+/** The files `issue` and `renew` write for NAME: a NAME typed as one of them (`show carol-iphone.p12`) meant NAME. */
+const FILE_SUFFIXES = ['.fullchain.pem', '.key.pem', '.mobileconfig', '.p12', '.pfx', '.pem', '.crt', '.cer'];
 
 /**
- * Resolve SERIAL|NAME. A serial wins when the text is one; a name may match
- * several certificates (reissues), most recent last.
+ * Resolve SERIAL|NAME. A whole serial wins when the text is one; then a name
+ * (which may match several certificates, reissues, most recent last); then a
+ * serial prefix of at least MIN_SERIAL_PREFIX hex digits that only one
+ * certificate has. An ambiguous prefix is exit 2, listing the certificates.
  */
 export function findCertificates(db: Db, ref: string): CertificateRow[] {
   const serial = normalizeSerial(ref);
@@ -14,14 +24,45 @@ export function findCertificates(db: Db, ref: string): CertificateRow[] {
     if (row) return [row];
   }
   const rows = findByName(db, ref);
-  if (rows.length === 0) {
-    const near = closestName(ref, recordedNames(db));
-    throw new CertificateNotFoundError(
-      `no certificate with serial or name ${JSON.stringify(ref)}`,
-      near === undefined ? 'see `pocketca list --all` for serials and names' : `did you mean ${near}? (\`pocketca list --all\` shows every name)`,
+  if (rows.length > 0) return rows;
+  const digits = serialDigits(ref);
+  if (digits !== undefined && digits.length >= MIN_SERIAL_PREFIX) {
+    const matches = findBySerialPrefix(db, digits, AMBIGUOUS_SHOWN + 1);
+    if (matches.length === 1) return matches;
+    if (matches.length > 1) {
+      const shown = matches.slice(0, AMBIGUOUS_SHOWN).map((r) => `${r.serial} (${r.name}, expires ${r.notAfter.slice(0, 10)})`);
+      throw new AmbiguousSerialError(
+        `${JSON.stringify(ref)} is the start of ${matches.length > AMBIGUOUS_SHOWN ? `more than ${AMBIGUOUS_SHOWN}` : matches.length} serials: ${shown.join('; ')}`,
+        'type more digits of the serial (`pocketca list --all --wide` shows them whole)',
+      );
+    }
+  }
+  // A serial revoked on a CRL that restore kept, issued after the backup: revoked, with nothing else known.
+  const revoked = serial === undefined ? undefined : findRevocation(db, serial);
+  if (revoked) {
+    throw new CertificateAlreadyRevokedError(
+      `serial ${serial} is already revoked (${revoked.revokedAt}, ${revoked.reason}); no certificate of it is recorded here`,
+      `nothing changed; \`pocketca show ${serial}\` shows the revocation`,
     );
   }
-  return rows;
+  throw notFound(db, ref, digits);
+}
+
+function notFound(db: Db, ref: string, digits: string | undefined): CertificateNotFoundError {
+  const message = `no certificate with serial or name ${JSON.stringify(ref)}`;
+  // `show carol-iphone.p12`: a file of a recorded name.
+  const file = basename(ref);
+  const suffix = FILE_SUFFIXES.find((s) => file.toLowerCase().endsWith(s) && file.length > s.length);
+  if (suffix) {
+    const name = file.slice(0, -suffix.length);
+    if (findByName(db, name).length > 0) return new CertificateNotFoundError(message, `did you mean ${name}? (${file} is one of its files; pocketca takes the name)`);
+  }
+  const near = closestName(suffix ? file.slice(0, -suffix.length) : ref, recordedNames(db));
+  if (near !== undefined) return new CertificateNotFoundError(message, `did you mean ${near}? (\`pocketca list --all\` shows every name)`);
+  if (digits !== undefined && digits.length < MIN_SERIAL_PREFIX) {
+    return new CertificateNotFoundError(message, `a serial needs at least ${MIN_SERIAL_PREFIX} of its hex digits here; \`pocketca list --all\` shows serials and names`);
+  }
+  return new CertificateNotFoundError(message, 'see `pocketca list --all` for serials and names');
 }
 
 /**
@@ -83,7 +124,9 @@ export function refuseSecondCertificate(db: Db, name: string, now: string, besid
   const newest = valid[valid.length - 1]!;
   throw new ValidCertificateExistsError(
     `${name} already has a valid certificate: ${newest.serial}, expires ${newest.notAfter.slice(0, 10)}${valid.length > 1 ? ` (and ${valid.length - 1} more)` : ''}; nothing was issued`,
-    `pocketca renew ${name} makes its new certificate and revokes the old one; --force issues another alongside it`,
+    newest.source === 'scep'
+      ? `its key is on the device: pocketca scep ${name} renews it there and revokes the old one; --force issues another alongside it`
+      : `pocketca renew ${name} makes its new certificate and revokes the old one; --force issues another alongside it`,
   );
 }
 

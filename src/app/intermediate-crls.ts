@@ -11,7 +11,7 @@ import { UsageError } from '../errors';
 import { CrlFormatError, crlDerFrom, readCrl, type ReadCrl } from '../formats/crl-reader';
 import { fromPemAll, looksLikePem, toPem } from '../formats/pem';
 import { parseCertificate } from '../formats/x509';
-import { validIntermediates } from '../store/certificates';
+import { retiredIntermediates, validIntermediates } from '../store/certificates';
 import type { Db } from '../store/database';
 
 export interface Intermediate {
@@ -27,8 +27,33 @@ export interface IntermediateCrl {
   pem: string;
 }
 
+/** A --crl-file of an intermediate that is no longer valid: not deployed (see readIntermediateCrl). */
+export interface LeftOutCrl {
+  path: string;
+  intermediate: { serial: string; name: string };
+  /** Why it is left out: the intermediate was revoked (at `at`), or expired (at `at`). */
+  why: 'revoked' | 'expired';
+  at: string;
+}
+
+/** An intermediate that is no longer valid. */
+export interface RetiredIntermediate extends Intermediate {
+  why: 'revoked' | 'expired';
+  at: string;
+}
+
 export function intermediatesOf(db: Db, now: Date): Intermediate[] {
   return validIntermediates(db, now.toISOString()).map((i) => ({ serial: i.serial, name: i.name, publicKey: parseCertificate(i.der).publicKey }));
+}
+
+export function retiredIntermediatesOf(db: Db, now: Date): RetiredIntermediate[] {
+  return retiredIntermediates(db, now.toISOString()).map((i) => ({
+    serial: i.serial,
+    name: i.name,
+    publicKey: parseCertificate(i.der).publicKey,
+    why: i.revokedAt ? ('revoked' as const) : ('expired' as const),
+    at: i.revokedAt ?? i.notAfter,
+  }));
 }
 
 /** Every CRL in a file: PEM blocks labelled X509 CRL, or one DER CRL. */
@@ -51,8 +76,16 @@ export function signerOf(crl: ReadCrl, intermediates: readonly Intermediate[]): 
   return intermediates.find((i) => (i.publicKey.asymmetricKeyType === 'ed25519' ? verifies(i.publicKey, null) : ['sha256', 'sha384', 'sha512'].some((d) => verifies(i.publicKey, d))));
 }
 
-/** A `--crl-file`: one CRL (PEM or DER), signed by a valid intermediate of this root. */
-export function readIntermediateCrl(bytes: Buffer, path: string, intermediates: readonly Intermediate[], now: Date): IntermediateCrl {
+/**
+ * A `--crl-file`: one CRL (PEM or DER), signed by a valid intermediate of this
+ * root. One signed by an intermediate that has been revoked or has expired
+ * since is left out (SPEC "Revoking an intermediate"): the root's CRL lists
+ * a revoked one, so nginx and Apache refuse every chain through it (its
+ * leaves' CRL no longer matters), and an expired one ends its chains itself.
+ * The same `proxy ... --crl-file` command therefore keeps working after
+ * `revoke`, and rewrites the deployed crl.pem without that CRL.
+ */
+export function readIntermediateCrl(bytes: Buffer, path: string, intermediates: readonly Intermediate[], now: Date, retired: readonly RetiredIntermediate[] = []): IntermediateCrl | LeftOutCrl {
   const ders = crlsInFile(bytes);
   if (ders.length !== 1) throw new UsageError(`--crl-file ${path} holds ${ders.length === 0 ? 'no CRL (PEM or DER)' : `${ders.length} CRLs; give each with its own --crl-file`}`);
   let crl: ReadCrl;
@@ -62,10 +95,14 @@ export function readIntermediateCrl(bytes: Buffer, path: string, intermediates: 
     if (error instanceof CrlFormatError) throw new UsageError(`--crl-file ${path}: ${error.message}`);
     throw error;
   }
+  const intermediate = signerOf(crl, intermediates);
+  if (!intermediate) {
+    const gone = signerOf(crl, retired) as RetiredIntermediate | undefined;
+    if (gone) return { path, intermediate: { serial: gone.serial, name: gone.name }, why: gone.why, at: gone.at };
+  }
   if (intermediates.length === 0) {
     throw new UsageError(`--crl-file ${path}: this CA has no valid intermediate`, 'sign the online CA first: pocketca sign CSR --profile intermediate');
   }
-  const intermediate = signerOf(crl, intermediates);
   if (!intermediate) {
     throw new UsageError(
       `--crl-file ${path} is not signed by a valid intermediate of this CA (${intermediates.map((i) => i.name).join(', ')})`,

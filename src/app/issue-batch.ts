@@ -52,6 +52,7 @@ import { ensureOutputDir } from '../host/output-target';
 import { recordCertificate } from './issue-certificate';
 import {
   buildIdentity,
+  checkIssuable,
   loadEncoders,
   planIssue,
   refuseAppearedOutputs,
@@ -208,6 +209,8 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
   const plans = names.map((name) => planIssue({ ...p, name }));
   const generated = p.p12Password === undefined && p.profile === 'client';
   refuseCollidingOutputs(entries, plans, p.batchFile, generated ? PASSWORDS_FILE : undefined);
+  const now = ctx.now();
+  for (const plan of plans) checkIssuable(ctx.home.caCertificate(), plan, now);
   // Every file of every identity through the output rule, before anything is unlocked or signed.
   const dir = resolveIdentityOutputs(ctx, plans, p.outDir);
   const outDir = dir.path;

@@ -5,7 +5,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
+import { checkEndEntity, DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
 import { resolveKeySpec, type KeySpec } from '../ca/key-types';
 import { validateName } from '../formats/names';
 import { generatePassword } from '../ca/passwords';
@@ -63,7 +63,7 @@ export interface IssueParams {
   signProfile: boolean;
   /** The PKCS#12 password the user chose, or undefined to generate one. */
   p12Password?: string;
-  /** Replace existing output files, and (for `issue`) issue even when NAME has a valid certificate; default false. */
+  /** Replace existing output files, and (for `issue`, `enroll`) issue even when NAME has a valid certificate; default false. */
   force: boolean;
   /** The command recorded in the audit log; default 'issue'. */
   command?: string;
@@ -160,6 +160,15 @@ export function resolveIdentityOutputs(ctx: AppContext, plans: readonly IssuePla
     plan.files = plan.files.map((f, i) => ({ ...f, path: targets[i]!.path }));
   }
   return dir;
+}
+
+/**
+ * What signing would refuse of this identity under `ca` that needs no key
+ * (validity, a server's SANs, the root's name constraints): checked before
+ * the CA key is unlocked, so a usage error is told as itself.
+ */
+export function checkIssuable(ca: ParsedCertificate, plan: IssuePlan, now: Date): void {
+  checkEndEntity(ca, { profile: plan.params.profile, commonName: plan.subject.commonName, sans: plan.sans, days: plan.days, now });
 }
 
 /** What every identity of one run shares: the CA, its unlocked key, the encoders (loaded once). */
@@ -296,7 +305,7 @@ export async function saveIdentity(db: Db, built: BuiltIdentity, dir: OutputDir)
 }
 
 /** The identity's files with their contents, in the order they are written. */
-export const filesOf = (built: BuiltIdentity): { path: string; data: string | Buffer; mode: number }[] =>
+const filesOf = (built: BuiltIdentity): { path: string; data: string | Buffer; mode: number }[] =>
   built.plan.files.map((f) => ({ path: f.path, data: built.contents.get(f.role)!, mode: f.mode }));
 
 /**
@@ -356,10 +365,12 @@ export async function signerFor(ctx: AppContext, caKey: KeyObject): ReturnType<t
 export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<IssueResult> {
   const plan = planIssue(p);
   // Before any file, key or passphrase: a second valid certificate is rarely meant (revoke NAME then matches two).
-  if (plan.command === 'issue' && !p.force) refuseSecondCertificate(ctx.home.database(), plan.name, ctx.now().toISOString());
+  // `issue` and `enroll` alike; `renew` is what replaces a valid one.
+  if (plan.command !== 'renew' && !p.force) refuseSecondCertificate(ctx.home.database(), plan.name, ctx.now().toISOString());
+  const ca = ctx.home.caCertificate();
+  checkIssuable(ca, plan, ctx.now());
   // Checked before the CA key is unlocked and anything is signed or recorded.
   const dir = resolveIdentityOutputs(ctx, [plan], p.outDir);
-  const ca = ctx.home.caCertificate();
   const db = ctx.home.database();
 
   // Key generation runs on libuv's thread pool (started by cli/start when it

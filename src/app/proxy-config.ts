@@ -33,7 +33,7 @@ import { CRL_WARNING_DAYS, crlStatus } from './crl-status';
 import { PRIVATE, PUBLIC, readFileBounded } from '../host/files';
 import { bundleOf, crlOf, pemCertificates, pemPrivateKey, proxyText } from '../host/output-kinds';
 import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput, type OutputDir, type OutputTarget } from '../host/output-target';
-import { intermediatesOf, readIntermediateCrl, type Intermediate, type IntermediateCrl } from './intermediate-crls';
+import { intermediatesOf, readIntermediateCrl, retiredIntermediatesOf, type Intermediate, type IntermediateCrl, type LeftOutCrl } from './intermediate-crls';
 import { MAX_HOME_FILE_BYTES as MAX_CRL_FILE_BYTES } from '../host/limits';
 import { unlockCaKey } from '../host/unlock';
 
@@ -80,6 +80,8 @@ export interface ProxyConfigResult {
   installDir: string;
   websocketToken: { ttlSeconds: number; paths: string[]; secret: 'created' | 'rotated' | 'kept' } | null;
   crl: { nextUpdate: string | null; daysLeft: number | null };
+  /** The --crl-files left out: CRLs of intermediates revoked or expired since (the root's CRL covers them). */
+  crlFilesLeftOut: LeftOutCrl[];
   /** Paths written, by role (with outDir). */
   files: Record<string, string>;
   /** The config text when it was not written to a directory. */
@@ -324,17 +326,23 @@ class ProxyOutputs {
  * and a warning for each valid intermediate left without one: nginx and
  * Apache would refuse every leaf of it (src/app/intermediate-crls.ts).
  */
-function readIntermediateCrls(ctx: AppContext, paths: string[], now: Date): { intermediates: Intermediate[]; crls: IntermediateCrl[] } {
+function readIntermediateCrls(ctx: AppContext, paths: string[], now: Date): { intermediates: Intermediate[]; crls: IntermediateCrl[]; leftOut: LeftOutCrl[] } {
   const intermediates = intermediatesOf(ctx.home.database(), now);
-  const crls = paths.map((path) =>
-    readIntermediateCrl(readFileBounded(path, { max: MAX_CRL_FILE_BYTES, what: '--crl-file', expected: 'that is not a CRL' }), path, intermediates, now),
-  );
+  const retired = paths.length > 0 ? retiredIntermediatesOf(ctx.home.database(), now) : [];
+  const crls: IntermediateCrl[] = [];
+  const leftOut: LeftOutCrl[] = [];
+  for (const path of paths) {
+    const bytes = readFileBounded(path, { max: MAX_CRL_FILE_BYTES, what: '--crl-file', expected: 'that is not a CRL' });
+    const read = readIntermediateCrl(bytes, path, intermediates, now, retired);
+    if ('crl' in read) crls.push(read);
+    else leftOut.push(read);
+  }
   for (const i of intermediates) {
     if (!crls.some((c) => c.intermediate.serial === i.serial)) {
       ctx.warn(`no --crl-file for the intermediate ${i.name} (${i.serial}): nginx and Apache refuse every certificate it issued until its CRL is deployed too`);
     }
   }
-  return { intermediates, crls };
+  return { intermediates, crls, leftOut };
 }
 
 export async function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams): Promise<ProxyConfigResult> {
@@ -430,6 +438,7 @@ export async function generateProxyConfig(ctx: AppContext, p: ProxyConfigParams)
     installDir,
     websocketToken: token,
     crl: { nextUpdate: crl.nextUpdate, daysLeft: crl.daysLeft },
+    crlFilesLeftOut: intermediateCrls.leftOut,
     files: written,
     ...(p.outDir ? {} : { config }),
   };

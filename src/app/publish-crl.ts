@@ -8,14 +8,16 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { crlValidityFor } from '../ca/crl-validity';
 import { signatureAlgorithmOf, verifyWithKey } from '../ca/key-types';
+import { normalizeSerial } from '../ca/serial';
 import { signTbsParts } from '../ca/signing';
+import { CrlIncompleteError } from '../errors';
 import { encodeTbsCrlParts, type CrlEntry } from '../formats/crl';
-import { CrlFormatError, readCrl } from '../formats/crl-reader';
+import { CrlFormatError, readCrl, revokedSerialsOf } from '../formats/crl-reader';
 import { fromPem, toPemBufferParts } from '../formats/pem';
 import type { ParsedCertificate } from '../formats/x509';
-import { crlNumberBySha256, insertCrl, nextCrlNumber, type CrlRecord } from '../store/crls';
+import { crlNumberBySha256, insertCrl, latestCrl, nextCrlNumber, type CrlRecord } from '../store/crls';
 import type { Db } from '../store/database';
-import { eachRevocation } from '../store/revocations';
+import { eachRevocation, isRevocationRecorded } from '../store/revocations';
 import { getSetting } from '../store/settings';
 import { checkpoint, PUBLIC, writeFileAtomic } from '../host/files';
 
@@ -114,7 +116,26 @@ function numberOnDisk(db: Db, crlPath: string, ca: ParsedCertificate): number {
   }
 }
 
-export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, key: KeyObject, now: Date, days: number): PublishedCrl {
+/**
+ * Sign the next CRL, record it and rename crl.pem into place (inside the
+ * caller's IMMEDIATE transaction). `revoked`: the serials this transaction
+ * has just recorded as revoked (revoke, renew's superseding step).
+ *
+ * Nothing is published that would not list what the record says is revoked
+ * (SPEC "The record cannot be bent behind pocketca's back"; a revocation is
+ * permanent, RFC 5280 §3.3): each of `revoked` must be in the database when
+ * the CRL is made, and the CRL must list at least the certificates the last
+ * one did and those; otherwise CrlIncompleteError before anything is written.
+ * Once written, crl.pem is read back: it must be the CRL just signed, and
+ * list each of `revoked`, else CrlIncompleteError (the caller's transaction
+ * then rolls back). The schema check each command makes catches what was
+ * planted in the database; these catch what it cannot see (an index whose
+ * b-tree no longer holds every row) and what changes while the command runs.
+ */
+export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, key: KeyObject, now: Date, days: number, revoked: readonly string[] = []): PublishedCrl {
+  const unrecorded = revoked.filter((serial) => !isRevocationRecorded(db, serial));
+  if (unrecorded.length > 0) throw new CrlIncompleteError(`${serialsNamed(unrecorded)} ${unrecorded.length === 1 ? 'was' : 'were'} gone from the database right after ${unrecorded.length === 1 ? 'it was' : 'they were'} recorded`);
+  const previous = latestCrl(db);
   // RFC 5280 §5.2.3: CRL numbers increase; never reissue one a proxy may already have.
   const number = Math.max(nextCrlNumber(db), numberOnDisk(db, crlPath, ca) + 1);
   // Streamed from the store into the encoder, the times as the ISO text they are stored as (issue 6).
@@ -145,10 +166,36 @@ export function signAndWriteCrl(db: Db, crlPath: string, ca: ParsedCertificate, 
     entries: count,
     sha256: derParts.reduce((hash, part) => hash.update(part), createHash('sha256')).digest('hex'),
   };
+  const floor = (previous?.entries ?? 0) + revoked.length;
+  if (count < floor) {
+    const known = `${previous ? `CRL number ${previous.number} listed ${previous.entries}` : ''}${previous && revoked.length ? ', and ' : ''}${revoked.length ? `${revoked.length} just now` : ''}`;
+    throw new CrlIncompleteError(`CRL number ${number} would list ${count} certificate${count === 1 ? '' : 's'} where ${floor} ${floor === 1 ? 'is' : 'are'} revoked (${known}): the database no longer gives back every revocation`);
+  }
   insertCrl(db, record);
   checkpoint('crl:recorded');
   const pem = toPemBufferParts('X509 CRL', derParts);
   writeFileAtomic(crlPath, pem, PUBLIC);
   checkpoint('crl:written');
+  if (revoked.length > 0) confirmListed(crlPath, record, derParts, revoked);
   return { ...record, derParts, pem };
+}
+
+const serialsNamed = (serials: readonly string[]): string => (serials.length === 1 ? `serial ${serials[0]}` : `serials ${serials.join(', ')}`);
+
+/**
+ * crl.pem, read back: the CRL just signed (`record`: its DER's SHA-256,
+ * streamed from the file), which lists each of `serials`; else
+ * CrlIncompleteError. The list is read from the signed DER the file was just
+ * shown to hold: a million-entry CRL is not decoded from PEM a second time.
+ */
+function confirmListed(crlPath: string, record: CrlRecord, derParts: readonly Buffer[], serials: readonly string[]): void {
+  if (pemFileDerSha256(crlPath, 'X509 CRL') !== record.sha256) {
+    throw new CrlIncompleteError(`${crlPath} is not CRL number ${record.number}, the one just signed`);
+  }
+  const wanted = new Map(serials.map((s) => [s, Buffer.from(normalizeSerial(s) ?? s, 'hex')]));
+  for (const listed of revokedSerialsOf(derParts.length === 1 ? derParts[0]! : Buffer.concat(derParts))) {
+    for (const [serial, octets] of wanted) if (listed.equals(octets)) wanted.delete(serial);
+    if (wanted.size === 0) return;
+  }
+  throw new CrlIncompleteError(`CRL number ${record.number} in ${crlPath} does not list ${serialsNamed([...wanted.keys()])}`);
 }

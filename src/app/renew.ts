@@ -95,12 +95,18 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
   if (old.source === 'internal') {
     throw new UsageError('the profile-signing certificate is internal', '`pocketca issue --sign-profile` makes a new one when it nears expiry');
   }
+  if (old.source === 'scep' && !p.csr) {
+    // Its key lives on the device, which enrolls again by SCEP; the profile replaces the old one there.
+    throw new UsageError(
+      `certificate ${old.serial} (${old.name}) was enrolled by SCEP: its key never left the device`,
+      `renew it with pocketca scep ${old.name} (the device installs the new profile; the old certificate is then revoked as superseded)`,
+    );
+  }
   const der = certificateDer(db, old.serial)!;
   const sans = subjectAltNamesOf(der);
   const days = p.days ?? Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
   const profile = old.profile as 'client' | 'server' | 'intermediate';
   const dir = resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir');
-  const outDir = dir.path;
   // Recorded only while these are the name's only valid certificates: a second renew racing this one records nothing.
   const supersedes = olds.map((o) => o.serial);
   try {

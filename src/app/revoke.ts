@@ -2,11 +2,12 @@
  * `pocketca revoke SERIAL|NAME`: record the revocation and re-sign the CRL in
  * one IMMEDIATE transaction, so a CRL never misses a recorded revocation.
  */
-import { CertificateAlreadyRevokedError, UsageError } from '../errors';
+import { CertificateAlreadyRevokedError, CrlIncompleteError, RevocationNotEffectiveError, UsageError } from '../errors';
 import { USER_REASONS, type RevocationReason } from '../formats/crl';
 import { findBySerial, statusOf, type CertificateRow } from '../store/certificates';
 import { recordEvent } from '../store/events';
 import { insertRevocation } from '../store/revocations';
+import { triggerAbortOf } from '../store/sqlite-errors';
 import { getSetting, setSetting, WEBSOCKET_SALT_SETTING } from '../store/settings';
 import type { AppContext } from '../host/context';
 import { checkpoint } from '../host/files';
@@ -59,9 +60,27 @@ export async function revoke(ctx: AppContext, p: RevokeParams): Promise<RevokeRe
     targets = valid.length > 0 ? valid : candidates;
     if (targets.length > 1 && !p.all && !(p.confirmAll && (await p.confirmAll(targets)))) throw ambiguous(p.ref, targets, '--all');
   }
+  refuseReasonFor(p.reason, targets);
 
   const done = await revokeCertificates(ctx, targets, p.reason, command, { skipRevoked: false });
   return { revoked: done.revoked, crlNumber: done.crlNumber!, crlPath: ctx.home.crlPath, ...(done.websocketKeyRotated ? { websocketKeyRotated: true } : {}) };
+}
+
+/**
+ * cACompromise is the reason for revoking a CA certificate, keyCompromise its
+ * end-entity counterpart (RFC 5280 §5.3.1 takes CRLReason from X.509, which
+ * defines them so; Java's CRLReason says "CA certificates only"). A leaf
+ * revoked as cACompromise would tell a relying party that a CA key leaked:
+ * refused, before the passphrase is asked.
+ */
+function refuseReasonFor(reason: RevocationReason, targets: CertificateRow[]): void {
+  const leaf = reason === 'cACompromise' ? targets.find((t) => t.profile !== 'intermediate') : undefined;
+  if (leaf) {
+    throw new UsageError(
+      `--reason cACompromise is for an intermediate (a CA certificate); ${leaf.name} (${leaf.serial}) is a ${leaf.profile} certificate`,
+      `for a leaked key use: pocketca revoke ${leaf.serial} --reason keyCompromise`,
+    );
+  }
 }
 
 /**
@@ -81,7 +100,7 @@ export async function revokeCertificates(
   const db = ctx.home.database();
   const caKey = await unlockCaKey(ctx, command);
   const ca = ctx.home.caCertificate();
-  return db
+  const recordAndPublish = db
     .transaction(() => {
       // The time is read under the write lock: a process that waited for it
       // must not sign a CRL with a higher number and an earlier thisUpdate.
@@ -101,7 +120,8 @@ export async function revokeCertificates(
       }
       if (revoked.length === 0) return { revoked, crlNumber: undefined };
       checkpoint(`${command}:revocation-recorded`);
-      const crl = signAndWriteCrl(db, ctx.home.crlPath, ca, caKey, now, crlDaysOf(db));
+      // Each serial checked in the record, signed and read back from crl.pem before this commits.
+      const crl = signAndWriteCrl(db, ctx.home.crlPath, ca, caKey, now, crlDaysOf(db), revoked.map((r) => r.serial));
       // A revoked intermediate leaves the bundle the proxy trusts.
       writeBundle(ctx);
       const websocketKeyRotated = intermediateRevoked && getSetting(db, WEBSOCKET_SALT_SETTING) !== undefined;
@@ -110,6 +130,19 @@ export async function revokeCertificates(
         recordEvent(db, { at, command, outcome: 'ok', detail: 'websocket token key rotated: an intermediate was revoked' });
       }
       return { revoked, crlNumber: crl.number, ...(websocketKeyRotated ? { websocketKeyRotated } : {}) };
-    })
-    .immediate();
+    });
+  try {
+    return recordAndPublish.immediate();
+  } catch (error) {
+    // A CRL that would not list it, or a trigger that stopped it (one that deletes revocations meets migration 006's).
+    const trigger = triggerAbortOf(error);
+    const cause = error instanceof CrlIncompleteError ? error.message : trigger && `the database refused it (${trigger})`;
+    if (!cause) throw error;
+    // Rolled back; the log says what happened, in a transaction of its own (SPEC "The record cannot be bent").
+    for (const t of targets) recordEvent(db, { at: ctx.now().toISOString(), command, outcome: 'failed', serial: t.serial, name: t.name, detail: `revocation did not take effect: ${cause}` });
+    throw new RevocationNotEffectiveError(
+      `the revocation of ${targets.map((t) => `${t.serial} (${t.name})`).join(', ')} did not take effect: ${cause}; nothing was revoked`,
+      `run \`pocketca doctor\`, and revoke again once it passes`,
+    );
+  }
 }

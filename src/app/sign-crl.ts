@@ -1,5 +1,5 @@
 /** `pocketca crl`: sign a new CRL now (number one higher) and write crl.pem. */
-import { UsageError } from '../errors';
+import { CrlIncompleteError, UsageError } from '../errors';
 import { recordEvent } from '../store/events';
 import type { AppContext } from '../host/context';
 import { crlDaysOf, signAndWriteCrl, type PublishedCrl } from './publish-crl';
@@ -18,7 +18,7 @@ export async function signCrl(ctx: AppContext, p: CrlParams): Promise<PublishedC
   const db = ctx.home.database();
   const ca = ctx.home.caCertificate();
   const key = await unlockCaKey(ctx, 'crl');
-  const crl = db
+  const publish = db
     .transaction(() => {
       // Read under the write lock, so a higher CRL number never has an earlier thisUpdate.
       const now = ctx.now();
@@ -27,7 +27,15 @@ export async function signCrl(ctx: AppContext, p: CrlParams): Promise<PublishedC
       // An intermediate that has expired since the last write drops out of the bundle.
       writeBundle(ctx);
       return published;
-    })
-    .immediate();
+    });
+  let crl: PublishedCrl;
+  try {
+    crl = publish.immediate();
+  } catch (error) {
+    if (!(error instanceof CrlIncompleteError)) throw error;
+    // Nothing was published; the log says why (SPEC "The record cannot be bent behind pocketca's back").
+    recordEvent(db, { at: ctx.now().toISOString(), command: 'crl', outcome: 'failed', detail: error.message });
+    throw error.withHint('run `pocketca doctor`: the database no longer gives back what it recorded');
+  }
   return { ...crl, path: ctx.home.crlPath };
 }

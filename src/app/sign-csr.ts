@@ -6,7 +6,7 @@
  * extensions are ignored, and SANs come from the CSR only for the server
  * profile, checked like the flags.
  */
-import { checkRootAllowsIntermediate, daysLeftOf, DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
+import { checkEndEntity, checkIntermediate, daysLeftOf, DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
 import { sanitizeName, validateName } from '../formats/names';
 import { canonicalPublicKey, type CanonicalPublicKey } from '../ca/public-key';
 import { showText, subjectForCsr, type CsrSubject } from '../ca/subject';
@@ -83,8 +83,6 @@ export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResul
     // A CA certificate names no host: its SANs would be checked by nobody.
     if (hasSans(explicit)) throw new UsageError('an intermediate CA certificate carries no subject alternative names', 'drop --dns/--ip/--email');
     if (hasSans(csr.requestedSans)) ignored.push('subjectAltName');
-    // Refused before the passphrase is asked: an old root can never sign one.
-    checkRootAllowsIntermediate(ca, p.pathLen ?? 0);
   } else if (!hasSans(explicit) && p.profile === 'server') sans = validateSans(csr.requestedSans);
   else if (hasSans(csr.requestedSans) && p.profile !== 'server') ignored.push('subjectAltName (use --dns/--ip/--email)');
   if (csr.requestsCa && p.profile !== 'intermediate') ignored.push('CA:TRUE');
@@ -93,6 +91,9 @@ export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResul
   if (p.profile === 'server' && !hasSans(sans)) {
     throw new UsageError('a server certificate needs at least one subject alternative name', 'put SANs in the CSR or add --dns NAME / --ip ADDRESS');
   }
+  // What signing would refuse, before the passphrase is asked (an old root can never sign an intermediate; a --days past the root).
+  if (p.profile === 'intermediate') checkIntermediate(ca, { pathLen: p.pathLen ?? 0, days, now: ctx.now() });
+  else checkEndEntity(ca, { profile: p.profile, commonName: subject.commonName, sans, days, now: ctx.now() });
 
   const caKey = await unlockCaKey(ctx, command);
   const key = csr.acceptedKey;

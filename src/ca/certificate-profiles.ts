@@ -129,16 +129,30 @@ export function caNameConstraints(ca: ParsedCertificate): NameConstraints | unde
   return ext ? parseNameConstraints(ext.value) : undefined;
 }
 
-/** The TBSCertificate of an end-entity certificate under `ca`. Always CA:FALSE. */
-export function buildEndEntityTbs(ca: ParsedCertificate, p: EndEntityParams): Buffer {
+/**
+ * What buildEndEntityTbs refuses that needs no key: the validity (the
+ * profile's limit, not past the CA's notAfter at \`now\`), a server without
+ * SANs, names outside the root's constraints. The commands run it before the
+ * CA passphrase is asked (SPEC "Everyday use, second pass": a usage error is
+ * reported as itself, never as a missing passphrase), \`scep\` before it
+ * serves a profile, with \`now\` the latest time it may issue; the builder
+ * runs it again. Returns the validity the certificate will have.
+ */
+export function checkEndEntity(ca: ParsedCertificate, p: Pick<EndEntityParams, 'profile' | 'sans' | 'days' | 'now'> & { commonName: string }): Validity {
   checkDays(p.days, p.profile);
   if (p.profile === 'server' && !hasSans(p.sans)) {
     throw new UsageError('a server certificate needs at least one subject alternative name', 'add --dns NAME and/or --ip ADDRESS');
   }
   const validity = validityWithin(ca, p.now, p.days);
-  checkCanonicalKey(p.spkiDer, p.keyType);
   const constraints = caNameConstraints(ca);
-  if (constraints) checkNamesAllowed(constraints, p.sans, p.subject.commonName);
+  if (constraints) checkNamesAllowed(constraints, p.sans, p.commonName);
+  return validity;
+}
+
+/** The TBSCertificate of an end-entity certificate under `ca`. Always CA:FALSE. */
+export function buildEndEntityTbs(ca: ParsedCertificate, p: EndEntityParams): Buffer {
+  const validity = checkEndEntity(ca, { ...p, commonName: p.subject.commonName });
+  checkCanonicalKey(p.spkiDer, p.keyType);
   if (p.profile === 'intermediate') throw new RangeError('an intermediate is built by buildIntermediateTbs');
   const { bits, ekus } = usagesFor(p.profile, p.keyType);
   const extensions: Extension[] = [
@@ -193,6 +207,13 @@ export function checkRootAllowsIntermediate(ca: ParsedCertificate, pathLen: numb
   }
 }
 
+/** What buildIntermediateTbs refuses that needs no key (as checkEndEntity); returns the validity. */
+export function checkIntermediate(ca: ParsedCertificate, p: Pick<IntermediateParams, 'pathLen' | 'days' | 'now'>): Validity {
+  checkDays(p.days, 'intermediate');
+  checkRootAllowsIntermediate(ca, p.pathLen);
+  return validityWithin(ca, p.now, p.days);
+}
+
 /**
  * A subordinate CA for an online engine (SPEC "An offline root over an online
  * issuing tier"): basicConstraints critical CA:TRUE pathLen, keyUsage critical
@@ -201,9 +222,7 @@ export function checkRootAllowsIntermediate(ca: ParsedCertificate, pathLen: numb
  * (verifiers enforce the root's anyway, RFC 5280 §6.1.4).
  */
 export function buildIntermediateTbs(ca: ParsedCertificate, p: IntermediateParams): Buffer {
-  checkDays(p.days, 'intermediate');
-  checkRootAllowsIntermediate(ca, p.pathLen);
-  const validity = validityWithin(ca, p.now, p.days);
+  const validity = checkIntermediate(ca, p);
   checkCanonicalKey(p.spkiDer, p.keyType);
   const extensions: Extension[] = [
     basicConstraints(true, p.pathLen),

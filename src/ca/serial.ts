@@ -13,10 +13,33 @@ export function generateSerial(randomBytes: (n: number) => Buffer): Buffer {
 
 export const serialToHex = (serial: Buffer): string => serial.toString('hex');
 
+/**
+ * The hex digits of a serial as a person types or copies it: any case,
+ * colons or not (`4d:28:1a:71`, what openssl and browsers print), an
+ * optional 0x, and the … (or ...) of a serial a table shortened. Leading
+ * zeros are kept. Undefined when it is not hex.
+ */
+export function serialDigits(input: string): string | undefined {
+  const compact = input
+    .trim()
+    .replace(/(…|\.\.\.)$/, '')
+    .replace(/^0x/i, '')
+    .replace(/:/g, '')
+    .toLowerCase();
+  return /^[0-9a-f]{1,40}$/.test(compact) ? compact : undefined;
+}
+
 /** Accept what openssl and browsers print: any case, optional colons, optional 0x, leading zeros. */
 export function normalizeSerial(input: string): string | undefined {
-  const compact = input.trim().replace(/^0x/i, '').replace(/:/g, '').toLowerCase();
-  if (!/^[0-9a-f]{1,40}$/.test(compact)) return undefined;
+  const compact = serialDigits(input);
+  if (compact === undefined) return undefined;
   const stripped = compact.replace(/^0+(?=.)/, '');
   return stripped.length % 2 ? '0' + stripped : stripped;
 }
+
+/**
+ * The fewest hex digits a serial prefix needs (SPEC "Everyday use, second
+ * pass"): 32 bits, one chance in four billion that another random serial
+ * shares it; an ambiguous one is refused, never guessed.
+ */
+export const MIN_SERIAL_PREFIX = 8;

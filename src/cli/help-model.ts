@@ -26,6 +26,8 @@ export interface ArgumentModel {
   required: boolean;
   variadic: boolean;
   choices?: readonly string[];
+  /** What the shell completes for it from the CA home: `names`, the recorded names (runtime.ts recordRef); else files. */
+  completes?: 'names';
 }
 
 export interface CommandModel {
@@ -96,6 +98,7 @@ export function helpModel(program: Command): ProgramModel {
         required: a.required,
         variadic: a.variadic,
         choices: choicesOf(a),
+        completes: (a as { parseArg?: { completes?: 'names' } }).parseArg?.completes,
       })),
       options: commandHelp.visibleOptions(c).map((o) => optionModel(commandHelp, o)),
       details: detailsOf(c),

@@ -1,8 +1,11 @@
 /**
  * Where things are printed: results on stdout (PEM, JSON, tables), progress,
- * prompts and warnings on stderr (SPEC "Commands").
+ * prompts and warnings on stderr (SPEC "Commands"). Every line for a person
+ * is fitted to its stream's terminal by layout.ts; raw data (PEM, JSON,
+ * configs, the QR code) goes out as it is.
  */
 import { UsageError } from '../errors';
+import { fitTable, fitText, shorten, widthOf, type TableSpec } from './layout';
 
 export interface OutputOptions {
   json: boolean;
@@ -48,9 +51,14 @@ function chunkedStdout(): { put: (text: string) => void; flush: () => void } {
   };
 }
 
-function writeLine(text: string): void {
-  if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+/** `text` for a person on `stream`: fitted to its terminal, ending in one newline. */
+function writeFitted(stream: NodeJS.WriteStream, text: string): void {
+  if (!text) return;
+  const fitted = fitText(text.endsWith('\n') ? text.slice(0, -1) : text, widthOf(stream));
+  stream.write(fitted + '\n');
 }
+
+const writeLine = (text: string): void => writeFitted(process.stdout, text);
 
 export class Output {
   constructor(readonly options: OutputOptions) {}
@@ -99,11 +107,31 @@ export class Output {
     out.flush();
   }
 
-  /** The human report as lines that come one at a time (a long table); printed with --quiet too, as `report`. */
-  lines(lines: Iterable<string>): void {
+  /**
+   * The human report as lines that come one at a time (a long table);
+   * printed with --quiet too, as `report`. `whole`: lines the user asked to
+   * see whole (`--wide`), left for the terminal to fold.
+   */
+  lines(lines: Iterable<string>, { whole = false } = {}): void {
     const out = chunkedStdout();
-    for (const line of lines) out.put(line + '\n');
+    const width = whole ? undefined : widthOf(process.stdout);
+    for (const line of lines) out.put(fitText(line, width) + '\n');
     out.flush();
+  }
+
+  /**
+   * A table for stdout, fitted to its terminal by the spec's steps
+   * (layout.ts fitTable). Whole cells into a pipe, or with `whole`
+   * (`--wide`), as lines()'s. Cells from a certificate or the record must
+   * be made printable first (printable).
+   */
+  table(spec: TableSpec, { whole = false } = {}): string[] {
+    return fitTable(spec, whole ? undefined : widthOf(process.stdout));
+  }
+
+  /** Columns of stdout's terminal, undefined into a pipe or file (nothing is fitted then). */
+  get width(): number | undefined {
+    return widthOf(process.stdout);
   }
 
   /** Raw data the user asked for on stdout (PEM); printed even with --quiet. */
@@ -113,11 +141,22 @@ export class Output {
 
   /** Progress and next steps, on stderr; silent with --quiet or --json. */
   note(message: string): void {
-    if (!this.options.quiet && !this.options.json) process.stderr.write(message.endsWith('\n') ? message : message + '\n');
+    if (!this.options.quiet && !this.options.json) writeFitted(process.stderr, message);
   }
 
   warn(message: string): void {
-    process.stderr.write(`${this.paint('warning:', '33')} ${message}\n`);
+    writeFitted(process.stderr, `${this.paint('warning:', '33')} ${message}`);
+  }
+
+  /** A progress line on stderr's terminal, redrawn in place (`issued 3/12: name`), cut to fit; '' clears it. */
+  progress(text: string): void {
+    const width = widthOf(process.stderr) ?? Infinity;
+    process.stderr.write(`\r\u001b[K${shorten(text, width - 1)}`);
+  }
+
+  /** A line on stderr that is neither progress nor a warning and shows with --quiet too (a request log, a check to make). */
+  tell(message: string): void {
+    writeFitted(process.stderr, message);
   }
 
   paint(text: string, code: string, stream: NodeJS.WriteStream = process.stderr): string {
@@ -143,24 +182,18 @@ export function tableLine(cells: readonly string[], widths: readonly number[]): 
   return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
 }
 
-/** A plain text table: header, then rows, columns padded to the widest cell; cells are made printable. */
-export function formatTable(header: string[], cells: string[][]): string {
-  const rows = cells.map((row) => row.map(printable));
-  // A loop, not Math.max(...column): 100,000 arguments overflow the stack.
-  const widths = header.map((h) => h.length);
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return [tableLine(header, widths), ...rows.map((row) => tableLine(row, widths))].join('\n');
-}
 
 /**
- * A QR code for `url` in the terminal, on `stream` (stdout for `qr`). The code
- * keeps its own black on white colours even with --no-color: without them it
- * cannot be scanned. When the terminal is narrower than the code, the lines
- * would wrap into an unreadable pattern: say so and suggest the image files.
+ * A QR code for `url` on `stream` (stdout for `qr`): black on white with
+ * ANSI colours, also into a pipe or a file (`cat` or `less -R` shows a code
+ * that scans, whatever the terminal's theme), unless --no-color or NO_COLOR
+ * ask for no colours (https://no-color.org): then it is drawn in the
+ * terminal's text colour. When the terminal is narrower than the code, the
+ * lines would wrap into an unreadable pattern: say so and suggest the image files.
  */
 export async function printQr(url: string, out: Output, stream: NodeJS.WriteStream = process.stdout): Promise<void> {
   const { qrForTerminal } = await import('../formats/qr');
-  const qr = qrForTerminal(url);
+  const qr = qrForTerminal(url, { color: out.options.color && !process.env.NO_COLOR });
   if (stream.isTTY && stream.columns && stream.columns < qr.columns) {
     out.warn(`the terminal is ${stream.columns} columns wide and the QR code needs ${qr.columns}; widen it, or use pocketca qr URL --png FILE`);
   }
@@ -178,6 +211,7 @@ export async function printQr(url: string, out: Output, stream: NodeJS.WriteStre
  */
 export async function showLinkCode(url: string, out: Output, stream: NodeJS.WriteStream, above?: string): Promise<() => void> {
   const { qrForTerminal } = await import('../formats/qr');
+  // Always black on white, --no-color too: this screen is for a phone to scan, on any terminal theme.
   const qr = qrForTerminal(url);
   const block = [...(above === undefined ? [] : [above]), ...qr.lines, url];
   // The code, the lines with it, and the line the cursor waits on.

@@ -4,7 +4,9 @@
  * at a prompt is the user saying stop: PromptCancelledError (exit 1), not an
  * internal error.
  */
-import { PromptCancelledError } from '../errors';
+import { homedir } from 'node:os';
+import { sep } from 'node:path';
+import { PromptCancelledError, UsageError } from '../errors';
 
 const context = () => ({ output: process.stderr });
 
@@ -36,8 +38,33 @@ export async function askConfirm(message: string, defaultValue: boolean): Promis
   return guard(() => confirm({ message, default: defaultValue }, context()));
 }
 
-/** A secret, masked; `validate` as for askText. */
+/**
+ * A secret, masked; `validate` as for askText. Once typed it is marked
+ * neither right nor wrong (inquirer's green tick would say "accepted" of a
+ * passphrase that may turn out wrong): the next line says.
+ */
 export async function askSecret(message: string, validate?: (value: string) => true | string): Promise<string> {
   const { password } = await import('@inquirer/prompts');
-  return guard(() => password({ message, mask: '*', validate }, context()));
+  return guard(() => password({ message, mask: '*', validate, theme: { prefix: { done: '-' } } }, context()));
+}
+
+/**
+ * A path typed at a prompt, read as the shell would have read it on the
+ * command line: no shell expands what a prompt gets, so `~` and `~/phones`
+ * are made the home directory here (else `~/phones` is a directory named `~`
+ * under the current one, and removing it later with `rm -rf ~` is a
+ * disaster). `~user` (another user's home, which pocketca does not look
+ * up) is refused rather than taken as a directory named `~user`.
+ */
+export function typedPath(value: string, home = homedir()): string {
+  if (value === '~') return home;
+  if (value.startsWith('~/')) return home + sep + value.slice(2);
+  if (value.startsWith('~')) throw new UsageError(`${value}: only ~ and ~/ (your home directory) are read here; type the whole path`);
+  return value;
+}
+
+/** A path as a prompt offers it: under the home directory as `~/...` (typedPath reads it back). */
+export function shownPath(path: string, home = homedir()): string {
+  if (path === home) return '~';
+  return path.startsWith(home + sep) ? `~${path.slice(home.length)}` : path;
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { MissingSecretError, UnreadableInputError, UsageError } from '../errors';
+import { describeFsError } from '../host/files';
 
 export const MAX_SECRET_BYTES = 4096;
 export const MIN_PASSPHRASE_LENGTH = 8;
@@ -16,7 +17,7 @@ export function readSecretFile(path: string, what: string, warn: (m: string) => 
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    throw new UnreadableInputError(`cannot read ${what} file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new UnreadableInputError(`cannot read ${what} file ${path}: ${describeFsError(error)}`);
   }
   try {
     if ((statSync(path).mode & 0o077) !== 0 && process.platform !== 'win32') warn(`${path} can be read by other users; chmod 600 it`);

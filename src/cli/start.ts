@@ -45,6 +45,12 @@ export function start(argv: string[]): void {
     process.stdout.write(`${(require('../../../package.json') as { version: string }).version}\n`);
     return;
   }
+  if (args[0] === '__complete') {
+    // What the shell completions ask while a name is typed (complete.ts): no commander, no commands.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./complete') as typeof import('./complete')).complete(args.slice(1));
+    return;
+  }
   const command = commandOf(args);
   const help = args.includes('--help') || args.includes('-h');
   if (command === 'issue' && !help) {

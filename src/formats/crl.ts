@@ -9,7 +9,11 @@ import { createHash } from 'node:crypto';
 import { DER_TAGS, derHeader, enumerated, explicit, oid, sequence, smallInteger, time, unsignedInteger } from './der';
 import { OID, SHA256_WITH_RSA, authorityKeyIdentifier, encodeExtension } from './x509';
 
-/** RFC 5280 §5.3.1 CRLReason. */
+/**
+ * RFC 5280 §5.3.1 CRLReason: the permanent ones. A revocation is permanent
+ * (SPEC; §3.3): certificateHold (6), the one reason that may be undone, and
+ * removeFromCRL (8), which undoes it in a delta CRL, are never written.
+ */
 export const REASON_CODES = {
   unspecified: 0,
   keyCompromise: 1,
@@ -17,12 +21,25 @@ export const REASON_CODES = {
   affiliationChanged: 3,
   superseded: 4,
   cessationOfOperation: 5,
-  certificateHold: 6,
   privilegeWithdrawn: 9,
 } as const;
 export type RevocationReason = keyof typeof REASON_CODES;
-/** The reasons a user may give to `revoke` (SPEC). */
-export const USER_REASONS: RevocationReason[] = ['unspecified', 'keyCompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation'];
+/**
+ * The reasons a user may give to `revoke` (SPEC), in RFC 5280 §5.3.1 order.
+ * Not certificateHold: a revocation is permanent here (no hold, no
+ * removeFromCRL). cACompromise is for an intermediate only (src/app/revoke.ts).
+ */
+export const USER_REASONS: RevocationReason[] = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'privilegeWithdrawn'];
+
+/** `text` when it names a reason pocketca records (REASON_CODES: never certificateHold). */
+export function asRecordedReason(text: unknown): RevocationReason | undefined {
+  return typeof text === 'string' && Object.hasOwn(REASON_CODES, text) ? (text as RevocationReason) : undefined;
+}
+
+/** The reason a CRL entry's reasonCode stands for, if pocketca records it (certificateHold and codes it never writes: undefined). */
+export function reasonOfCode(code: number): RevocationReason | undefined {
+  return (Object.entries(REASON_CODES) as [RevocationReason, number][]).find(([, value]) => value === code)?.[0];
+}
 
 export interface CrlEntry {
   /** Lowercase hex serial. */
@@ -48,14 +65,19 @@ export interface TbsCrlParams {
 function encodeEntry(entry: CrlEntry): Buffer {
   const serial = unsignedInteger(Buffer.from(entry.serial.length % 2 ? '0' + entry.serial : entry.serial, 'hex'));
   const revokedAt = time(typeof entry.revokedAt === 'string' ? new Date(entry.revokedAt) : entry.revokedAt);
-  // §5.3.1: the reasonCode entry extension is absent rather than "unspecified".
-  if (entry.reason === 'unspecified') return sequence(serial, revokedAt);
-  return sequence(serial, revokedAt, reasonExtensions(entry.reason));
+  const reason = reasonExtensions(entry.reason);
+  return reason ? sequence(serial, revokedAt, reason) : sequence(serial, revokedAt);
 }
 
 const reasonCache = new Map<RevocationReason, Buffer>();
-/** crlEntryExtensions holding the reasonCode (§5.3.1); one of eight, encoded once each. */
-function reasonExtensions(reason: RevocationReason): Buffer {
+/**
+ * crlEntryExtensions holding the reasonCode (§5.3.1), encoded once each; none
+ * for "unspecified" (§5.3.1: the extension is absent rather than unspecified),
+ * nor for any text that is not a permanent reason (a record written by hand,
+ * "certificateHold"): the certificate is listed, revoked for good, without one.
+ */
+function reasonExtensions(reason: RevocationReason): Buffer | undefined {
+  if (reason === 'unspecified' || !Object.hasOwn(REASON_CODES, reason)) return undefined;
   let encoded = reasonCache.get(reason);
   if (!encoded) {
     encoded = sequence(encodeExtension({ oid: OID.cRLReason, critical: false, value: enumerated(REASON_CODES[reason]) }));
@@ -102,7 +124,7 @@ function writeEntry(out: Buffer, pos: number, entry: CrlEntry): number {
   const octets = (hex.length - start) / 2;
   const pad = hex.charCodeAt(start) >= 0x38 ? 1 : 0; // first hex digit 8-f
   if (octets + pad > MAX_SERIAL_OCTETS) return -1;
-  const reason = entry.reason === 'unspecified' ? undefined : reasonExtensions(entry.reason);
+  const reason = reasonExtensions(entry.reason);
   const length = 2 + octets + pad + 15 + (reason?.length ?? 0);
   out[pos] = DER_TAGS.SEQUENCE;
   out[pos + 1] = length;

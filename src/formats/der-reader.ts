@@ -67,3 +67,43 @@ export function readOid(buf: Buffer, tlv: Tlv): string {
   }
   return arcs.join('.');
 }
+
+/** Limits for checkDerBounds. */
+export interface DerBounds {
+  /** Deepest nesting of constructed values; the outermost value is depth 1. */
+  maxDepth: number;
+  /** Most TLVs in the whole value, primitive and constructed. */
+  maxElements: number;
+}
+
+/**
+ * Walk a whole DER value before anything reads it (a parser of hostile bytes
+ * is bounded before any cryptography): one value filling the buffer, every
+ * constructed value (tag bit 0x20) exactly filled by its children, at most
+ * `maxDepth` deep and `maxElements` in all. Iterative, with an explicit stack
+ * of at most `maxDepth` frames: no recursion the input controls. Primitive
+ * values (an OCTET STRING carrying DER, a BIT STRING) are not looked into.
+ */
+export function checkDerBounds(buf: Buffer, bounds: DerBounds): void {
+  const top = readTlv(buf, 0);
+  if (top.end !== buf.length) throw new DerError('trailing data after the DER value');
+  let elements = 0;
+  const open: { pos: number; end: number; depth: number }[] = [];
+  const visit = (tlv: Tlv, depth: number) => {
+    if (++elements > bounds.maxElements) throw new DerError(`more than ${bounds.maxElements} DER elements`);
+    if ((tlv.tag & 0x20) === 0) return;
+    if (depth >= bounds.maxDepth && tlv.contentStart < tlv.end) throw new DerError(`DER nested deeper than ${bounds.maxDepth}`);
+    open.push({ pos: tlv.contentStart, end: tlv.end, depth: depth + 1 });
+  };
+  visit(top, 1);
+  while (open.length > 0) {
+    const frame = open[open.length - 1]!;
+    if (frame.pos >= frame.end) {
+      open.pop();
+      continue;
+    }
+    const child = readTlv(buf, frame.pos, frame.end);
+    frame.pos = child.end;
+    visit(child, frame.depth);
+  }
+}

@@ -156,6 +156,24 @@ export function crlReminder(reload: string, crlNextUpdate: string): string[] {
   ];
 }
 
+/**
+ * What the nginx and Apache configs say above their client-verification
+ * lines, matching the depth they set: 1 (no valid intermediate) is a leaf
+ * the root signed; 2 also admits a leaf of an intermediate the root signed
+ * (root -> intermediate -> leaf, which Apache's SSLVerifyDepth counts as 2).
+ * The servers check every certificate of the chain against its issuer's CRL
+ * (nginx ssl_crl, Apache SSLCARevocationCheck chain).
+ */
+export function clientVerifyComment(verifyDepth: number): string[] {
+  if (verifyDepth <= 1) return ['# A client certificate from this CA, not revoked, directly under the root.'];
+  return [
+    '# A client certificate from this CA, not revoked: signed by the root or by an intermediate',
+    '# the root signed (root -> intermediate -> leaf). The bundle holds the root and its valid',
+    "# intermediates, the CRL file a CRL for each; every certificate in the chain is checked",
+    "# against its issuer's CRL.",
+  ];
+}
+
 /** What the configs say about the WebSocket token before their server-specific lines. */
 export const WEBSOCKET_TOKEN_COMMENT: readonly string[] = [
   '# The Safari WebSocket exception (pocketca proxy --websocket-token): Safari presents',

@@ -72,8 +72,10 @@ const HALF_BLOCKS = [' ', '\u2584', '\u2580', '\u2588']; // [top dark][bottom da
  * blocks, black on a white background (ANSI colours, so it reads the same on
  * dark and light terminal themes), error correction L and a 2-module margin.
  * A share link of up to 53 bytes is version 3: 33 columns by 17 rows.
+ * `color: false` leaves the colours out: dark modules are drawn in the text
+ * colour, which is right on a light background only.
  */
-export function qrForTerminal(text: string): TerminalQr {
+export function qrForTerminal(text: string, { color = true }: { color?: boolean } = {}): TerminalQr {
   const m = qrMatrix(text, TERMINAL_ERROR_CORRECTION);
   const span = m.size + 2 * TERMINAL_MARGIN;
   const dark = (r: number, c: number) => {
@@ -85,7 +87,7 @@ export function qrForTerminal(text: string): TerminalQr {
   for (let r = 0; r < span; r += 2) {
     let cells = '';
     for (let c = 0; c < span; c++) cells += HALF_BLOCKS[(dark(r, c) ? 2 : 0) + (dark(r + 1, c) ? 1 : 0)];
-    lines.push(`\u001b[47m\u001b[30m${cells}\u001b[0m`);
+    lines.push(color ? `\u001b[47m\u001b[30m${cells}\u001b[0m` : cells);
   }
   return { lines, columns: span, rows: lines.length };
 }

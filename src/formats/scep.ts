@@ -19,13 +19,23 @@
  * RSA key transport (PKCS#1 v1.5): Node 20 refuses RSA_PKCS1_PADDING in
  * privateDecrypt (CVE-2023-46809, the Marvin attack), so the padding is
  * removed here after a raw RSA operation, with implicit rejection: a bad
- * padding yields a random key, never a distinguishable error. With the
- * enrollment's small bound on failed attempts, no padding oracle is usable.
+ * padding yields a substitute key, never a distinguishable error. The
+ * substitute is derived from the ciphertext and a per-enrollment secret
+ * (HMAC-SHA256, as the implicit rejection of RFC 8017's errata and
+ * draft-irtf-cfrg-rsa-guidance does), so the same ciphertext always gets the
+ * same answer: a random one would "decrypt" now and then (a CBC padding that
+ * happens to check), and asking again would tell the two apart. With the
+ * enrollment's small bound on refused attempts on top, no padding oracle is
+ * usable.
+ *
+ * Every message is walked by checkDerBounds (nesting depth, element count;
+ * the size is bounded by the HTTP layer) before any field is read and before
+ * any digest, signature or decryption.
  */
-import { createCipheriv, createDecipheriv, createHash, privateDecrypt, X509Certificate, publicEncrypt, sign, timingSafeEqual, verify, constants, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, privateDecrypt, X509Certificate, publicEncrypt, sign, timingSafeEqual, verify, constants, type KeyObject } from 'node:crypto';
 import { InvalidScepMessageError } from '../errors';
 import { constructed, explicit, nullValue, octetString, oid, printableString, sequence, set, smallInteger, tlv } from './der';
-import { content, DerError, readChildren, readOid, readTlv, slice, type Tlv } from './der-reader';
+import { checkDerBounds, content, DerError, readChildren, readOid, readTlv, slice, type DerBounds, type Tlv } from './der-reader';
 import { loadForge } from './forge';
 
 /** RFC 8894 §3.2.1.2 messageType values pocketca handles. */
@@ -83,6 +93,17 @@ const CIPHERS: Record<string, { name: ContentCipher; keyBytes: number; ivBytes: 
   '2.16.840.1.101.3.4.1.22': { name: 'aes-192-cbc', keyBytes: 24, ivBytes: 16 },
   '2.16.840.1.101.3.4.1.42': { name: 'aes-256-cbc', keyBytes: 32, ivBytes: 16 },
 };
+/**
+ * A PKCSReq from scepclient or an iPhone: about 110 DER elements, 10 deep
+ * (test/fixtures/scep). Generous for any client, far below what would cost
+ * time: ~3,000 nested constructed OCTET STRINGs are refused here (issue 16).
+ */
+export const SCEP_DER_BOUNDS: DerBounds = { maxDepth: 24, maxElements: 1024 };
+/** Certificates a PKIMessage may carry: its signer's, and perhaps a chain. */
+export const MAX_MESSAGE_CERTIFICATES = 8;
+/** The largest RSA key a signer certificate may have: pocketca certifies up to 4096 bits. */
+export const MAX_SIGNER_KEY_BITS = 8192;
+
 const CIPHER_OIDS = Object.fromEntries(Object.entries(CIPHERS).map(([o, c]) => [c.name, o])) as Record<ContentCipher, string>;
 
 /** A verified PKIMessage (RFC 8894 §3.2): who sent it and what it carries, not yet decrypted. */
@@ -112,11 +133,23 @@ function oidAt(buf: Buffer, node: Tlv | undefined, what: string): string {
   return readOid(buf, node!);
 }
 
-/** An OCTET STRING's bytes; a constructed (BER) one is joined. */
+/**
+ * An OCTET STRING's bytes; a constructed (BER) one is joined, walked with an
+ * explicit stack (the message was bounded by checkDerBounds before).
+ */
 function octets(buf: Buffer, node: Tlv | undefined, what: string, primitive = 0x04, constructedTag = 0x24): Buffer {
   if (node?.tag === primitive) return Buffer.from(content(buf, node));
-  if (node?.tag === constructedTag) return Buffer.concat(readChildren(buf, node).map((c) => octets(buf, c, what)));
-  return fail(`malformed ${what}`);
+  if (node?.tag !== constructedTag) return fail(`malformed ${what}`);
+  // Inside a constructed string, the segments are universal OCTET STRINGs (X.690 §8.7.3.2).
+  const parts: Buffer[] = [];
+  const pending: Tlv[] = readChildren(buf, node).reverse();
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    if (next.tag === 0x04) parts.push(content(buf, next));
+    else if (next.tag === 0x24) pending.push(...readChildren(buf, next).reverse());
+    else fail(`malformed ${what}`);
+  }
+  return Buffer.concat(parts);
 }
 
 /** ContentInfo of the given type: its [0] content. */
@@ -170,6 +203,7 @@ function printableAttr(buf: Buffer, attrs: Attributes, id: string, what: string)
  */
 export function parsePkiMessage(der: Buffer): PkiMessage {
   try {
+    checkDerBounds(der, SCEP_DER_BOUNDS);
     return parsePkiMessageDer(der);
   } catch (error) {
     if (error instanceof DerError) return fail(`not a SCEP message (${error.message})`);
@@ -181,6 +215,8 @@ function parsePkiMessageDer(der: Buffer): PkiMessage {
   const signedData = children(der, contentOf(der, OID.signedData, 'PKIMessage'), 'SignedData');
   const encap = signedData[2];
   const certsNode = signedData.find((n, i) => i > 2 && n.tag === 0xa0);
+  const certs = certsNode ? readChildren(der, certsNode) : [];
+  if (certs.length > MAX_MESSAGE_CERTIFICATES) fail(`the message carries ${certs.length} certificates (at most ${MAX_MESSAGE_CERTIFICATES})`);
   const signerInfos = children(der, signedData[signedData.length - 1], 'signerInfos', 0x31);
   if (signerInfos.length !== 1) fail(`the message has ${signerInfos.length} signers; SCEP has one`);
   const [eType, eContentWrap] = children(der, encap, 'encapContentInfo');
@@ -199,7 +235,6 @@ function parsePkiMessageDer(der: Buffer): PkiMessage {
   // The signer: the certificate whose issuer and serial are the sid.
   if (!sid || sid.tag !== 0x30) fail('the signer is not named by issuer and serial number');
   const sidBytes = slice(der, sid!);
-  const certs = certsNode ? readChildren(der, certsNode) : [];
   const signerNode = certs.find((c) => {
     try {
       return issuerAndSerialOf(Buffer.from(slice(der, c))).equals(sidBytes);
@@ -216,6 +251,7 @@ function parsePkiMessageDer(der: Buffer): PkiMessage {
     return fail("the signer's certificate cannot be read");
   }
   if (signerKey.asymmetricKeyType !== 'rsa') fail("the signer's key is not RSA: SCEP's reply is encrypted to it with RSA");
+  if ((signerKey.asymmetricKeyDetails?.modulusLength ?? Infinity) > MAX_SIGNER_KEY_BITS) fail(`the signer's RSA key is larger than ${MAX_SIGNER_KEY_BITS} bits`);
 
   const attrs = readAttributes(der, attrsNode!);
   const md = attrs[OID.messageDigest];
@@ -263,13 +299,34 @@ export interface OpenedEnvelope {
   cipher: ContentCipher;
 }
 
-/** PKCS#1 v1.5 type 2 unpadding with implicit rejection (see the module comment). */
-function unpadKeyTransport(block: Buffer, keyBytes: number, randomBytes: (n: number) => Buffer): Buffer {
-  const fallback = randomBytes(keyBytes);
+/** Bytes of an implicit-rejection secret (openEnvelope's `rejectionSecret`). */
+export const REJECTION_SECRET_BYTES = 32;
+
+/**
+ * The key a non-conforming block stands for: HMAC-SHA256(secret, label ||
+ * counter || ciphertext), as many blocks as the content key needs. The same
+ * ciphertext under the same secret always gives the same key.
+ */
+export function substituteKey(secret: Buffer, encryptedKey: Buffer, keyBytes: number): Buffer {
+  const blocks: Buffer[] = [];
+  for (let i = 0; blocks.length * 32 < keyBytes; i++) {
+    const counter = Buffer.alloc(4);
+    counter.writeUInt32BE(i);
+    blocks.push(createHmac('sha256', secret).update('pocketca scep implicit rejection').update(counter).update(encryptedKey).digest());
+  }
+  return Buffer.concat(blocks).subarray(0, keyBytes);
+}
+
+/**
+ * PKCS#1 v1.5 type 2 unpadding with implicit rejection (see the module
+ * comment): the substitute is computed for every block, and the check runs
+ * over the whole block without stopping early.
+ */
+function unpadKeyTransport(block: Buffer, keyBytes: number, substitute: Buffer): Buffer {
   const start = block.length - keyBytes;
   let good = block[0] === 0 && block[1] === 2 && start >= 11 && block[start - 1] === 0;
   for (let i = 2; i < start - 1; i++) good = good && block[i] !== 0;
-  return good ? Buffer.from(block.subarray(start)) : fallback;
+  return good ? Buffer.from(block.subarray(start)) : substitute;
 }
 
 function decipher(cipher: ContentCipher, key: Buffer, iv: Buffer, data: Buffer): Buffer | undefined {
@@ -304,18 +361,22 @@ function encipher(cipher: ContentCipher, key: Buffer, iv: Buffer, data: Buffer):
 /**
  * Decrypt a pkcsPKIEnvelope (CMS EnvelopedData, RFC 5652 §6) addressed to
  * the recipient: a KeyTransRecipientInfo naming its issuer and serial, RSA
- * PKCS#1 v1.5 key transport, a CBC content cipher.
+ * PKCS#1 v1.5 key transport, a CBC content cipher. `rejectionSecret`
+ * (REJECTION_SECRET_BYTES random bytes, one per enrollment) derives the key a
+ * bad padding stands for.
  */
-export function openEnvelope(envelope: Buffer, recipient: { certDer: Buffer; key: KeyObject }, randomBytes: (n: number) => Buffer): OpenedEnvelope {
+export function openEnvelope(envelope: Buffer, recipient: { certDer: Buffer; key: KeyObject }, rejectionSecret: Buffer): OpenedEnvelope {
+  if (rejectionSecret.length < REJECTION_SECRET_BYTES) throw new RangeError(`the implicit-rejection secret must be ${REJECTION_SECRET_BYTES} bytes`);
   try {
-    return openEnvelopeDer(envelope, recipient, randomBytes);
+    checkDerBounds(envelope, SCEP_DER_BOUNDS);
+    return openEnvelopeDer(envelope, recipient, rejectionSecret);
   } catch (error) {
     if (error instanceof DerError) return fail(`not an enveloped message (${error.message})`);
     throw error;
   }
 }
 
-function openEnvelopeDer(der: Buffer, recipient: { certDer: Buffer; key: KeyObject }, randomBytes: (n: number) => Buffer): OpenedEnvelope {
+function openEnvelopeDer(der: Buffer, recipient: { certDer: Buffer; key: KeyObject }, rejectionSecret: Buffer): OpenedEnvelope {
   const env = children(der, contentOf(der, OID.envelopedData, 'pkcsPKIEnvelope'), 'EnvelopedData');
   const at = env[1]?.tag === 0xa0 ? 2 : 1; // [0] originatorInfo
   const recipients = children(der, env[at], 'recipientInfos', 0x31);
@@ -349,7 +410,7 @@ function openEnvelopeDer(der: Buffer, recipient: { certDer: Buffer; key: KeyObje
   } catch {
     return fail('the encrypted key does not decrypt');
   }
-  const key = unpadKeyTransport(block, cipher.keyBytes, randomBytes);
+  const key = unpadKeyTransport(block, cipher.keyBytes, substituteKey(rejectionSecret, encryptedKey, cipher.keyBytes));
   const plain = decipher(cipher.name, key, iv, data);
   if (!plain) return fail('the message does not decrypt with this CA key');
   return { content: plain, cipher: cipher.name };

@@ -5,12 +5,13 @@
 import { accessSync, chmodSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { CaFileDamagedError, CaNotFoundError, FilesystemError, KeyDerivationTooCostlyError, UsageError, WrongPassphraseError } from '../errors';
+import { CaFileDamagedError, CaNotFoundError, FilesystemError, KeyDerivationTooCostlyError, UnexpectedSchemaError, UsageError, WrongPassphraseError } from '../errors';
 import { readChildren, readTlv } from '../formats/der-reader';
 import { checkKeyDerivation } from '../formats/encrypted-key';
 import { fromPem } from '../formats/pem';
 import { parseCertificate, type ParsedCertificate } from '../formats/x509';
-import { openDatabase, type Db } from '../store/database';
+import { migrate, openDatabase, type Db } from '../store/database';
+import { schemaDifferences } from '../store/schema';
 import { describeFsError, readFileBounded } from './files';
 import { MAX_HOME_FILE_BYTES } from './limits';
 import { checkCanMakeDirectory } from './output-target';
@@ -106,6 +107,27 @@ export function prepareHomeDirectory(dir: string): boolean {
   return created;
 }
 
+/**
+ * What a command does to the home, declared once for each command
+ * (HOME_ACCESS in src/cli/commands/index.ts, which does not compile without
+ * it). It decides what a database whose schema is not pocketca's means:
+ * - 'changes': the command records, signs or rewrites something: it is
+ *   refused (exit 1, the objects named) before anything changes;
+ * - 'reads': the command only shows what is there: a warning, and it goes on
+ *   (`doctor` reports it as a failed check of its own);
+ * - 'replaces': `restore`, which puts another database in its place: a warning.
+ */
+export type HomeAccess = 'changes' | 'reads' | 'replaces';
+
+export interface CaHomeOptions {
+  access: HomeAccess;
+  /** Where a warning about the home goes (stderr). */
+  warn: (message: string) => void;
+}
+
+/** Differences named in one message; more are counted. */
+const MAX_DIFFERENCES_SHOWN = 5;
+
 export class CaHome {
   readonly dbPath: string;
   readonly keyPath: string;
@@ -115,7 +137,10 @@ export class CaHome {
   private db: Db | undefined;
   private ca: ParsedCertificate | undefined;
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    private readonly options: CaHomeOptions,
+  ) {
     this.dbPath = join(dir, 'pocketca.db');
     this.keyPath = join(dir, 'ca.key.pem');
     this.certPath = join(dir, 'ca.pem');
@@ -142,12 +167,51 @@ export class CaHome {
     }
   }
 
+  /**
+   * The home's database, opened once per run with trusted_schema off, its
+   * schema compared with what the migrations make at its version before
+   * anything is read or migrated (SPEC "The record cannot be bent behind
+   * pocketca's back"), then migrated to the latest.
+   */
   database(): Db {
     if (!this.db) {
       this.requireCa();
-      this.db = openDatabase(this.dbPath, { create: false });
+      const db = openDatabase(this.dbPath, { create: false, migrate: false });
+      try {
+        this.checkSchema(db);
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+      this.db = db;
     }
     return this.db;
+  }
+
+  /**
+   * A schema that is not pocketca's: refused for a command that changes the
+   * home, a warning for one that reads it (HomeAccess); such a database is
+   * never migrated, since a migration would run beside what was planted.
+   * One that is pocketca's is migrated, and checked again at its new version.
+   */
+  private checkSchema(db: Db): void {
+    let differences = schemaDifferences(db);
+    if (differences.length === 0) {
+      const version = db.pragma('user_version', { simple: true }) as number;
+      migrate(db);
+      if (db.pragma('user_version', { simple: true }) === version) return;
+      differences = schemaDifferences(db);
+      if (differences.length === 0) return;
+    }
+    const named = differences.slice(0, MAX_DIFFERENCES_SHOWN).join(', ') + (differences.length > MAX_DIFFERENCES_SHOWN ? `, and ${differences.length - MAX_DIFFERENCES_SHOWN} more` : '');
+    const what = `the database ${this.dbPath} is not as pocketca made it: ${named}`;
+    if (this.options.access === 'changes') {
+      throw new UnexpectedSchemaError(
+        `${what}; nothing was changed`,
+        `look at it with \`sqlite3 ${this.dbPath} .schema\`; remove what was added with sqlite3, or restore the home from a backup with \`pocketca restore\``,
+      );
+    }
+    this.options.warn(`${what}: what is shown may not be what happened (\`pocketca doctor\` checks the home)`);
   }
 
   /** Adopt a database this process just created (init). */

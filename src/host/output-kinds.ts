@@ -71,6 +71,19 @@ export const backupOf =
       return manifest.ca.fingerprintSha256 === ca.fingerprintSha256 && (!signed || verifyManifestSignature(signed, ca.publicKey));
     });
 
+/**
+ * `remind --out`: an iCalendar file `remind` wrote for this CA: it begins
+ * with BEGIN:VCALENDAR, names pocketca's PRODID, and a UID ends with
+ * `uidSuffix`, the part that names this CA (src/app/remind.ts), once folded
+ * lines are joined (RFC 5545 §3.1).
+ */
+export const calendarOf =
+  (uidSuffix: string): Kind =>
+  (bytes) => {
+    const lines = bytes.toString('utf8').replace(/\r\n[ \t]/g, '').split('\r\n');
+    return lines[0] === 'BEGIN:VCALENDAR' && lines.some((l) => l.startsWith('PRODID:-//pocketca//')) && lines.some((l) => l.startsWith('UID:') && l.endsWith(uidSuffix));
+  };
+
 /** `qr --png`: a PNG image (its 8-byte signature, PNG spec §5.2). */
 export const pngImage: Kind = (bytes) => bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
 

@@ -14,6 +14,13 @@
  * Every other request gets 404, whatever it is: the server compares the whole
  * request-target with "/" + token in constant time and never maps a path to
  * the file system, so there is no traversal to get right.
+ *
+ * A browser (its request accepts text/html) gets a page at the link instead
+ * of the file: the device's name, the steps on it, the CA's fingerprint and
+ * a download link to "/" + token + "/download" (src/formats/landing-page.ts).
+ * Viewing the page spends nothing; the download does. Any other client (curl,
+ * a script, the device's own profile and SCEP requests) gets the file at the
+ * link exactly as before.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,6 +28,9 @@ import { isIP, type AddressInfo } from 'node:net';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { basename, extname, resolve } from 'node:path';
 import { OperationFailedError, ShareExpiredError, UsageError } from '../errors';
+import { describeDeviceFile, type DeviceFile } from '../formats/device-file';
+import { platformFromUserAgent } from '../formats/device-steps';
+import { renderLandingPage } from '../formats/landing-page';
 import { readFileBounded } from './files';
 
 /** Largest file `share` serves; profiles and PKCS#12 files are a few kilobytes. */
@@ -42,6 +52,8 @@ const CONTENT_TYPES: Record<string, string> = {
   '.pem': 'application/x-x509-ca-cert',
   '.crt': 'application/x-x509-ca-cert',
   '.cer': 'application/x-x509-ca-cert',
+  // RFC 5545 §8.1: the charset parameter says how the text is encoded (UTF-8 always, for pocketca's).
+  '.ics': 'text/calendar; charset=utf-8',
 };
 
 export function contentTypeFor(fileName: string): string {
@@ -77,6 +89,24 @@ export function redactPath(path: string, token: string): string {
   return shown.length > 200 ? shown.slice(0, 200) + '...' : shown;
 }
 
+/**
+ * True when an Accept header asks for text/html (RFC 9110 §12.5.1: a media
+ * range `text/html` with a quality above 0). `*` wildcards do not count:
+ * curl sends `*\/*` and must get the file.
+ */
+export function acceptsHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept
+    .slice(0, 2048)
+    .split(',')
+    .some((range) => {
+      const [type, ...params] = range.split(';').map((s) => s.trim().toLowerCase());
+      if (type !== 'text/html') return false;
+      const q = params.find((param) => /^q\s*=/.test(param));
+      return q === undefined || Number(q.replace(/^q\s*=\s*/, '')) > 0;
+    });
+}
+
 export interface LanAddresses {
   /** The address to put in the URL, or undefined when the host has no LAN address. */
   primary: string | undefined;
@@ -106,6 +136,7 @@ export function urlHost(address: string): string {
 }
 
 const isUnspecified = (address: string) => address === '0.0.0.0' || address === '::';
+const remoteAddressOf = (req: IncomingMessage): string => (req.socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
 
 /**
  * Content made once the URL is known (`scep` writes its profile, which names
@@ -122,7 +153,8 @@ export interface LateContent {
  * A second handler on the same server (STYLE "One HTTP-serving mechanism"):
  * it answers `/<token><path>` (with any query) by GET and POST, under the
  * same token rules, time and size bounds and log. With a handler, downloads
- * do not end the share; the handler does, through its control.
+ * do not end the share; the handler does, through its control. A handler
+ * that throws gets its client a 500 and the share goes on: no request ends it.
  */
 export interface ShareHandler {
   /** The path under the token, e.g. '/scep'. */
@@ -136,6 +168,8 @@ export interface HandlerRequest {
   method: 'GET' | 'POST';
   query: URLSearchParams;
   body: Buffer;
+  /** The client's address, as the request log shows it. */
+  remoteAddress: string;
 }
 
 export interface HandlerResponse {
@@ -203,8 +237,8 @@ export interface ShareSession {
   /** The address named in the URL. */
   host: string;
   port: number;
-  /** The file as served: its path, download name, content type and size. */
-  file: { path: string; name: string; contentType: string; size: number };
+  /** The file as served: its path, download name, content type and size, and what it is to a device (its kind, the CA it carries). */
+  file: { path: string; name: string; contentType: string; size: number; device: DeviceFile };
   maxDownloads: number;
   ttlMs: number;
   /** When the link stops working. */
@@ -263,9 +297,13 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
   const contentType = contentTypeFor(name);
   const token = p.randomBytes(TOKEN_BYTES).toString('base64url');
   const expected = createHash('sha256').update(`/${token}`, 'utf8').digest();
+  // The landing page's download link: the file for any client, browsers included.
+  const downloadPath = createHash('sha256').update(`/${token}/download`, 'utf8').digest();
   const handler = p.handler;
   const handlerPath = handler ? createHash('sha256').update(`/${token}${handler.path}`, 'utf8').digest() : undefined;
 
+  let device: DeviceFile = describeDeviceFile(name, body);
+  let expiresAt = new Date(0);
   let reserved = 0; // downloads in flight or done; never more than maxDownloads
   let downloads = 0;
   let stopped = false;
@@ -297,10 +335,12 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
     const time = p.now().toISOString();
     const target = req.url ?? '';
     const method = req.method ?? '';
-    const isLink = sameSecret(target, expected);
+    const isPage = sameSecret(target, expected);
+    const isLink = isPage || sameSecret(target, downloadPath);
     const queryAt = target.indexOf('?');
     const isHandler = handlerPath !== undefined && !isLink && sameSecret(queryAt < 0 ? target : target.slice(0, queryAt), handlerPath);
-    const isDownload = isLink && method === 'GET';
+    const showPage = isPage && acceptsHtml(req.headers.accept);
+    const isDownload = isLink && method === 'GET' && !showPage;
     let counted = false;
     let note: string | undefined;
 
@@ -315,7 +355,7 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
       if (counted && !finished) reserved -= 1;
       p.onRequest?.({
         time,
-        remoteAddress: (req.socket.remoteAddress ?? '?').replace(/^::ffff:/, ''),
+        remoteAddress: remoteAddressOf(req),
         method: method.slice(0, 16),
         path: redactPath(target, token),
         status: res.statusCode,
@@ -336,6 +376,26 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
       // A spent link looks like any wrong one: nothing to learn from the difference.
       res.writeHead(404, { ...common, 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(method === 'HEAD' ? undefined : 'not found\n');
+    } else if (showPage) {
+      // Not a download: nothing reserved or counted, so the page may be opened again.
+      note = 'page';
+      const page = renderLandingPage({
+        file: device,
+        fileName: name,
+        downloadPath: `/${token}/download`,
+        platform: platformFromUserAgent(req.headers['user-agent']),
+        downloadsLeft: maxDownloads - reserved,
+        until: untilText(expiresAt),
+      });
+      res.writeHead(200, {
+        ...common,
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Length': String(page.html.length),
+        'Content-Security-Policy': page.contentSecurityPolicy,
+        'X-Frame-Options': 'DENY',
+        Vary: 'Accept, User-Agent',
+      });
+      res.end(method === 'HEAD' ? undefined : page.html);
     } else {
       if (isDownload) {
         reserved += 1;
@@ -363,6 +423,7 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
   if (typeof p.file !== 'string') {
     try {
       body = p.file.load(urlFor(server));
+      device = describeDeviceFile(name, body);
     } catch (error) {
       await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       throw error;
@@ -373,7 +434,7 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
 
   const actualPort = (server.address() as AddressInfo).port;
   const url = urlFor(server);
-  const expiresAt = new Date(p.now().getTime() + ttlMs);
+  expiresAt = new Date(p.now().getTime() + ttlMs);
 
   const expire = (why: string) =>
     new ShareExpiredError(
@@ -386,7 +447,7 @@ export async function startShare(p: ShareParams): Promise<ShareSession> {
     url,
     host,
     port: actualPort,
-    file: { path: resolve(filePath), name, contentType, size: body.length },
+    file: { path: resolve(filePath), name, contentType, size: body.length, device },
     maxDownloads,
     ttlMs,
     expiresAt,
@@ -441,7 +502,7 @@ function serveHandler(
     const queryAt = (req.url ?? '').indexOf('?');
     const query = new URLSearchParams(queryAt < 0 ? '' : (req.url ?? '').slice(queryAt + 1));
     Promise.resolve()
-      .then(() => handler.handle({ method, query, body: Buffer.concat(chunks) }, control))
+      .then(() => handler.handle({ method, query, body: Buffer.concat(chunks), remoteAddress: remoteAddressOf(req) }, control))
       .then(
         (answer) => {
           if (answer.note !== undefined) setNote(answer.note);
@@ -450,13 +511,18 @@ function serveHandler(
           res.end(answer.body);
         },
         (error: Error) => {
-          // Nothing of the error goes to the client; the share ends with it (main maps it to its exit code).
-          setNote('internal error');
+          // Nothing of the error goes to the client, and the share goes on: no request may end it (a
+          // handler ends it through its control). The log names the error's class, never its message.
+          setNote(`internal error (${error instanceof Error ? error.name : typeof error})`);
           plain(500, 'internal error');
-          control.fail(error);
         },
       );
   });
+}
+
+/** When the link stops, for the page: the computer's local time, then UTC (SPEC "One voice"). */
+function untilText(at: Date): string {
+  return `${at.toTimeString().slice(0, 5)} (${at.toISOString().replace(/\.\d{3}Z$/, 'Z')})`;
 }
 
 /** 600000 -> "10m", 90000 -> "90s", 3600000 -> "1h". */

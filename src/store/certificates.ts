@@ -1,4 +1,4 @@
-import type { Db } from './database';
+import { prepared, type Db } from './database';
 
 export type Profile = 'client' | 'server' | 'profile-signer' | 'intermediate';
 export type Source = 'issue' | 'sign' | 'renew' | 'internal' | 'scep';
@@ -43,7 +43,16 @@ export function insertCertificate(db: Db, record: CertificateRecord, der: Buffer
 }
 
 export function findBySerial(db: Db, serial: string): CertificateRow | undefined {
-  return db.prepare(`${SELECT} WHERE c.serial = ?`).get(serial) as CertificateRow | undefined;
+  return prepared(db, `${SELECT} WHERE c.serial = ?`).get(serial) as CertificateRow | undefined;
+}
+
+/**
+ * Certificates whose serial starts with `prefix` (lowercase hex), at most
+ * `limit`, in serial order. A range on the primary key: every serial with
+ * the prefix sorts from the prefix itself up to it with a `g` appended.
+ */
+export function findBySerialPrefix(db: Db, prefix: string, limit: number): CertificateRow[] {
+  return db.prepare(`${SELECT} WHERE c.serial >= ? AND c.serial < ? ORDER BY c.serial LIMIT ?`).all(prefix, `${prefix}g`, limit) as CertificateRow[];
 }
 
 export function findByName(db: Db, name: string): CertificateRow[] {
@@ -125,11 +134,12 @@ const LISTED_JSON: [key: string, value: string][] = [
   ['status', STATUS_SQL],
   ['revokedAt', 'json_quote(r.revoked_at)'],
   ['reason', 'json_quote(r.reason)'],
+  ['source', 'json_quote(c.source)'],
 ];
 
 /**
  * What listCertificates selects, each certificate as the JSON text of
- * {serial,name,subject,profile,notBefore,notAfter,status,revokedAt,reason}
+ * {serial,name,subject,profile,notBefore,notAfter,status,revokedAt,reason,source}
  * laid out as JSON.stringify(rows, null, 2) lays out an element (json_quote
  * escapes as it does), one at a time. SQLite writes the text: 100,000 rows as
  * JavaScript objects, or as one 30 MB document, cost seconds (issue 6).
@@ -144,8 +154,10 @@ export function* listCertificatesJson(db: Db, filter: ListFilter): Generator<str
 
 /** The STATUS column of `list`'s table: valid, expired, or "revoked (REASON)". */
 const STATUS_TEXT_SQL = `CASE WHEN r.revoked_at IS NOT NULL AND r.revoked_at <> '' THEN 'revoked (' || r.reason || ')' WHEN c.not_after <= @now THEN 'expired' ELSE 'valid' END`;
+/** The PROFILE column of `list`'s table: the profile, and "(scep)" after a SCEP-enrolled one (profileText in src/app/inspect.ts). */
+const PROFILE_TEXT_SQL = `c.profile || CASE WHEN c.source = 'scep' THEN ' (scep)' ELSE '' END`;
 /** The columns of `list`'s table, in order: SERIAL, NAME, PROFILE, STATUS, EXPIRES, SUBJECT. */
-const TABLE_SQL = ['c.serial', 'c.name', 'c.profile', STATUS_TEXT_SQL, 'substr(c.not_after, 1, 10)', 'c.subject'];
+const TABLE_SQL = ['c.serial', 'c.name', PROFILE_TEXT_SQL, STATUS_TEXT_SQL, 'substr(c.not_after, 1, 10)', 'c.subject'];
 
 export interface TableShape {
   rows: number;
@@ -198,4 +210,15 @@ export function validIntermediates(db: Db, now: string): { serial: string; name:
        WHERE c.profile = 'intermediate' AND r.serial IS NULL AND c.not_after > ? ORDER BY c.issued_at, c.serial`,
     )
     .all(now) as { serial: string; name: string; der: Buffer }[];
+}
+
+/** The intermediates no longer valid (revoked, or expired at `now`), with their DER: a CRL one of them signed is recognised, and left out. */
+export function retiredIntermediates(db: Db, now: string): { serial: string; name: string; der: Buffer; revokedAt: string | null; notAfter: string }[] {
+  return db
+    .prepare(
+      `SELECT c.serial, c.name, d.der, r.revoked_at AS revokedAt, c.not_after AS notAfter FROM certificates c JOIN certificate_ders d ON d.serial = c.serial
+       LEFT JOIN revocations r ON r.serial = c.serial
+       WHERE c.profile = 'intermediate' AND (r.serial IS NOT NULL OR c.not_after <= ?) ORDER BY c.issued_at, c.serial`,
+    )
+    .all(now) as { serial: string; name: string; der: Buffer; revokedAt: string | null; notAfter: string }[];
 }

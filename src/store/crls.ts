@@ -30,3 +30,12 @@ export function latestCrl(db: Db): CrlRecord | undefined {
     .prepare('SELECT number, this_update AS thisUpdate, next_update AS nextUpdate, entries, sha256 FROM crls ORDER BY number DESC LIMIT 1')
     .get() as CrlRecord | undefined;
 }
+
+/** Every recorded CRL, by number. */
+export function allCrls(db: Db): CrlRecord[] {
+  return db.prepare('SELECT number, this_update AS thisUpdate, next_update AS nextUpdate, entries, sha256 FROM crls ORDER BY number').all() as CrlRecord[];
+}
+
+export function hasCrlNumber(db: Db, number: number): boolean {
+  return db.prepare('SELECT 1 FROM crls WHERE number = ?').get(number) !== undefined;
+}

@@ -1,4 +1,4 @@
-import type { Db } from './database';
+import { prepared, type Db } from './database';
 
 export type Outcome = 'ok' | 'refused' | 'failed';
 
@@ -16,7 +16,7 @@ export interface EventRow extends Required<EventRecord> {
 }
 
 export function recordEvent(db: Db, event: EventRecord): void {
-  db.prepare('INSERT INTO events (at, command, outcome, serial, name, detail) VALUES (@at, @command, @outcome, @serial, @name, @detail)').run({
+  prepared(db, 'INSERT INTO events (at, command, outcome, serial, name, detail) VALUES (@at, @command, @outcome, @serial, @name, @detail)').run({
     serial: null,
     name: null,
     detail: null,

@@ -1,4 +1,4 @@
-import type { Db } from './database';
+import { prepared, type Db } from './database';
 
 export interface RevocationRow {
   serial: string;
@@ -7,7 +7,12 @@ export interface RevocationRow {
 }
 
 export function insertRevocation(db: Db, row: RevocationRow): void {
-  db.prepare('INSERT INTO revocations (serial, revoked_at, reason) VALUES (@serial, @revokedAt, @reason)').run(row);
+  prepared(db, 'INSERT INTO revocations (serial, revoked_at, reason) VALUES (@serial, @revokedAt, @reason)').run(row);
+}
+
+/** Whether `serial` has a row in revocations (read back after it was recorded: SPEC "The record cannot be bent"). */
+export function isRevocationRecorded(db: Db, serial: string): boolean {
+  return db.prepare('SELECT 1 FROM revocations WHERE serial = ?').get(serial) !== undefined;
 }
 
 const ALL_REVOCATIONS = 'SELECT serial, revoked_at AS revokedAt, reason FROM revocations ORDER BY revoked_at, serial';
@@ -28,3 +33,19 @@ export function* eachRevocation(db: Db): Generator<RevocationRow> {
   }
 }
 
+
+export function findRevocation(db: Db, serial: string): RevocationRow | undefined {
+  return prepared(db, 'SELECT serial, revoked_at AS revokedAt, reason FROM revocations WHERE serial = ?').get(serial) as RevocationRow | undefined;
+}
+
+/**
+ * Revocations with no certificate row: serials a deployed CRL listed that
+ * the restored backup never knew (`restore --deployed-crl`, migration 005).
+ * They are on every CRL (eachRevocation reads them all) and `list` shows
+ * them after the certificates. Few: no index walk to care about.
+ */
+export function revocationsWithoutCertificate(db: Db): RevocationRow[] {
+  return db
+    .prepare('SELECT r.serial, r.revoked_at AS revokedAt, r.reason FROM revocations r WHERE NOT EXISTS (SELECT 1 FROM certificates c WHERE c.serial = r.serial) ORDER BY r.revoked_at, r.serial')
+    .all() as RevocationRow[];
+}

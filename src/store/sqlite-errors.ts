@@ -36,3 +36,12 @@ export function asDatabaseError(error: unknown, path = 'the database'): Database
       return undefined;
   }
 }
+
+/**
+ * The message of a trigger's RAISE(ABORT, ...) (SQLITE_CONSTRAINT_TRIGGER),
+ * e.g. migration 006's "a revocation is permanent"; undefined for any other error.
+ */
+export function triggerAbortOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_TRIGGER' && error instanceof Error ? error.message.split('\n')[0] : undefined;
+}

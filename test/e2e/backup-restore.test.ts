@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { createTestCa, openssl, ROOT, pocketca, pocketcaAsync, secretFile, tool, type RunResult, type TestCa } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
 import { runInPty, screenText } from '../helpers/pty';
-import { integrityCheck, readCrl, withDatabase } from '../helpers/guarantees';
+import { integrityCheck, readCrl, snapshotDir, withDatabase } from '../helpers/guarantees';
 
 /** Run against another home than the test CA's own (its helper would add its own --home last, which wins). */
 function runAt(ca: TestCa, home: string, args: string[]): RunResult {
@@ -44,7 +44,7 @@ function readBackup(path: string): { manifest: Manifest; text: string; members: 
 }
 
 /**
- * The bytes a backup's signature covers, made as the README says: the magic,
+ * The bytes a backup's signature covers, made as docs/backups.md says: the magic,
  * then the manifest's text with its last field `,\n  "signature": {...}` cut out.
  */
 function signedBytes(text: string): Buffer {
@@ -90,11 +90,6 @@ const keyOf = (ca: TestCa) => ({ keyFile: join(ca.home, 'ca.key.pem'), passFile:
 
 /** The SHA-256 fingerprint of a certificate file, by openssl (`AB:CD:...`). */
 const opensslFingerprint = (pem: string): string => openssl(['x509', '-in', pem, '-noout', '-fingerprint', '-sha256']).stdout.trim().split('=')[1]!;
-
-/** Every file under a directory with its bytes, to show that a refused restore changed nothing. */
-function snapshotDir(dir: string): Map<string, Buffer> {
-  return new Map(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name))]));
-}
 
 interface RefusedCase {
   label: string;
@@ -160,7 +155,7 @@ test('backup, restore into a new home, then list, revoke and crl there: same rec
   const caFingerprint = opensslFingerprint(join(ca.home, 'ca.pem'));
   assert.equal((manifest.ca as { fingerprintSha256: string }).fingerprintSha256, caFingerprint);
 
-  // The manifest's signature verifies with openssl and the CA certificate's public key, over the bytes the README names.
+  // The manifest's signature verifies with openssl and the CA certificate's public key, over the bytes docs/backups.md names.
   assert.equal(manifest.signature!.algorithm, 'sha256WithRSAEncryption');
   writeFileSync(join(ca.dir, 'signed.bin'), signedBytes(text));
   writeFileSync(join(ca.dir, 'manifest.sig'), Buffer.from(manifest.signature!.value, 'base64'));
@@ -351,7 +346,8 @@ function tamperedDatabase(dir: string, db: Buffer, script: string): Buffer {
   return readFileSync(path);
 }
 
-const TRIGGER = 'CREATE TRIGGER forget_revocations AFTER INSERT ON revocations BEGIN DELETE FROM revocations; END;';
+/** Migration 006's trigger would stop the deletes (a revocation is permanent): the attacker drops it first. */
+const TRIGGER = 'DROP TRIGGER IF EXISTS revocations_permanent_delete; CREATE TRIGGER forget_revocations AFTER INSERT ON revocations BEGIN DELETE FROM revocations; END;';
 
 test('issue 9: a trigger planted in a backup\'s database, checksums fixed, is refused (signature, then schema) and nothing is written', async (t) => {
   if (!requireTool(t, 'openssl') || !requireTool(t, 'python3')) return;
@@ -389,8 +385,8 @@ test('issue 9: a trigger planted in a backup\'s database, checksums fixed, is re
     { label: 'checksums fixed, old signature, onto a home with --force', file: stale, code: 1, words: /signature does not verify/, into: other.home },
     { label: 're-signed with the CA key', file: resigned, code: 2, words: new RegExp(schema.source + 'an extra trigger "forget_revocations"') },
     { label: 're-signed, onto a home with --force', file: resigned, code: 2, words: /an extra trigger "forget_revocations"/, into: other.home },
-    { label: 'as an unsigned first-release backup', file: forged('unsigned-default.backup', planted, 'unsigned'), code: 1, words: /the backup is not signed/ },
-    { label: 'as an unsigned first-release backup, with --allow-unsigned', file: forged('unsigned.backup', planted, 'unsigned'), code: 2, words: /an extra trigger "forget_revocations"/, args: ['--allow-unsigned'] },
+    { label: 'as an unsigned backup', file: forged('unsigned-default.backup', planted, 'unsigned'), code: 1, words: /the backup is not signed/ },
+    { label: 'as an unsigned backup, with --allow-unsigned', file: forged('unsigned.backup', planted, 'unsigned'), code: 1, words: /the backup is not signed, but its manifest names schema version \d+/, args: ['--allow-unsigned'] },
     { label: 'a view', file: forged('view.backup', tamperedDatabase(ca.dir, members.get('pocketca.db')!, 'CREATE VIEW everything AS SELECT * FROM certificates;'), own), code: 2, words: /an extra view "everything"/ },
     { label: 'an index dropped', file: forged('index.backup', tamperedDatabase(ca.dir, members.get('pocketca.db')!, 'DROP INDEX certificates_name;'), own), code: 2, words: /no index "certificates_name"/ },
     { label: 'a column added', file: forged('column.backup', tamperedDatabase(ca.dir, members.get('pocketca.db')!, 'ALTER TABLE events ADD COLUMN note TEXT;'), own), code: 2, words: /a changed table "events"/ },
@@ -404,13 +400,16 @@ test('issue 9: a trigger planted in a backup\'s database, checksums fixed, is re
 
   // A database at an older schema version, exactly as migration 001 alone made it, is no tampering: restored, then migrated.
   const older = join(ca.dir, 'older');
-  // Migration 005 rebuilt `certificates` (profile intermediate): put back 001's table, the references left as they are.
-  const table001 = /CREATE TABLE certificates \([\s\S]*?\) STRICT;/.exec(readFileSync(join(ROOT, 'migrations', '001_init.sql'), 'utf8'))![0];
+  // Migrations 004 and 005 rebuilt `certificates` (profile intermediate, source scep) and 005 `revocations` (no reference):
+  // put back 001's tables, the references left as they are.
+  const table001 = (name: string) => new RegExp(`CREATE TABLE ${name} \\([\\s\\S]*?\\) STRICT;`).exec(readFileSync(join(ROOT, 'migrations', '001_init.sql'), 'utf8'))![0];
   const v1 = tamperedDatabase(
     ca.dir,
     members.get('pocketca.db')!,
-    `PRAGMA legacy_alter_table = ON; ALTER TABLE certificates RENAME TO certificates_v5; ${table001} INSERT INTO certificates SELECT * FROM certificates_v5; ` +
-      'DROP TABLE certificates_v5; CREATE INDEX certificates_name ON certificates (name); CREATE INDEX certificates_not_after ON certificates (not_after); PRAGMA user_version = 1;',
+    `PRAGMA legacy_alter_table = ON; ALTER TABLE certificates RENAME TO certificates_v5; ${table001('certificates')} INSERT INTO certificates SELECT * FROM certificates_v5; ` +
+      'DROP TABLE certificates_v5; CREATE INDEX certificates_name ON certificates (name); CREATE INDEX certificates_not_after ON certificates (not_after); ' +
+      `ALTER TABLE revocations RENAME TO revocations_v5; ${table001('revocations')} INSERT INTO revocations SELECT * FROM revocations_v5; ` +
+      'DROP TABLE revocations_v5; CREATE INDEX revocations_revoked_at ON revocations (revoked_at); PRAGMA user_version = 1;',
   );
   okAt(ca, older, ['restore', forged('older.backup', v1, own)]);
   assert.deepEqual(listAll(ca, older), listAll(ca));
@@ -501,50 +500,62 @@ test('a flipped byte in any member or in the manifest, and a truncated file, are
   await expectRefused(ca, cases);
 });
 
-test('a first-release (unsigned) backup is refused unless --allow-unsigned, which still checks it and warns', async (t) => {
+test('a first-release (unsigned) backup is refused unless --allow-unsigned, which still checks it and warns; a signed backup stripped of its signature is refused (issue 16)', async (t) => {
   if (!requireTool(t, 'openssl') || !requireTool(t, 'python3')) return;
   const ca = createTestCa();
   t.after(() => ca.cleanup());
-  // A backup the first release wrote (test/fixtures/backup/README.md), and the same made from this CA.
+  // A backup the first release wrote (test/fixtures/backup/README.md), and this CA's signed backup stripped of its signature.
   const fixture = join(ca.dir, 'first-release.backup');
   writeFileSync(fixture, gunzipSync(readFileSync(join(ROOT, 'test', 'fixtures', 'backup', 'first-release.backup.gz'))));
   ca.ok(['issue', 'alice', '--profile', 'server', '--dns', 'alice.home.arpa']);
   const file = join(ca.dir, 'good.backup');
   ca.ok(['backup', file]);
   const { manifest, members } = readBackup(file);
-  const unsigned = join(ca.dir, 'unsigned.backup');
-  writeBackup(unsigned, manifest, [...members.entries()], 'unsigned');
-  assert.equal(readBackup(unsigned).manifest.version, 1);
+  const schema = manifest.schemaVersion as number;
+  assert.ok(schema > 2, `this pocketca writes schema ${schema}`);
+  const stripped = join(ca.dir, 'stripped.backup');
+  writeBackup(stripped, manifest, [...members.entries()], 'unsigned');
+  assert.equal(readBackup(stripped).manifest.version, 1);
+  assert.equal(readBackup(stripped).manifest.signature, undefined);
+  // The same, its manifest also claiming the first release's schema: the database inside says otherwise.
+  const claimed = join(ca.dir, 'claimed.backup');
+  writeBackup(claimed, { ...manifest, schemaVersion: 2 }, [...members.entries()], 'unsigned');
   // The issue's attack on the first release's format: a trigger planted, checksums fixed.
   const old = readBackup(fixture);
   assert.equal(old.manifest.version, 1);
   assert.equal(old.manifest.signature, undefined);
+  assert.equal(old.manifest.schemaVersion, 2);
   const planted = join(ca.dir, 'planted.backup');
   writeBackup(planted, old.manifest, [...old.members.entries()].map(([n, d]) => [n, n === 'pocketca.db' ? tamperedDatabase(ca.dir, d, TRIGGER) : d]), 'stale');
   const notSigned = /^error: the backup is not signed \(format version 1, written by pocketca [^)]*\): nothing proves who wrote it\nhint: .*--allow-unsigned/m;
-  await expectRefused(ca, [
+  const strippedWords = new RegExp(`^error: the backup is not signed, but its manifest names schema version ${schema}, which only a pocketca that signs its backups writes \\(the first release wrote 2 or lower\\): its signature was removed\nhint: use another backup; do not restore this one$`, 'm');
+  const cases: RefusedCase[] = [
     { label: 'the first release\'s backup, by default', file: fixture, code: 1, words: notSigned },
-    { label: 'unsigned, by default', file: unsigned, code: 1, words: notSigned },
     { label: 'the first release\'s backup with a planted trigger, with --allow-unsigned', file: planted, code: 2, words: /an extra trigger "forget_revocations"/, args: ['--allow-unsigned'] },
-  ]);
-
-  for (const [label, backup, expected] of [
-    ['the first release\'s backup', fixture, '0D:D2:E1:16:A2:A4:6D:4B:E3:F5:B4:4E:EE:FA:40:CE:82:F7:E3:ED:8D:37:64:EB:B4:46:F9:D7:C7:1D:17:CF'],
-    ['this CA\'s backup, unsigned', unsigned, opensslFingerprint(join(ca.home, 'ca.pem'))],
-  ] as const) {
-    const restored = join(ca.dir, `restored-${label.replace(/\W+/g, '-')}`);
-    const r = okAt(ca, restored, ['restore', backup, '--allow-unsigned', '--json']);
-    assert.match(r.stderr, /^warning: this backup is not signed/m, label);
-    assert.match(r.stderr, /^unsigned backup of the CA "CN=(first release|pocketca) Root CA"$/m, label);
-    assert.equal(/^ {2}SHA-256 (\S+)$/m.exec(r.stderr)![1], expected, label);
-    assert.equal(opensslFingerprint(join(restored, 'ca.pem')), expected, label);
-    assert.equal(JSON.parse(r.stdout).signed, false, label);
-    assert.equal(integrityCheck(restored), 'ok', label);
+    { label: 'stripped, by default', file: stripped, code: 1, words: strippedWords },
+    { label: 'stripped, with --allow-unsigned', file: stripped, code: 1, words: strippedWords, args: ['--allow-unsigned'] },
+    { label: 'stripped, with --allow-unsigned, over a home', file: stripped, code: 1, words: strippedWords, args: ['--allow-unsigned'], into: ca.home },
+    { label: 'stripped, the manifest claiming schema 2, with --allow-unsigned', file: claimed, code: 1, words: new RegExp(`^error: the backup is not signed, but its database is at schema version ${schema}`, 'm'), args: ['--allow-unsigned'] },
+  ];
+  await expectRefused(ca, cases);
+  // The hint names --allow-unsigned only where it would help: never for a stripped signature.
+  for (const c of cases.slice(2)) {
+    const r = await pocketcaAsync(['restore', c.file, '--home', join(ca.dir, 'probe'), '--passphrase-file', ca.passFile, ...(c.args ?? [])]);
+    assert.doesNotMatch(r.stderr, /allow-unsigned/, c.label);
   }
-  const fromFixture = listAll(ca, join(ca.dir, 'restored-the-first-release-s-backup')) as { name: string; status: string; reason: string | null }[];
+
+  const restored = join(ca.dir, 'restored-first-release');
+  const r = okAt(ca, restored, ['restore', fixture, '--allow-unsigned', '--json']);
+  assert.match(r.stderr, /^warning: this backup is not signed/m);
+  assert.match(r.stderr, /^unsigned backup of the CA "CN=first release Root CA"$/m);
+  const expected = '0D:D2:E1:16:A2:A4:6D:4B:E3:F5:B4:4E:EE:FA:40:CE:82:F7:E3:ED:8D:37:64:EB:B4:46:F9:D7:C7:1D:17:CF';
+  assert.equal(/^ {2}SHA-256 (\S+)$/m.exec(r.stderr)![1], expected);
+  assert.equal(opensslFingerprint(join(restored, 'ca.pem')), expected);
+  assert.equal(JSON.parse(r.stdout).signed, false);
+  assert.equal(integrityCheck(restored), 'ok');
+  const fromFixture = listAll(ca, restored) as { name: string; status: string; reason: string | null }[];
   // (alice's certificate expires in January 2028: `valid` until then, `expired` after; either way not revoked.)
   assert.deepEqual(fromFixture.map((c) => [c.name, c.status === 'revoked' ? c.reason : 'not revoked']), [['alice', 'not revoked'], ['bob', 'keyCompromise']]);
-  assert.deepEqual(listAll(ca, join(ca.dir, 'restored-this-CA-s-backup-unsigned')), listAll(ca));
 });
 
 test('backup unlocks the CA key to sign: no passphrase and no terminal is exit 2 with the hint, nothing written', (t) => {

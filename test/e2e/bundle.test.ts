@@ -69,6 +69,7 @@ test('npm run bundle: the file installs offline without a compiler, and the inst
   const module = join(prefix, 'lib', 'node_modules', 'pocketca');
   assert.ok(existsSync(join(module, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')), 'the compiled module is inside');
   assert.ok(existsSync(join(prefix, 'share', 'man', 'man1', 'pocketca.1')), 'the man page is installed');
+  assert.ok(existsSync(join(module, 'docs', 'README.md')) && existsSync(join(module, 'README.md')), 'the manual is inside, as the man page says');
 
   const passFile = secretFile(dir, 'passphrase', PASSPHRASE);
   const ca = join(dir, 'ca');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, pocketca, ROOT, tempDir, tool } from '../helpers/cli';
 
@@ -70,86 +70,14 @@ test('-v prints the version as --version and -V do; no command has a -v of its o
   for (const c of commands) assert.doesNotMatch(pocketca([c, '--help']).stdout, /^\s+-v[ ,]/m, `${c} has no -v that -v would shadow`);
 });
 
-/**
- * The README's commands table, as `command -> its row`: the row of `issue NAME` is under `issue`,
- * that of `issue --batch FILE` under `issue --batch`.
- */
-function readmeCommandRows(): Map<string, string> {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const table = /\| command \| what it does \|\n\| --- \| --- \|\n((?:\|.*\n)+)/.exec(readme);
-  assert.ok(table, 'the README has its commands table');
-  const rows = new Map<string, string>();
-  for (const line of table[1]!.trimEnd().split('\n')) {
-    const cell = /^\| `([^`]+)`/.exec(line)![1]!;
-    const key = cell.split(' ').filter((w, i) => i === 0 || w.startsWith('--')).join(' ');
-    rows.set(key, line);
-  }
-  return rows;
-}
-
-test('every command and flag of the second release is in the README commands table, and in the program', () => {
-  const rows = readmeCommandRows();
-  const secondRelease: [string, string[]][] = [
-    ['init', ['--key-type', '--curve']],
-    ['issue', ['--key-type', '--curve', '--force', '--cn']],
-    ['issue --batch', []],
-    ['renew', ['--key-type', '--curve', '--force']],
-    ['sign', ['--cn', '--force']],
-    ['crl', ['--force']],
-    ['bundle', ['--force']],
-    ['qr', ['--force']],
-    ['backup', ['--force']],
-    ['restore', ['--force', '--allow-unsigned']],
-    ['proxy', ['--force', '--websocket-path']],
-    ['completion', []],
-  ];
-  for (const [command, flags] of secondRelease) {
-    const row = rows.get(command);
-    assert.ok(row, `the README's commands table has a row for ${command}: ${[...rows.keys()].join(', ')}`);
-    const help = pocketca([...command.split(' ').slice(0, 1), '--help']).stdout;
-    for (const flag of [...command.split(' ').slice(1), ...flags]) {
-      assert.match(help, new RegExp(`^\\s+${flag}\\b`, 'm'), `pocketca ${command.split(' ')[0]} has ${flag}`);
-      assert.ok(row.includes(`${flag}`), `the README's row for ${command} names ${flag}: ${row}`);
-    }
-  }
-  // And -v, the global one.
-  assert.match(readFileSync(join(ROOT, 'README.md'), 'utf8'), /`pocketca -v`/);
-});
-
-/** The shell lines of the README's ```sh blocks. */
-function readmeShellLines(): string[] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  return [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n')).filter((l) => l.trim() !== '');
-}
-
-test("the README says pocketca as the hints do, and its own line makes `pocketca` a command in the clone", (t) => {
-  const lines = readmeShellLines();
-  const commands = lines.filter((l) => /^(\.\/bin\/)?pocketca /.test(l));
-  assert.ok(commands.length >= 8, 'the README shows its commands');
-  assert.deepEqual(commands.filter((l) => l.startsWith('./bin/')), [], 'no ./bin/pocketca where the hints say pocketca');
-  const aliasAt = lines.findIndex((l) => /^alias pocketca=/.test(l));
-  assert.ok(aliasAt >= 0 && aliasAt < lines.indexOf(commands[0]!), 'the README defines `pocketca` before its first use');
-  // The README's own line, run in the clone as a reader pastes it: then `pocketca` is this program.
-  const alias = lines[aliasAt]!.replace(/\s+#.*$/, '');
-  const r = tool('bash', ['-c', `shopt -s expand_aliases\n${alias}\npocketca --version`], { cwd: ROOT });
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, `${require(join(ROOT, 'package.json')).version}\n`);
-  // And a hint of the program reads as the README's commands do.
-  const ca = createTestCa();
-  t.after(() => ca.cleanup());
-  ca.ok(['issue', 'alice-iphone', '-q']);
-  const again = ca.run(['issue', 'alice-iphone']);
-  assert.match(again.stderr, /^hint: pocketca renew alice-iphone /m);
-});
-
-test('what the README has a user write in the clone is ignored by git; no committed file is', (t) => {
+test('what the docs have a user write in the clone is ignored by git; no committed file is', (t) => {
   if (tool('git', ['-C', ROOT, 'rev-parse', '--is-inside-work-tree']).stdout.trim() !== 'true') {
     t.skip('not a git work tree');
     return;
   }
   const ca = createTestCa();
   t.after(() => ca.cleanup());
-  // The README's commands, run where a reader in the clone runs them (here a copy of its layout: the current directory).
+  // The documented commands, run where a reader in the clone runs them (here a copy of its layout: the current directory).
   ca.ok(['issue', 'alice-iphone', '--keep-key']);
   ca.ok(['issue', 'cloud', '--profile', 'server', '--dns', 'cloud.home.arpa']);
   ca.ok(['proxy', 'nginx', '--server-name', 'cloud.home.arpa', '--upstream', 'http://127.0.0.1:8080', '--cert', 'cloud.pem', '--key', 'cloud.key.pem', '--out-dir', './to-proxy']);

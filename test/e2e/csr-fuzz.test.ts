@@ -307,7 +307,7 @@ test('1,200 mutated CSRs through sign in-process: only usage errors, only verifi
   if (!requireTool(t, 'openssl')) return;
   const ca = createTestCa();
   t.after(() => ca.cleanup());
-  const home = new CaHome(ca.home);
+  const home = new CaHome(ca.home, { access: 'changes', warn: () => undefined });
   t.after(() => home.close());
   const ctx: AppContext = { home, now: () => new Date(), randomBytes, passphrase: async () => PASSPHRASE, warn: () => undefined };
   const caCert = new X509Certificate(readFileSync(join(ca.home, 'ca.pem')));

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, pocketca, secretFile, type TestCa } from '../helpers/cli';
-import { writeExpiredCrl } from '../helpers/proxy-fixture';
+import { writeExpiredCrl, writeOpensslCrl } from '../helpers/proxy-fixture';
 import { requireTool } from '../helpers/tools';
 
 interface Report {
@@ -229,7 +229,7 @@ test('doctor --deployed-crl: a proxy copy missing a revocation fails; an older o
   r = deployedCheck([deployed]);
   assert.equal(r.code, 1, 'the revoked phone still gets in through that proxy');
   assert.equal(r.checks[0]!.status, 'fail');
-  assert.match(r.checks[0]!.message, /lists 0 revoked; the latest, number 2, lists 1: 1 revoked certificate is still let in there; copy .*crl\.pem to .*deployed-crl\.pem and reload the proxy/);
+  assert.match(r.checks[0]!.message, /is CRL number 1 and does not list 1 revoked certificate, still let in there: [0-9a-f]+ \(lost-phone\); copy .*crl\.pem to .*deployed-crl\.pem and reload the proxy/);
   // That proxy's file really lets it in: openssl with the deployed CRL accepts the revoked certificate.
   const verifyWith = (crl: string) =>
     openssl(['verify', '-crl_check', '-CAfile', join(ca.home, 'ca.pem'), '-CRLfile', crl, join(ca.out, 'lost-phone.pem')]).stdout;
@@ -253,6 +253,25 @@ test('doctor --deployed-crl: a proxy copy missing a revocation fails; an older o
   assert.match(r.checks[2]!.message, /absent\.pem/);
 });
 
+test('doctor --deployed-crl compares serials, not counts: a newer CRL of this CA listing as many certificates, but other ones, fails naming the missing one', (t) => {
+  if (!requireTool(t, 'openssl')) return;
+  const ca = withCa(t);
+  const serialOf = (name: string) => (JSON.parse(ca.ok(['issue', name, '--json']).stdout) as { serial: string }).serial;
+  const lost = serialOf('lost-phone');
+  const spare = serialOf('spare-phone');
+  ca.ok(['revoke', 'lost-phone', '--reason', 'keyCompromise']);
+  // Signed by this CA's key with openssl, numbered 1000 (above pocketca's 2), one entry as pocketca's has: spare-phone, not lost-phone.
+  const deployed = join(ca.dir, 'other-serials.pem');
+  const day = 86_400_000;
+  writeOpensslCrl(ca, deployed, { revoked: [spare], lastUpdate: new Date(Date.now() - day), nextUpdate: new Date(Date.now() + 30 * day) });
+  assert.match(openssl(['crl', '-in', deployed, '-noout', '-text']).stdout, new RegExp(spare.toUpperCase()));
+  const r = doctor(ca, ['--deployed-crl', deployed]);
+  assert.equal(r.code, 1, 'lost-phone still gets in through that proxy');
+  const c = check(r.report, 'deployed-crl');
+  assert.equal(c.status, 'fail');
+  assert.match(c.message, new RegExp(`does not list 1 revoked certificate, still let in there: ${lost} \\(lost-phone\\)`));
+});
+
 test('doctor --deployed-crl reads the DER CRL that crl --der --out writes, as it reads PEM; neither-nor fails', (t) => {
   const ca = withCa(t);
   ca.ok(['issue', 'lost-phone']);
@@ -272,7 +291,7 @@ test('doctor --deployed-crl reads the DER CRL that crl --der --out writes, as it
   ca.ok(['revoke', 'second-phone']);
   r = doctor(ca, ['--deployed-crl', der]);
   assert.equal(r.code, 1);
-  assert.match(deployed().message, /lists 1 revoked; the latest, number 4, lists 2/, 'the DER copy is read, not just accepted');
+  assert.match(deployed().message, /is CRL number 3 and does not list 1 revoked certificate, still let in there: [0-9a-f]+ \(second-phone\)/, 'the DER copy is read, not just accepted');
   const junk = join(ca.dir, 'junk.crl');
   writeFileSync(junk, Buffer.concat([readFileSync(der), Buffer.from([0])]));
   r = doctor(ca, ['--deployed-crl', junk]);

@@ -194,14 +194,14 @@ test('enroll -q: the generated password alone on stdout; the prompts stay on the
   checkIdentity(ca, join(ca.out, 'dan-pixel.p12'), password!, 'dan-pixel');
 });
 
-test('enroll: Ctrl-C at a prompt cancels with exit 1, nothing issued', async (t) => {
+test('enroll: Ctrl-C at a prompt cancels with exit 130 (as a shell reports Ctrl-C), nothing issued', async (t) => {
   if (!requireTool(t, 'script')) return;
   const ca = createTestCa();
   t.after(() => ca.cleanup());
   const s = enroll(t, ca, [], { POCKETCA_PASSPHRASE: PASSPHRASE });
   await answer(s, /Device name/, `dave${KEY.enter}`);
   await answer(s, /What kind of device is it\?/, KEY.ctrlC);
-  assert.equal(await s.exited, 1);
+  assert.equal(await s.exited, 130);
   const screen = screenText(s.output());
   assert.match(screen, /error: cancelled at the prompt/);
   assert.doesNotMatch(screen, /internal error/);

@@ -4,7 +4,9 @@
  * the intermediate is accepted once the intermediate's CRL is deployed, is
  * refused after the online CA (`openssl ca`) revokes it and the CRLs are
  * re-published, and every leaf of the intermediate is refused once pocketca
- * revokes the intermediate.
+ * revokes the intermediate, whichever publish step `revoke` names is taken:
+ * crl.pem copied, or the same `proxy ... --crl-file` command run again, which
+ * leaves the revoked intermediate's CRL out (issue 16).
  */
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +19,8 @@ import { APACHE, NGINX, assertReached, assertRefused, runProxy, type ProxyServer
 import { curl, freePort, requireRootForMosquitto, requireServer, runCommand, startMosquitto, waitFor } from '../helpers/servers';
 
 async function intermediateScenario(t: TestContext, s: ProxyServer): Promise<void> {
-  const p = await runProxy(t, s, ['alice']);
+  // With the WebSocket token too: `revoke` of an intermediate then names re-running the proxy command with it.
+  const p = await runProxy(t, s, ['alice'], ['--websocket-token']);
   if (!p) return;
   const { f, upstream } = p;
   const online = opensslCa(f.ca.dir);
@@ -60,19 +63,32 @@ async function intermediateScenario(t: TestContext, s: ProxyServer): Promise<voi
   assertRefused(await curl([...asLeaf(carol), p.url('/carol-revoked')]), upstream, '/carol-revoked', 'a leaf the online CA revoked');
   assertReached(await curl([...asLeaf(dave), p.url('/dave-after')]), upstream, '/dave-after', 'dave after carol was revoked');
 
-  // pocketca revokes the intermediate: its CRL is no longer accepted, and after publishing every leaf of it is refused.
-  f.ca.ok(['revoke', 'issuing', '--reason', 'keyCompromise']);
-  const refused = f.ca.run(['proxy', s.kind, '--upstream', 'http://127.0.0.1:1', '--cert', f.server.cert, '--key', f.server.key, '--crl-file', crl, '--out-dir', join(f.ca.dir, 'unused')]);
-  assert.equal(refused.code, 2, refused.stderr);
-  assert.match(refused.stderr, /error: --crl-file .* this CA has no valid intermediate/);
-  const stale = pocketca(['doctor', '--json', '--home', f.ca.home, '--deployed-crl', join(p.outDir, 'crl.pem')]);
-  assert.equal(stale.code, 1);
-  assert.match(stale.stdout, /signed by none of this CA's valid intermediates/);
-  p.publish();
+  // pocketca revokes the intermediate (issue 16): each publish step `revoke` names is a command that works.
+  const revoked = f.ca.ok(['revoke', 'issuing', '--reason', 'cACompromise']);
+  assert.match(revoked.stderr, /copy \S+crl\.pem to the proxy and reload it \(nginx -s reload \/ apachectl restart\), or re-run the `pocketca proxy \.\.\. --out-dir DIR` command that wrote the proxy's files/);
+  assert.match(revoked.stderr, /re-run `pocketca proxy \.\.\. --websocket-token --out-dir DIR`/);
+  // The first: copy crl.pem (the root's CRL, now listing the intermediate) and reload.
+  p.copyCrl();
+  await p.server.reload();
+  assertRefused(await curl([...asLeaf(dave), p.url('/dave-crl-copied')]), upstream, '/dave-crl-copied', 'a leaf of a revoked intermediate, crl.pem copied');
+  assertReached(await curl(['--cacert', f.caPem, '--cert', f.clients.alice!.cert, '--key', f.clients.alice!.key, p.url('/alice-crl-copied')]), upstream, '/alice-crl-copied', "the root's own client, crl.pem copied");
+  // The second: the same command as before, --crl-file and --websocket-token included; the intermediate's CRL is left out with a note.
+  const again = p.publish(['--crl-file', crl]);
+  assert.match(again, /note: --crl-file \S+online\.crl\.pem is the CRL of intermediate issuing \([0-9a-f]+\), revoked \d{4}-\S+: left out of crl\.pem; the root's CRL lists the intermediate/);
+  const deployed = readFileSync(join(p.outDir, 'crl.pem'), 'utf8');
+  assert.equal((deployed.match(/BEGIN X509 CRL/g) ?? []).length, 1, 'only the root\'s CRL');
+  const rootCrl = openssl(['crl', '-in', join(p.outDir, 'crl.pem'), '-CAfile', f.caPem, '-noout', '-text']);
+  assert.match(rootCrl.stderr + rootCrl.stdout, /verify OK/);
+  assert.match(rootCrl.stdout, new RegExp(`Serial Number: ${inter.serial.toUpperCase()}\\s+Revocation Date: .*\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+CA Compromise`));
   assert.match(readFileSync(conf, 'utf8'), s.kind === 'nginx' ? /ssl_verify_depth\s+1;/ : /SSLVerifyDepth\s+1/);
+  assert.equal((readFileSync(join(p.outDir, 'bundle.pem'), 'utf8').match(/BEGIN CERTIFICATE/g) ?? []).length, 1, 'the revoked intermediate left the bundle');
   await p.server.reload();
   assertRefused(await curl([...asLeaf(dave), p.url('/dave-intermediate-revoked')]), upstream, '/dave-intermediate-revoked', 'a leaf of a revoked intermediate');
+  assertRefused(await curl([...asLeaf(carol), p.url('/carol-intermediate-revoked')]), upstream, '/carol-intermediate-revoked', 'a revoked leaf of a revoked intermediate');
   assertReached(await curl(['--cacert', f.caPem, '--cert', f.clients.alice!.cert, '--key', f.clients.alice!.key, p.url('/alice-after')]), upstream, '/alice-after', "the root's own client after");
+  const afterRevoke = pocketca(['doctor', '--json', '--home', f.ca.home, '--deployed-crl', join(p.outDir, 'crl.pem')]);
+  const deployedChecks = (JSON.parse(afterRevoke.stdout) as { checks: { name: string; status: string; message: string }[] }).checks.filter((c) => c.name === 'deployed-crl');
+  assert.deepEqual(deployedChecks.map((c) => c.status), ['ok'], JSON.stringify(deployedChecks));
 }
 
 test('nginx --crl-file: leaves of an intermediate pass, one the online CA revoked is refused, all are refused once pocketca revokes the intermediate', (t) =>
@@ -123,7 +139,9 @@ test('mosquitto --crl-file (as Debian runs it): a leaf of the intermediate conne
   assert.equal(daveOk.code, 0, `${daveOk.stderr}\n${log()}`);
 
   f.ca.ok(['revoke', 'issuing']);
-  publish();
+  // The same command as before (issue 16): the revoked intermediate's CRL is left out.
+  assert.match(publish(['--crl-file', crl]).stderr, /note: --crl-file \S+ is the CRL of intermediate issuing .*: left out of crl\.pem/);
+  assert.equal((readFileSync(join(installDir, 'crl.pem'), 'utf8').match(/BEGIN X509 CRL/g) ?? []).length, 1);
   await reload();
   assert.notEqual((await pub(dave, 'home/dave-after')).code, 0, 'dave after pocketca revoked the intermediate');
   assert.doesNotMatch(log(), /Unable to load|Permission denied/);

@@ -68,7 +68,7 @@ test('issue client: PKCS#12 (legacy), profile and certificate that openssl accep
   // ...and through the CLI.
   const list = JSON.parse(ca.ok(['list', '--json']).stdout);
   assert.equal(list.length, 1);
-  assert.deepEqual(Object.keys(list[0]).sort(), ['name', 'notAfter', 'notBefore', 'profile', 'reason', 'revokedAt', 'serial', 'status', 'subject']);
+  assert.deepEqual(Object.keys(list[0]).sort(), ['name', 'notAfter', 'notBefore', 'profile', 'reason', 'revokedAt', 'serial', 'source', 'status', 'subject']);
   assert.equal(list[0].status, 'valid');
   assert.equal(ca.ok(['show', 'alice-iphone', '--pem']).stdout, readFileSync(json.files.cert, 'utf8'));
 });

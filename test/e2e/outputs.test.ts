@@ -9,7 +9,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, cleanEnv, createTestCa, openssl, pocketca, secretFile, tempDir, type RunResult, type TestCa } from '../helpers/cli';
 import { crlNumbers, withDatabase } from '../helpers/guarantees';
@@ -458,7 +458,8 @@ test('issue 16: on a FAT filesystem (no hard links, no modes) issue, issue --bat
   mkdirSync(stick);
   const mount = spawnSync('fusefat', ['-o', 'rw+', image, stick], { encoding: 'utf8' });
   if (mount.status !== 0) {
-    if (process.env.CI === 'true') assert.fail(`fusefat cannot mount: ${mount.stderr}`);
+    // FUSE is the kernel's to grant: a container without /dev/fuse skips, saying so; with it, CI must mount.
+    if (process.env.CI === 'true' && existsSync('/dev/fuse')) assert.fail(`fusefat cannot mount: ${mount.stderr}`);
     t.skip(`no FUSE here: ${mount.stderr.trim()}`);
     return;
   }

@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { loadMigrations } from '../../src/store/database';
 import { join } from 'node:path';
 import { createTestCa, openssl, pocketca, PASSPHRASE, type TestCa } from '../helpers/cli';
+import { downgradeDatabase } from '../helpers/guarantees';
 import { issueClient } from '../helpers/proxy-fixture';
 import { opensslCa } from '../helpers/online-ca';
 
@@ -194,9 +195,10 @@ test('proxy --websocket-token: the key is derived from the CA key (HKDF), per se
 test('migration 003 forgets the plain-text token secret of an older home', (t) => {
   const ca = caWithServer(t);
   const path = join(ca.home, 'pocketca.db');
+  // A home as pocketca 2 made it: a newer schema that says version 2 is not migrated (it is refused as not pocketca's).
+  downgradeDatabase(ca.home, 2);
   const d = new Database(path);
   d.prepare("INSERT INTO settings (key, value) VALUES ('websocket_token_secret', ?)").run('ab'.repeat(32));
-  d.pragma('user_version = 2');
   d.close();
   ca.ok(['list']);
   const after = new Database(path, { readonly: true });

@@ -7,7 +7,7 @@
  * is the MQTT username; none, foreign and revoked (after the documented
  * re-publish and SIGHUP) are refused, while valid ones still connect.
  * Two ways to deploy: the files installed on the broker with the commands at
- * the top of the generated .conf (the README's), and `--out-dir` on the
+ * the top of the generated .conf (docs/server.md shows them), and `--out-dir` on the
  * broker itself, used in place.
  * Run (as root): npx tsc -p . && node --test dist/test/e2e/proxy-mosquitto.test.js
  */

@@ -120,7 +120,7 @@ test('renew a certificate made by sign: only with a new CSR from the device, for
   assert.equal(ca.run(['renew', 'sensor-1']).code, 2);
   const human = ca.ok(['renew', 'sensor-1', '--csr', csr('third.csr', 'sensor-1')]);
   assert.match(human.stdout, /^renewed sensor-1: client certificate [0-9a-f]{32}$/m);
-  assert.match(human.stdout, new RegExp(`^  replaces     ${renewed.serial}, now revoked \\(superseded\\)$`, 'm'));
+  assert.match(human.stdout, new RegExp(`^  replaces +${renewed.serial}, now revoked \\(superseded\\)$`, 'm'));
   assert.match(human.stdout, /^signed CRL number \d+: .*crl\.pem$/m);
   assert.match(human.stderr, /copy .*crl\.pem to the proxy/);
   assert.equal(JSON.parse(ca.ok(['show', renewed.serial, '--json']).stdout).source, 'sign');
@@ -159,7 +159,10 @@ test('renew --keep-old says the old certificate stays valid (openssl agrees), ne
   const kept = ca.ok(['renew', 'cloud', '--keep-old']);
   assert.doesNotMatch(kept.stdout, /replaces/);
   assert.match(kept.stdout, new RegExp(`old one +${first.serial}, still valid \\(--keep-old\\)`));
-  assert.match(kept.stderr, new RegExp(`once the device has the new certificate: pocketca revoke ${first.serial} --reason superseded`));
+  // A server's words: its new certificate and key go on the server (issue 20).
+  assert.match(kept.stderr, new RegExp(`once the server has the new certificate and key: pocketca revoke ${first.serial} --reason superseded`));
+  assert.match(kept.stderr, /^next: install the new certificate and key on the server \(cloud\.pem, cloud\.key\.pem, cloud\.fullchain\.pem\) and reload it/m);
+  assert.doesNotMatch(kept.stderr, /device/);
   const verify = openssl(['verify', '-crl_check', '-CAfile', join(ca.home, 'ca.pem'), '-CRLfile', join(ca.home, 'crl.pem'), oldCert]);
   assert.equal(verify.code, 0, `the old certificate is still good: ${verify.stdout}${verify.stderr}`);
   // Without --keep-old, it does replace them.

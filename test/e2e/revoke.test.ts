@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, type TestCa } from '../helpers/cli';
+import { opensslCa } from '../helpers/online-ca';
 
 function crlText(ca: TestCa): string {
   const r = openssl(['crl', '-in', join(ca.home, 'crl.pem'), '-CAfile', join(ca.home, 'ca.pem'), '-noout', '-text']);
@@ -156,4 +157,34 @@ test('a mistyped device name: revoke, show and renew suggest the recorded name n
   assert.doesNotMatch(far.stderr, /did you mean/);
   assert.match(ca.run(['show', 'bob-pixle']).stderr, /did you mean bob-pixel\?/);
   assert.equal(JSON.parse(ca.ok(['list', '--json']).stdout).length, 2, 'nothing was revoked or renewed');
+});
+
+test('issue 16: --reason cACompromise revokes an intermediate, privilegeWithdrawn a device; openssl reads both codes; cACompromise on a leaf is exit 2 with a hint that works', (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const online = opensslCa(ca.dir);
+  const inter = JSON.parse(ca.ok(['sign', online.csr, '--profile', 'intermediate', '--name', 'online-ca', '--json']).stdout);
+  const phone = JSON.parse(ca.ok(['issue', 'phone', '--json']).stdout);
+  const tablet = JSON.parse(ca.ok(['issue', 'tablet', '--json']).stdout);
+
+  // RFC 5280 §5.3.1 takes CRLReason from X.509: cACompromise is for a CA certificate, keyCompromise for an end entity.
+  const leaf = ca.run(['revoke', 'phone', '--reason', 'cACompromise']);
+  assert.equal(leaf.code, 2, leaf.stderr);
+  assert.match(leaf.stderr, /^error: --reason cACompromise is for an intermediate \(a CA certificate\); phone \([0-9a-f]+\) is a client certificate$/m);
+  const hint = /^hint: for a leaked key use: (pocketca revoke [0-9a-f]+ --reason keyCompromise)$/m.exec(leaf.stderr);
+  assert.ok(hint, leaf.stderr);
+  assert.equal(crlNumber(crlText(ca)), 1, 'nothing signed');
+  // The hint is a command that works.
+  const args = hint[1]!.split(' ').slice(1);
+  assert.match(ca.ok(args).stdout, new RegExp(`revoked ${phone.serial} \\(phone\\), reason keyCompromise`));
+
+  ca.ok(['revoke', 'online-ca', '--reason', 'cACompromise']);
+  ca.ok(['revoke', 'tablet', '--reason', 'privilegeWithdrawn']);
+  const text = crlText(ca);
+  const entry = (serial: string, words: string) => new RegExp(`Serial Number: ${serial.toUpperCase()}\\s+Revocation Date: .*\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+${words}\\n`);
+  assert.match(text, entry(inter.serial, 'CA Compromise'));
+  assert.match(text, entry(tablet.serial, 'Privilege Withdrawn'));
+  assert.match(text, entry(phone.serial, 'Key Compromise'));
+  const reasons = Object.fromEntries((JSON.parse(ca.ok(['list', '--revoked', '--json']).stdout) as { name: string; reason: string }[]).map((c) => [c.name, c.reason]));
+  assert.deepEqual(reasons, { 'online-ca': 'cACompromise', phone: 'keyCompromise', tablet: 'privilegeWithdrawn' });
 });

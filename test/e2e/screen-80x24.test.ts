@@ -6,11 +6,16 @@
  * line right above the code (openssl opens the .p12 with it) and was shown on
  * a line of its own, unwrapped. A terminal too small for the code says so and
  * draws it when the window grows.
+ *
+ * Issue 20: nothing pocketca prints folds at 80 columns. tmux's joined
+ * capture (`capture-pane -J`) gives back each line the terminal folded as
+ * one line, so a line wider than 80 there is one that did not fit.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestCa, openssl, PASSPHRASE, secretFile, type TestCa } from '../helpers/cli';
+import { createTestCa, openssl, PASSPHRASE, pocketca, secretFile, type TestCa } from '../helpers/cli';
 import { decodeGrid, halfBlocksToGrid } from '../helpers/qr';
 import { curl } from '../helpers/servers';
 import { runInTmux, type Screen } from '../helpers/tmux';
@@ -65,6 +70,21 @@ function tools(t: TestContext): boolean {
   return requireTool(t, 'tmux') && requireTool(t, 'zbarimg') && requireTool(t, 'curl');
 }
 
+/** Lines of the whole session (scrollback included) the terminal had to fold: none, at 80 columns. */
+function assertNothingFolded(screen: Screen, columns = 80): void {
+  const joined = screen.joinedHistory();
+  const folded = joined.filter((line) => [...line.trimEnd()].length > columns);
+  assert.deepEqual(folded, [], `lines wider than ${columns} columns, folded by the terminal:\n${joined.join('\n')}`);
+}
+
+async function ended(screen: Screen, timeoutMs = 60_000): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  while (screen.exitStatus() === undefined && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  const status = screen.exitStatus();
+  assert.notEqual(status, undefined, `the commands did not end; the screen:\n${screen.capture().join('\n')}`);
+  return status!;
+}
+
 async function download(url: string, screen: Screen): Promise<void> {
   const got = await curl([url]);
   assert.equal(got.status, 200, got.stderr);
@@ -89,6 +109,7 @@ test('share at 80x24: the steps, then the whole QR code, then the URL as the las
   assert.match(rows.slice(0, code.top).join('\n'), /The link works once/, 'the instructions above the code');
   assert.ok(rows.every((r) => [...r].length <= 80));
   await download(code.url, screen);
+  assertNothingFolded(screen);
 });
 
 test('enroll at 80x24: the generated password unwrapped, repeated right above the code, the URL last', async (t) => {
@@ -116,6 +137,7 @@ test('enroll at 80x24: the generated password unwrapped, repeated right above th
   const opened = openssl(['pkcs12', '-in', join(ca.out, 'alice-iphone.p12'), '-passin', `file:${pw}`, '-nokeys', '-noout']);
   assert.equal(opened.code, 0, `openssl opens the .p12 with the password on the screen: ${opened.stderr}`);
   await download(code.url, screen);
+  assertNothingFolded(screen);
 });
 
 test('share in a terminal too small for the code says so, then draws it when the window grows', async (t) => {
@@ -131,4 +153,64 @@ test('share in a terminal too small for the code says so, then draws it when the
   const grown = await screen.waitFor((rows) => urlAtBottom(rows) && rows.some((r) => BLOCKS.test(r)), 'the code after the resize');
   const code = decodeScreenCode(t, ca.dir, grown);
   await download(code.url, screen);
+});
+
+test('list --all, log, show, doctor and init at 80x24: no line folds; a fingerprint breaks at a colon, a table drops and shortens columns', async (t) => {
+  if (!requireTool(t, 'tmux')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const long = 'living-room-thermostat-controller-upstairs';
+  ca.ok(['issue', 'carol-iphone']);
+  ca.ok(['issue', long, '--key-type', 'ec']);
+  ca.ok(['issue', 'cloud', '--profile', 'server', '--dns', 'cloud.home.arpa', '--ip', '192.168.1.10']);
+  // A proxy still holding the CRL from before a revocation: doctor's longest message.
+  const deployed = join(ca.dir, 'deployed-crl.pem');
+  copyFileSync(join(ca.home, 'crl.pem'), deployed);
+  ca.ok(['revoke', 'carol-iphone', '--reason', 'keyCompromise']);
+  const home = ca.home;
+  const fresh = join(ca.dir, 'another-home-with-a-long-name', 'pocketca-home');
+  const screen = runInTmux(t, ca.dir, [], {
+    columns: 80,
+    rows: 24,
+    cwd: ca.out,
+    shell: [
+      `pocketca list --all --home ${home}`,
+      `pocketca log --home ${home}`,
+      `pocketca show cloud --home ${home}`,
+      `pocketca doctor --home ${home} --deployed-crl ${deployed}`,
+      `pocketca init --home ${fresh} --key-size 2048 --passphrase-file ${ca.passFile}`,
+    ].join('; '),
+  });
+  await ended(screen);
+  assertNothingFolded(screen);
+  const text = screen.history().join('\n');
+  // list: SUBJECT dropped, serials shortened to a prefix ending in …, the long name cut.
+  assert.match(text, /^SERIAL +NAME +PROFILE +STATUS +EXPIRES *$/m);
+  assert.match(text, /^[0-9a-f]{12}… +carol-iphone +client +revoked \(keyCompromise\) +\d{4}-\d\d-\d\d$/m);
+  assert.match(text, /^[0-9a-f]{12}… +living-room-therm… +client +valid/m);
+  // log: the serial column goes before DETAIL gets too narrow.
+  assert.match(text, /^TIME +COMMAND +OUTCOME +NAME +DETAIL$/m);
+  // show: the fingerprint in two halves, broken at a colon, the second under the first.
+  const shown = JSON.parse(pocketca(['show', 'cloud', '--json', '--home', home]).stdout) as { fingerprintSha256: string };
+  const rows = screen.history();
+  const at = rows.findIndex((r) => r.startsWith('SHA-256'));
+  assert.ok(at >= 0, text);
+  assert.equal(rows[at]!.replace(/^SHA-256 +/, '') + rows[at + 1]!.trim(), shown.fingerprintSha256);
+  assert.ok(rows[at]!.endsWith(':') && rows[at + 1]!.startsWith(' '.repeat(rows[at]!.indexOf(shown.fingerprintSha256.slice(0, 2)))));
+  // doctor: the deployed CRL's message wraps under the message column, every word kept.
+  assert.match(text, /deployed-crl/);
+  // init: its fingerprint as well.
+  assert.match(text, /created CA "CN=pocketca Root CA"/);
+});
+
+test('--help of every command fits 80 columns', () => {
+  const help = pocketca(['--help']).stdout;
+  const commands = [...help.slice(help.indexOf('Commands:')).matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+  assert.ok(commands.length >= 18, commands.join(' '));
+  for (const args of [['--help'], ...commands.map((c) => [c, '--help'])]) {
+    const r = pocketca(args);
+    assert.equal(r.code, 0, r.stderr);
+    const wide = r.stdout.split('\n').filter((line) => [...line].length > 80);
+    assert.deepEqual(wide, [], `pocketca ${args.join(' ')}`);
+  }
 });

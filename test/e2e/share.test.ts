@@ -197,7 +197,7 @@ test('share: refuses a missing file, a directory, a file over 10 MiB and bad opt
     [['share', ok, '--ttl', '25h'], /--ttl must be from 1s to 24h/],
     [['share', ok, '--max-downloads', '0'], /--max-downloads must be from 1/],
     [['share', ok, '--port', '70000'], /--port must be from 1 to 65535/],
-    [['share', ok, '--bind', 'my-laptop'], /error: --bind needs an IP address/],
+    [['share', ok, '--bind', 'my-laptop'], /error: --bind needs an IP address such as 192\.168\.1\.10; without --bind, every interface \(got "my-laptop"\)/],
     [['share'], /missing required argument/],
   ];
   for (const [args, words] of cases) {
@@ -245,7 +245,7 @@ test('issue of a client prints the way onto the device on stderr, not with --jso
   const r = ca.ok(['issue', 'alice-iphone']);
   assert.match(r.stderr, /next, to put it on the device/);
   assert.match(r.stderr, /iPhone\/iPad: +pocketca share alice-iphone\.mobileconfig\n/);
-  assert.match(r.stderr, /Android, desktop: pocketca share alice-iphone\.p12\n/);
+  assert.match(r.stderr, /Android, desktop: +pocketca share alice-iphone\.p12\n/);
   assert.match(r.stderr, /never part of the link/);
   assert.doesNotMatch(r.stdout, /pocketca share/, 'next steps are not results');
   const noProfile = ca.ok(['issue', 'bob-pixel', '--no-mobileconfig']);

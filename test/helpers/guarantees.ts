@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { loadMigrations, migrate } from '../../src/store/database';
 import { openssl, tempDir, tool } from './cli';
 
 /** What writeFileAtomic leaves behind when killed before its rename: `.NAME.tmp-PID-RANDOM`. */
@@ -20,6 +21,34 @@ export function withDatabase<T>(home: string, read: (db: Database.Database) => T
   } finally {
     db.close();
   }
+}
+
+/** Every file directly under a directory with its bytes, to show that a refused command changed nothing. */
+export function snapshotDir(dir: string): Map<string, Buffer> {
+  return new Map(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name))]));
+}
+
+/**
+ * Put the home's database back to schema `version`, as a pocketca of that
+ * version made it: the first `version` migrations on a new file, the rows
+ * copied in (the columns have not changed since 001), the file renamed over
+ * pocketca.db. For the paths that run on an older home: check, then migrate.
+ */
+export function downgradeDatabase(home: string, version: number): void {
+  const path = join(home, 'pocketca.db');
+  const temp = join(home, 'older.db');
+  const older = new Database(temp);
+  try {
+    migrate(older, loadMigrations().slice(0, version));
+    older.exec(`ATTACH DATABASE '${path.replaceAll("'", "''")}' AS current`);
+    for (const table of ['settings', 'certificates', 'certificate_ders', 'revocations', 'crls', 'events']) older.exec(`INSERT INTO main.${table} SELECT * FROM current.${table}`);
+    older.exec('DETACH DATABASE current');
+    older.pragma('journal_mode = WAL');
+  } finally {
+    older.close();
+  }
+  for (const suffix of ['-wal', '-shm']) rmSync(path + suffix, { force: true });
+  renameSync(temp, path);
 }
 
 export const integrityCheck = (home: string): string =>

@@ -18,14 +18,14 @@ export interface ServingProcess {
   exited: Promise<number>;
 }
 
-/** Start `pocketca ARGS`, wait for its one JSON line (10 s at most) and check its keys. */
-export async function startServing(t: TestContext, args: string[], keys: string[], what = args[0]!): Promise<ServingProcess> {
+/** Start `pocketca ARGS`, wait for its one JSON line (10 s at most) and check its keys; killed after `killAfterMs` (default 30 s). */
+export async function startServing(t: TestContext, args: string[], keys: string[], what = args[0]!, killAfterMs = 30_000): Promise<ServingProcess> {
   const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : -1))));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
   t.after(() => {
     clearTimeout(killer);
     child.kill('SIGKILL');
@@ -54,10 +54,14 @@ export interface Reply {
   body: Buffer;
 }
 
-/** One request with the path sent verbatim; null when the connection is refused (the server has gone). */
-export function fetchRaw(url: URL, path: string, method = 'GET', body?: Buffer): Promise<Reply | null> {
+/**
+ * One request with the path sent verbatim; null when the connection is refused (the server has gone).
+ * `headers`: e.g. a browser's Accept. `localAddress`: the client's address (127.0.0.2 is another machine to a server on 127.0.0.1).
+ */
+export function fetchRaw(url: URL, path: string, method = 'GET', body?: Buffer, options: { headers?: Record<string, string>; localAddress?: string } = {}): Promise<Reply | null> {
+  const { headers = {}, localAddress } = options;
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method, agent: false, timeout: 10_000 }, (res) => {
+    const req = request({ host: url.hostname, port: url.port, path, method, headers, agent: false, timeout: 10_000, ...(localAddress ? { localAddress } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));

@@ -36,8 +36,9 @@ export function issueClient(ca: TestCa, name: string): Client {
   return { name, cert: join(ca.out, `${name}.pem`), key: join(ca.out, `${name}.key.pem`), serial: issued.serial };
 }
 
-export function proxyFixture(t: TestContext, clientNames: string[]): ProxyFixture {
-  const ca = createTestCa();
+/** `initArgs` go to the CA's `init` (e.g. --key-type ec); the server certificate names localhost and 127.0.0.1. */
+export function proxyFixture(t: TestContext, clientNames: string[], initArgs: string[] = []): ProxyFixture {
+  const ca = createTestCa(initArgs);
   t.after(() => ca.cleanup());
   ca.ok(['issue', 'proxy', '--profile', 'server', '--dns', 'localhost', '--ip', '127.0.0.1']);
   const clients = Object.fromEntries(clientNames.map((n) => [n, issueClient(ca, n)]));

@@ -65,10 +65,18 @@ export interface Running extends Site {
   others: Site[];
 }
 
-export async function runProxy(t: TestContext, s: ProxyServer, clients: string[], extra: string[] = [], others: { serverName: string; args: string[] }[] = []): Promise<Running | undefined> {
+/** `initArgs` go to the CA's `init` (proxyFixture). */
+export async function runProxy(
+  t: TestContext,
+  s: ProxyServer,
+  clients: string[],
+  extra: string[] = [],
+  others: { serverName: string; args: string[] }[] = [],
+  initArgs: string[] = [],
+): Promise<Running | undefined> {
   const command = requireServer(t, s.kind === 'nginx' ? 'nginx' : 'apache2');
   if (!command) return undefined;
-  const f = proxyFixture(t, clients);
+  const f = proxyFixture(t, clients, initArgs);
   const upstream = await startUpstream(t);
   const site = async (serverName: string, args: string[], dirName: string): Promise<Site> => {
     const port = await freePort();
@@ -286,7 +294,7 @@ export async function websocketTokenScenario(t: TestContext, s: ProxyServer): Pr
   assert.equal(parseSetCookie(otherDevice.headers['set-cookie']![0]!).serial, bob.serial, "bob's certificate replaces alice's cookie with his own");
 
   // Revoking alice and the publish step `revoke` prints (copy crl.pem, reload as the config says) close her open
-  // WebSockets, with the cookie or with her certificate, within the time the README states, and her cookie dies.
+  // WebSockets, with the cookie or with her certificate, within the time docs/server.md states, and her cookie dies.
   const bobCookie = token(bob.serial, now() + ttl - 60);
   const open = {
     token: await openWebSocket({ port: p.port, path: '/echo-alice-token', ca: f.caPem, headers: [`Cookie: ${aliceCookie}`] }),

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { constructed, explicit, octetString, oid, sequence, set, smallInteger } from '../../src/formats/der';
 import { buildPkiMessage, MESSAGE_TYPE, sealEnvelope } from '../../src/formats/scep';
 import { openssl } from './cli';
 
@@ -50,4 +51,17 @@ export function breakSignature(csrDer: Buffer): Buffer {
   const broken = Buffer.from(csrDer);
   broken[broken.length - 1]! ^= 0x01;
   return broken;
+}
+
+/**
+ * Issue 16, item 5: a bare SignedData (one empty SignerInfo, no signature)
+ * whose eContent is `depth` constructed OCTET STRINGs (`24 len ...`) around
+ * `04 01 'x'`: about 4 bytes a level. Before the fix, ~3,000 levels overflowed
+ * the stack of the content reader and ended `pocketca scep` with a 500.
+ */
+export function nestedOctetStringMessage(depth: number): Buffer {
+  let inner = octetString(Buffer.from('x'));
+  for (let i = 0; i < depth; i++) inner = constructed(0x24, [inner]);
+  const signedData = sequence(smallInteger(1), set(), sequence(oid('1.2.840.113549.1.7.1'), explicit(0, inner)), set(sequence()));
+  return sequence(oid('1.2.840.113549.1.7.2'), explicit(0, signedData));
 }

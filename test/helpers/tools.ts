@@ -3,6 +3,7 @@
  * tool skips the test on a developer machine, with the package to install,
  * but fails it in CI, where a silent skip would hide an unchecked artefact.
  */
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -32,12 +33,20 @@ const PACKAGES: Record<string, string> = {
   fish: 'fish',
   man: 'man-db',
   scepclient: 'scep',
+  certmonger: 'certmonger',
+  getcert: 'certmonger',
+  'dbus-run-session': 'dbus-daemon',
   cfssl: 'golang-cfssl',
   go: 'golang-go',
   pki: 'strongswan-pki',
   'mkfs.vfat': 'dosfstools',
   fusefat: 'fusefat',
   fusermount: 'fuse',
+  chromium: 'chromium',
+  sqlite3: 'sqlite3',
+  python3: 'python3',
+  // Python modules, imported by Debian's /usr/bin/python3 (requirePythonModule).
+  icalendar: 'python3-icalendar',
 };
 
 export function isOnPath(command: string): boolean {
@@ -75,4 +84,17 @@ export function requireFile(t: TestContext, path: string, debianPackage: string)
     t.skip(reason);
     return false;
   }
+}
+
+/** Debian's own Python: another python3 (pyenv, a venv) may come first on PATH without Debian's modules. */
+export const DEBIAN_PYTHON = '/usr/bin/python3';
+
+/** Like requireTool, for a module /usr/bin/python3 imports (from a Debian package in PACKAGES). */
+export function requirePythonModule(t: TestContext, module: string): boolean {
+  const found = spawnSync(DEBIAN_PYTHON, ['-c', `import ${module}`], { timeout: 30_000 }).status === 0;
+  if (found) return true;
+  const reason = `python module ${module} not installed for ${DEBIAN_PYTHON}: apt-get install ${PACKAGES[module] ?? `python3-${module}`}`;
+  if (process.env.CI === 'true') throw new Error(`${reason} (CI must run every independent check)`);
+  t.skip(reason);
+  return false;
 }

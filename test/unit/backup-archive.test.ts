@@ -1,6 +1,6 @@
 /**
  * The backup file format (src/formats/backup-archive.ts): its signature for
- * each CA key type, checked by openssl over the bytes the README names, and
+ * each CA key type, checked by openssl over the bytes docs/backups.md names, and
  * the attacker-controlled parts of the layout (issue 9).
  */
 import { test } from 'node:test';
@@ -54,7 +54,7 @@ test('each CA key type signs the manifest; openssl verifies the signature over t
     assert.equal(verifyManifestSignature(decoded.signed!, pub), true, label);
     assert.equal(verifyManifestSignature(decoded.signed!, other), false, `${label}: another key`);
 
-    // The signed bytes, cut from the file as the README says, then openssl.
+    // The signed bytes, cut from the file as docs/backups.md says, then openssl.
     const text = file.subarray(20, 20 + file.readUInt32BE(16)).toString('utf8');
     const cut = text.lastIndexOf(',\n  "signature": ');
     const signed = Buffer.concat([Buffer.from('pocketca-backup\n'), Buffer.from(text.slice(0, cut) + '\n}\n')]);

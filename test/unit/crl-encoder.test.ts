@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { buildRootTbs } from '../../src/ca/certificate-profiles';
 import { signTbs, signTbsParts } from '../../src/ca/signing';
 import { encodeTbsCrl, encodeTbsCrlParts, REASON_CODES, type CrlEntry, type RevocationReason } from '../../src/formats/crl';
+import { CrlFormatError, revokedSerialsOf } from '../../src/formats/crl-reader';
 import { enumerated, explicit, sequence, sequenceOf, smallInteger, time, unsignedInteger } from '../../src/formats/der';
 import { toPem, toPemBuffer, toPemBufferParts } from '../../src/formats/pem';
 import { encodeName } from '../../src/formats/x500-name';
@@ -133,4 +134,37 @@ test('a CRL as parts (issue 13): the same TBS, the same signed bytes (RSA) or a 
     const pieces = sizes.map((n, i) => Buffer.from(Buffer.alloc(n, (i * 37 + n) % 251).map((b, j) => (b + j) % 256)));
     assert.equal(toPemBufferParts('X509 CRL', pieces).toString('latin1'), toPem('X509 CRL', Buffer.concat(pieces)), `parts of ${sizes.join(',')}`);
   }
+});
+
+test('a revocation is permanent: certificateHold and removeFromCRL are never written; an entry whose recorded reason is not a permanent one is listed without a reason (issue 16)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pocketca-unit-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.ok(!Object.hasOwn(REASON_CODES, 'certificateHold') && !Object.hasOwn(REASON_CODES, 'removeFromCRL'), 'no reason code that can be undone');
+  assert.ok(!(Object.values(REASON_CODES) as number[]).some((code) => code === 6 || code === 8));
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const spkiDer = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  const root = parseCertificate(signTbs(privateKey, buildRootTbs({ subjectDer: ISSUER, spkiDer, days: 3650, now: NOW, serial: Buffer.from('4000000000000000000000000000abcd', 'hex') })));
+  // What a record changed by hand could hold: the store's reason column is free text.
+  const entries = ['certificateHold', 'removeFromCRL', 'no such reason', 'keyCompromise'].map((reason, i) => ({ serial: `4${i}${'00'.repeat(14)}0${i}`, revokedAt: NOW, reason: reason as RevocationReason }));
+  const crlDer = signTbs(privateKey, encodeTbsCrl({ issuerDer: root.subjectDer, authorityKeyId: root.keyId, crlNumber: 3, thisUpdate: NOW, nextUpdate: NEXT, entries }));
+  writeFileSync(join(dir, 'root.pem'), toPem('CERTIFICATE', root.der));
+  writeFileSync(join(dir, 'crl.pem'), toPemBuffer('X509 CRL', crlDer));
+  const r = openssl(['crl', '-in', join(dir, 'crl.pem'), '-CAfile', join(dir, 'root.pem'), '-noout', '-text']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr + r.stdout, /verify OK/);
+  assert.deepEqual([...r.stdout.matchAll(/Serial Number: ([0-9A-F]+)/g)].map((m) => m[1]!.toLowerCase()), entries.map((e) => e.serial), 'every one listed');
+  assert.doesNotMatch(r.stdout, /Hold|Remove From CRL/i);
+  assert.equal((r.stdout.match(/CRL Reason Code/g) ?? []).length, 1, 'only keyCompromise carries a reason');
+  assert.deepEqual([...revokedSerialsOf(crlDer)].map((s) => s.toString('hex')), entries.map((e) => e.serial), 'read back by crl-reader as openssl reads them');
+});
+
+test('revokedSerialsOf: the serials as INTEGER content without leading zero octets; none for an empty CRL; a malformed one is CrlFormatError', () => {
+  const entries: CrlEntry[] = ['00c1', '7f', '80', '0abc'].map((serial) => ({ serial, revokedAt: NOW, reason: 'unspecified' }));
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const crl = (list: CrlEntry[]) => signTbs(privateKey, tbs(list));
+  assert.deepEqual([...revokedSerialsOf(crl(entries))].map((s) => s.toString('hex')), ['c1', '7f', '80', '0abc']);
+  assert.deepEqual([...revokedSerialsOf(crl([]))], []);
+  const damaged = Buffer.from(crl(entries));
+  damaged[1] = 0x7f;
+  assert.throws(() => [...revokedSerialsOf(damaged)], CrlFormatError);
 });

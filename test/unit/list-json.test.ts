@@ -1,7 +1,7 @@
 /**
  * `list --json` and `list`'s table are written by SQLite, row by row (issue
  * 6). They must print the bytes JSON.stringify(rows, null, 2) and
- * formatTable print, for every filter and for text that needs escaping. A
+ * the table layout (fitTable, into a pipe) print, for every filter and for text that needs escaping. A
  * fresh database with the real migrations, fixed times.
  */
 import { test } from 'node:test';
@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppContext } from '../../src/host/context';
 import type { CaHome } from '../../src/host/home';
-import { listCerts, listCertsJson, listCertsTable, type ListParams } from '../../src/app/inspect';
-import { formatTable, Output, tableLine } from '../../src/cli/output';
+import { listCells, listCerts, listCertsJson, listCertsTable, type ListParams } from '../../src/app/inspect';
+import { fitTable } from '../../src/cli/layout';
+import { Output, printable, tableLine } from '../../src/cli/output';
 import { insertCertificate, type CertificateRecord } from '../../src/store/certificates';
 import { openDatabase } from '../../src/store/database';
 import { insertRevocation } from '../../src/store/revocations';
@@ -68,7 +69,7 @@ test('list --json: the same bytes as JSON.stringify, for every filter and for te
       serial: (0x40 + i).toString(16) + '00'.repeat(15),
       name: `device-${i}`,
       profile: i === 5 ? 'server' : 'client',
-      source: i === 4 ? 'internal' : 'issue',
+      source: i === 4 ? 'internal' : i === 3 ? 'scep' : 'issue',
       subject,
       notBefore: '2026-01-01T00:00:00.000Z',
       notAfter: i === 3 ? '2026-02-01T00:00:00.000Z' : `2026-0${3 + i}-15T00:00:00.000Z`,
@@ -79,25 +80,36 @@ test('list --json: the same bytes as JSON.stringify, for every filter and for te
     if (i === 1) insertRevocation(db, { serial: record.serial, revokedAt: '2026-02-02T00:00:00.000Z', reason: 'keyCompromise' });
     if (i === 2) insertRevocation(db, { serial: record.serial, revokedAt: '2026-02-03T00:00:00.000Z', reason: 'unspecified' });
   });
+  // A revoked serial with no certificate record (restore --deployed-crl, issue 16): listed with --revoked and --all, after the rest.
+  insertRevocation(db, { serial: '7a' + '11'.repeat(15), revokedAt: '2026-02-04T00:00:00.000Z', reason: 'privilegeWithdrawn' });
   const ctx = { home: { database: () => db } as unknown as CaHome, now: () => NOW } as AppContext;
+  const unrecorded = (filter: ListParams) => listCerts(ctx, filter).filter((c) => c.name === null);
+  assert.deepEqual(unrecorded({ status: 'revoked' }), [
+    { serial: '7a' + '11'.repeat(15), name: null, subject: null, profile: null, notBefore: null, notAfter: null, status: 'revoked', revokedAt: '2026-02-04T00:00:00.000Z', reason: 'privilegeWithdrawn', source: null },
+  ]);
+  assert.equal(listCerts(ctx, { status: 'all' }).at(-1)!.name, null, 'after the certificates');
+  for (const filter of [{ status: 'valid' }, { status: 'expired' }, { status: 'all', expiringDays: 400 }] as ListParams[]) assert.deepEqual(unrecorded(filter), [], JSON.stringify(filter));
   for (const filter of FILTERS) {
     const expected = JSON.stringify(listCerts(ctx, filter), null, 2) + '\n';
     assert.equal(printed(listCertsJson(ctx, filter)), expected, JSON.stringify(filter));
   }
   assert.equal(printed([]), '[]\n');
-  assert.equal(JSON.parse(printed(listCertsJson(ctx, { status: 'all' }))).length, 5, 'the internal certificate is left out');
+  const all = JSON.parse(printed(listCertsJson(ctx, { status: 'all' })));
+  assert.equal(all.length, 6, 'the internal certificate is left out; the unrecorded revocation is in');
+  assert.deepEqual(all.map((c: { source: string | null }) => c.source), ['issue', 'issue', 'issue', 'scep', 'issue', null], 'source, the last field');
+  assert.equal(Object.keys(all[0]).at(-1), 'source');
+  assert.equal(Object.keys(all[5]).at(-1), 'source');
 });
 
-test('list table: SQLite lays out the bytes formatTable does; text that is not printable ASCII is left to formatTable', (t) => {
+test('list table: SQLite lays out the bytes fitTable does into a pipe; text that is not printable ASCII is left to fitTable', (t) => {
   const db = withDb(t);
   const ctx = { home: { database: () => db } as unknown as CaHome, now: () => NOW } as AppContext;
   const header = ['SERIAL', 'NAME', 'PROFILE', 'STATUS', 'EXPIRES', 'SUBJECT'];
-  /** What `list` printed before: listCerts through formatTable. */
+  /** What `list` prints into a pipe for text SQLite does not lay out: listCerts through fitTable. */
   const expected = (filter: ListParams): string => {
     const rows = listCerts(ctx, filter);
     if (rows.length === 0) return 'no certificates\n';
-    const cells = rows.map((r) => [r.serial, r.name, r.profile, r.status === 'revoked' ? `revoked (${r.reason})` : r.status, r.notAfter.slice(0, 10), r.subject]);
-    return formatTable(header, cells) + '\n';
+    return fitTable({ header, rows: rows.map((r) => listCells(r).map(printable)) }, undefined).join('\n') + '\n';
   };
   const bySql = (filter: ListParams): string | undefined => {
     const table = listCertsTable(ctx, filter, header);
@@ -115,7 +127,7 @@ test('list table: SQLite lays out the bytes formatTable does; text that is not p
         serial: i === 3 ? '00ff' + 'ab'.repeat(8) : (0x10 + i).toString(16) + 'cd'.repeat(7 + i),
         name,
         profile: i === 2 ? 'server' : 'client',
-        source: 'issue',
+        source: i === 0 ? 'scep' : 'issue',
         subject: i === 4 ? 'O=Home, CN=nas' : `CN=${name}`,
         notBefore: '2026-01-01T00:00:00.000Z',
         notAfter: i === 1 ? '2026-02-01T00:00:00.000Z' : `2026-0${3 + i}-15T00:00:00.000Z`,
@@ -128,9 +140,11 @@ test('list table: SQLite lays out the bytes formatTable does; text that is not p
   const serials = (listCerts(ctx, { status: 'all' }) as { serial: string; name: string }[]).map((r) => r);
   insertRevocation(db, { serial: serials.find((r) => r.name === 'mid-name')!.serial, revokedAt: '2026-02-02T00:00:00.000Z', reason: 'cessationOfOperation' });
   insertRevocation(db, { serial: serials.find((r) => r.name === 'x')!.serial, revokedAt: '2026-02-03T00:00:00.000Z', reason: 'unspecified' });
+  insertRevocation(db, { serial: '7a' + '11'.repeat(19), revokedAt: '2026-02-04T00:00:00.000Z', reason: 'privilegeWithdrawn' });
   for (const filter of FILTERS) assert.equal(bySql(filter), expected(filter), JSON.stringify(filter));
+  assert.match(bySql({ status: 'revoked' })!, /^7a(11){19} {2}- +- +revoked \(privilegeWithdrawn\) +- +\(no record here; revoked on a CRL\)$/m);
 
-  // A control character (a hostile CSR's CN) or any non-ASCII text: formatTable escapes or measures it.
+  // A control character (a hostile CSR's CN) or any non-ASCII text: printable escapes it, fitTable measures it.
   for (const subject of ['CN=\u001b[2Jgone', 'CN=Zoë']) {
     insertCertificate(
       db,
@@ -154,8 +168,8 @@ test('list table: SQLite lays out the bytes formatTable does; text that is not p
   }
 });
 
-test('formatTable: columns of 150,000 rows (no spread of them into Math.max)', () => {
+test('fitTable: columns of 150,000 rows (no spread of them into Math.max)', () => {
   const rows = Array.from({ length: 150_000 }, (_, i) => [String(i), i === 149_999 ? 'the-longest-name' : 'n', 'CN=x']);
-  const text = formatTable(['ID', 'NAME', 'SUBJECT'], rows);
-  assert.equal(text.split('\n')[1], '0       n                 CN=x');
+  const lines = fitTable({ header: ['ID', 'NAME', 'SUBJECT'], rows }, undefined);
+  assert.equal(lines[1], '0       n                 CN=x');
 });

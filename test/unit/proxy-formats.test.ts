@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../src/errors';
 import { assembleSigned } from '../../src/formats/x509';
-import { encodeTbsCrl } from '../../src/formats/crl';
-import { CrlFormatError, readCrl } from '../../src/formats/crl-reader';
+import { encodeTbsCrl, reasonOfCode, REASON_CODES, USER_REASONS } from '../../src/formats/crl';
+import { CrlFormatError, readCrl, revokedEntries } from '../../src/formats/crl-reader';
 import { apacheVhostConfig, apacheWebsocketTokenScript } from '../../src/formats/proxy-apache';
 import { mosquittoListenerConfig } from '../../src/formats/proxy-mosquitto';
 import { localGroupId } from '../../src/host/group-readable';
@@ -113,6 +113,24 @@ test('apache: Listen only for a port other than 443; the Require line carries th
   assert.doesNotMatch(plain, /RequestHeader edit\* Cookie/);
 });
 
+test('nginx and apache: the comment above client verification says what the depth admits (issue 17)', () => {
+  const base = { serverName: 'cloud.home.arpa', listen: { port: 443 }, upstream: parseUpstream('http://127.0.0.1:8123'), files: FILES, crlNextUpdate: NEXT };
+  const configs = (verifyDepth?: number) => [
+    { conf: nginxServerConfig({ ...base, verifyDepth }), depth: /^ {4}ssl_verify_depth\s+(\d);$/m },
+    { conf: apacheVhostConfig({ ...base, verifyDepth }), depth: /^ {4}SSLVerifyDepth\s+(\d)$/m },
+  ];
+  for (const { conf, depth } of configs()) {
+    assert.equal(depth.exec(conf)?.[1], '1');
+    assert.match(conf, /# A client certificate from this CA, not revoked, directly under the root\./);
+  }
+  for (const { conf, depth } of configs(2)) {
+    assert.equal(depth.exec(conf)?.[1], '2');
+    assert.doesNotMatch(conf, /directly under the root/);
+    assert.match(conf, /# A client certificate from this CA, not revoked: signed by the root or by an intermediate\n\s*# the root signed \(root -> intermediate -> leaf\)\. The bundle holds the root and its valid\n/);
+    assert.match(conf, /# intermediates, the CRL file a CRL for each; every certificate in the chain is checked\n\s*# against its issuer's CRL\./);
+  }
+});
+
 test('mosquitto: the listener requires a certificate, checks the CRL and takes the identity as username', () => {
   const conf = mosquittoListenerConfig({ listen: { host: '[::1]', port: 8883 }, files: FILES, crlNextUpdate: NEXT, configFile: 'mosquitto-broker.conf' });
   assert.match(conf, /^listener 8883 ::1$/m);
@@ -156,7 +174,36 @@ test('readCrl: dates (UTCTime and GeneralizedTime), entries, the signed bytes; g
   assert.equal(crl.nextUpdate!.toISOString(), '2051-01-02T03:04:05.000Z');
   assert.equal(crl.entries, 1);
   assert.ok(crl.tbsDer.equals(tbs));
+  assert.ok(crl.issuerDer.equals(issuerDer));
   assert.ok(crl.signature.equals(Buffer.alloc(256, 7)));
   assert.throws(() => readCrl(Buffer.from('3003020101', 'hex')), CrlFormatError);
   assert.throws(() => readCrl(der.subarray(0, der.length - 10)), CrlFormatError);
+});
+
+test('revokedEntries (issue 16): the serials, dates and reason codes encodeTbsCrl wrote, one at a time; a malformed entry is a CrlFormatError', () => {
+  const issuerDer = Buffer.from('300f310d300b06035504030c0474657374', 'hex'); // CN=test
+  const reasons = USER_REASONS;
+  // Serials with the top bit set (an INTEGER pad octet), a leading zero octet (dropped, as pocketca stores serials), 20 octets.
+  const serials = ['4f2a', 'ff01', '0abc', '00c3', '7f'.repeat(20), ...reasons.map((_, i) => (0x40 + i).toString(16) + '00'.repeat(15))];
+  const entries = serials.map((serial, i) => ({ serial, revokedAt: new Date(Date.UTC(2026, 10, 1 + i, 12)), reason: reasons[i % reasons.length]! }));
+  const crl = (list: typeof entries) =>
+    assembleSigned(encodeTbsCrl({ issuerDer, authorityKeyId: Buffer.alloc(20, 1), crlNumber: 3, thisUpdate: new Date('2026-11-23T10:00:00Z'), nextUpdate: new Date('2027-01-02T03:04:05Z'), entries: list }), Buffer.alloc(256, 7));
+  const read = [...revokedEntries(crl(entries))];
+  assert.deepEqual(
+    read.map((e) => [e.serial, e.revokedAt.toISOString(), e.reasonCode === undefined ? 'unspecified' : reasonOfCode(e.reasonCode), e.unknownCritical]),
+    entries.map((e) => [e.serial === '00c3' ? 'c3' : e.serial, e.revokedAt.toISOString(), e.reason, []]),
+  );
+  // §5.3.1: unspecified is written as no reasonCode at all.
+  assert.equal(read.find((e) => e.serial === entries.find((x) => x.reason === 'unspecified')!.serial)!.reasonCode, undefined);
+  assert.equal(reasonOfCode(REASON_CODES.cACompromise), 'cACompromise');
+  assert.equal(reasonOfCode(REASON_CODES.privilegeWithdrawn), 'privilegeWithdrawn');
+  assert.equal(reasonOfCode(6), undefined, 'no certificateHold (6): a revocation is permanent');
+  assert.equal(reasonOfCode(8), undefined);
+  assert.deepEqual([...revokedEntries(crl([]))], [], 'no list at all');
+  // An entry cut short inside the list: refused, not misread.
+  const der = crl(entries.slice(0, 1));
+  const entryAt = der.indexOf(Buffer.from('024f2a', 'hex')) - 2;
+  const broken = Buffer.from(der);
+  broken[entryAt + 1] = 0x03; // the entry's SEQUENCE now ends inside its serial
+  assert.throws(() => [...revokedEntries(broken)], CrlFormatError);
 });

@@ -7,13 +7,16 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
+import { constants, createCipheriv, createPrivateKey, createPublicKey, publicEncrypt, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidScepMessageError } from '../../src/errors';
 import { parseCsr } from '../../src/formats/csr';
-import { buildCertRep, CA_CAPS, openEnvelope, parsePkiMessage, pkiMessageFromGet, type ContentCipher } from '../../src/formats/scep';
+import { constructed, encodeLength, explicit, nullValue, octetString, oid, sequence, set, smallInteger, tlv } from '../../src/formats/der';
+import { checkDerBounds, DerError } from '../../src/formats/der-reader';
+import { buildCertRep, CA_CAPS, issuerAndSerialOf, openEnvelope, parsePkiMessage, pkiMessageFromGet, substituteKey, type ContentCipher } from '../../src/formats/scep';
 import { openssl, ROOT, tempDir } from '../helpers/cli';
+import { nestedOctetStringMessage } from '../helpers/scep-request';
 import { requireTool } from '../helpers/tools';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'scep');
@@ -21,6 +24,8 @@ const fixture = (name: string) => readFileSync(join(FIXTURES, name));
 const caCertDer = new X509Certificate(fixture('ca.pem')).raw;
 const caKey = createPrivateKey(fixture('ca.key.pem'));
 const ca = { certDer: caCertDer, key: caKey };
+/** An enrollment's implicit-rejection secret. */
+const SECRET = randomBytes(32);
 
 const refused = (what: RegExp, failInfo?: string) => (error: unknown) => {
   assert.ok(error instanceof InvalidScepMessageError, String(error));
@@ -41,7 +46,7 @@ describe('SCEP PKCSReq from Debian scepclient (fixtures)', () => {
       assert.ok(msg.senderNonce.length >= 8);
       const requesterSpki = createPublicKey(createPrivateKey(fixture(key))).export({ type: 'spki', format: 'der' });
       assert.ok(msg.signerKey.export({ type: 'spki', format: 'der' }).equals(requesterSpki), 'the signer is the key scepclient made');
-      const opened = openEnvelope(msg.envelope, ca, randomBytes);
+      const opened = openEnvelope(msg.envelope, ca, SECRET);
       assert.equal(opened.cipher, 'des-cbc');
       const csr = parseCsr(opened.content);
       assert.equal(csr.challengePassword, 's3cret-challenge');
@@ -77,7 +82,7 @@ describe('SCEP PKCSReq from Debian scepclient (fixtures)', () => {
       assert.equal(r.code, 0, r.stderr);
       const other = { certDer: new X509Certificate(readFileSync(join(dir, 'c'))).raw, key: createPrivateKey(readFileSync(join(dir, 'k'))) };
       const msg = parsePkiMessage(fixture('pkcsreq-nocaps.der'));
-      assert.throws(() => openEnvelope(msg.envelope, other, randomBytes), refused(/another CA/, 'badMessageCheck'));
+      assert.throws(() => openEnvelope(msg.envelope, other, SECRET), refused(/another CA/, 'badMessageCheck'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -87,7 +92,7 @@ describe('SCEP PKCSReq from Debian scepclient (fixtures)', () => {
 describe('SCEP envelopes and signatures made by openssl cms', () => {
   const csrDer = () => {
     const msg = parsePkiMessage(fixture('pkcsreq-nocaps.der'));
-    return openEnvelope(msg.envelope, ca, randomBytes).content;
+    return openEnvelope(msg.envelope, ca, SECRET).content;
   };
 
   for (const [flag, cipher] of [
@@ -102,7 +107,7 @@ describe('SCEP envelopes and signatures made by openssl cms', () => {
         writeFileSync(join(dir, 'csr.der'), csrDer());
         const r = openssl(['cms', '-encrypt', '-binary', flag, '-in', join(dir, 'csr.der'), '-outform', 'DER', '-out', join(dir, 'env.der'), join(FIXTURES, 'ca.pem')]);
         assert.equal(r.code, 0, r.stderr);
-        const opened = openEnvelope(readFileSync(join(dir, 'env.der')), ca, randomBytes);
+        const opened = openEnvelope(readFileSync(join(dir, 'env.der')), ca, SECRET);
         assert.equal(opened.cipher, cipher);
         assert.ok(opened.content.equals(csrDer()));
       } finally {
@@ -180,7 +185,7 @@ describe('CertRep read by openssl cms', () => {
     const rep = buildCertRep({ request, result: { status: 'SUCCESS', certificatesDer: [issuedDer], cipher: 'des-cbc' }, ca, randomBytes });
     const back = parsePkiMessage(rep);
     const requester = { certDer: request.signerCertDer, key: createPrivateKey(fixture('requester-nocaps.key.pem')) };
-    const opened = openEnvelope(back.envelope, requester, randomBytes);
+    const opened = openEnvelope(back.envelope, requester, SECRET);
     assert.equal(opened.cipher, 'des-cbc');
     assert.ok(opened.content.includes(issuedDer));
   });
@@ -289,5 +294,97 @@ describe('PKIOperation by GET', () => {
   });
   test('anything else is not a message', () => {
     for (const bad of ['', 'a b$c', '<script>', 'abc===']) assert.equal(pkiMessageFromGet(bad), undefined, bad);
+  });
+});
+
+describe('messages are bounded before any cryptography (issue 16, item 5)', () => {
+  test('~3,000 nested constructed OCTET STRINGs as the eContent of a bare SignedData: refused as malformed at once, no stack overflow', () => {
+    for (const depth of [2_500, 3_000]) {
+      const message = nestedOctetStringMessage(depth);
+      const started = process.hrtime.bigint();
+      assert.throws(() => parsePkiMessage(message), refused(/nested deeper than 24/, 'badMessageCheck'), String(depth));
+      assert.ok(process.hrtime.bigint() - started < 200_000_000n, 'refused in well under 200 ms');
+    }
+    // 20 levels is within the bound: read, then refused for what it lacks, not for its shape.
+    assert.throws(() => parsePkiMessage(nestedOctetStringMessage(15)), refused(/no signed attributes/));
+  });
+
+  test('more DER elements than the bound, or more than 8 certificates: refused before any signature is checked', () => {
+    const real = fixture('pkcsreq-nocaps.der');
+    const signerCert = parsePkiMessage(real).signerCertDer;
+    const withCerts = (certs: Buffer[]) => sequence(oid('1.2.840.113549.1.7.2'), explicit(0, sequence(smallInteger(1), set(), sequence(oid('1.2.840.113549.1.7.1')), constructed(0xa0, certs), set(sequence()))));
+    assert.throws(() => parsePkiMessage(withCerts(Array.from({ length: 9 }, () => signerCert))), refused(/(9 certificates|more than 1024 DER elements)/));
+    assert.throws(() => parsePkiMessage(withCerts(Array.from({ length: 1_100 }, () => sequence()))), refused(/more than 1024 DER elements/));
+  });
+
+  test('checkDerBounds: the outermost value is depth 1; at the bound passes, one more fails; trailing bytes fail; 100,000 levels walk without recursion', () => {
+    /** `depth - 1` SEQUENCEs around an OCTET STRING, written in one pass (the headers from the inside out). */
+    const nest = (depth: number) => {
+      const core = octetString(Buffer.from('x'));
+      const headers: Buffer[] = [];
+      let length = core.length;
+      for (let i = 1; i < depth; i++) {
+        const header = Buffer.concat([Buffer.from([0x30]), encodeLength(length)]);
+        headers.push(header);
+        length += header.length;
+      }
+      return Buffer.concat([...headers.reverse(), core]);
+    };
+    checkDerBounds(nest(24), { maxDepth: 24, maxElements: 100 });
+    assert.throws(() => checkDerBounds(nest(25), { maxDepth: 24, maxElements: 100 }), DerError);
+    assert.throws(() => checkDerBounds(nest(10), { maxDepth: 24, maxElements: 9 }), /more than 9 DER elements/);
+    assert.throws(() => checkDerBounds(Buffer.concat([nest(3), Buffer.from([0])]), { maxDepth: 24, maxElements: 100 }), /trailing/);
+    const deep = nest(100_000);
+    assert.throws(() => checkDerBounds(deep, { maxDepth: 24, maxElements: 1e6 }), /nested deeper/);
+    checkDerBounds(deep, { maxDepth: 100_000, maxElements: 1e6 });
+  });
+});
+
+describe('implicit rejection is deterministic (issue 16, item 6)', () => {
+  /**
+   * A pkcsPKIEnvelope to the fixture CA whose RSA block is not PKCS#1 v1.5
+   * type 2 (its second byte is 1), around one AES-128 block: a substitute
+   * key "decrypts" it with a valid CBC padding about once in 256 keys.
+   */
+  const nonConforming = (encryptedContent: Buffer, iv: Buffer) => {
+    const block = randomBytes(256);
+    block[0] = 0;
+    block[1] = 1;
+    const encryptedKey = publicEncrypt({ key: createPublicKey(caKey), padding: constants.RSA_NO_PADDING }, block);
+    const recipient = sequence(smallInteger(0), issuerAndSerialOf(caCertDer), sequence(oid('1.2.840.113549.1.1.1'), nullValue()), octetString(encryptedKey));
+    const content = sequence(oid('1.2.840.113549.1.7.1'), sequence(oid('2.16.840.1.101.3.4.1.2'), octetString(iv)), tlv(0x80, encryptedContent));
+    return { envelope: sequence(oid('1.2.840.113549.1.7.3'), explicit(0, sequence(smallInteger(0), set(recipient), content))), encryptedKey };
+  };
+  const answer = (envelope: Buffer, secret: Buffer): string => {
+    try {
+      return `opened ${openEnvelope(envelope, ca, secret).content.toString('hex')}`;
+    } catch (error) {
+      assert.ok(error instanceof InvalidScepMessageError, String(error));
+      return `refused ${error.failInfo}: ${error.message}`;
+    }
+  };
+
+  test('one non-conforming ciphertext gets the same answer 1,500 times (a random substitute "decrypts" it now and then)', () => {
+    const { envelope } = nonConforming(randomBytes(16), randomBytes(16));
+    const answers = new Set<string>();
+    for (let i = 0; i < 1_500; i++) answers.add(answer(envelope, SECRET));
+    assert.equal(answers.size, 1, [...answers].join('\n'));
+  });
+
+  test('the substitute key is HMAC-SHA256 of the ciphertext under the enrollment secret: content sealed under it opens every time, and not under another secret', () => {
+    const iv = randomBytes(16);
+    const csr = Buffer.from('a CSR would be here');
+    // Two passes: the ciphertext first (the key depends on it), then the content under that key.
+    const probe = nonConforming(Buffer.alloc(16), iv);
+    const key = substituteKey(SECRET, probe.encryptedKey, 16);
+    const cipher = createCipheriv('aes-128-cbc', key, iv);
+    const sealed = Buffer.concat([cipher.update(csr), cipher.final()]);
+    const rebuilt = sequence(
+      oid('1.2.840.113549.1.7.3'),
+      explicit(0, sequence(smallInteger(0), set(sequence(smallInteger(0), issuerAndSerialOf(caCertDer), sequence(oid('1.2.840.113549.1.1.1'), nullValue()), octetString(probe.encryptedKey))), sequence(oid('1.2.840.113549.1.7.1'), sequence(oid('2.16.840.1.101.3.4.1.2'), octetString(iv)), tlv(0x80, sealed)))),
+    );
+    for (let i = 0; i < 20; i++) assert.equal(answer(rebuilt, SECRET), `opened ${csr.toString('hex')}`);
+    assert.notEqual(answer(rebuilt, randomBytes(32)), `opened ${csr.toString('hex')}`, 'another enrollment, another substitute');
+    assert.throws(() => openEnvelope(rebuilt, ca, Buffer.alloc(16)), RangeError, 'a short secret is a bug');
   });
 });

@@ -2,7 +2,8 @@
  * The share server's handler extension point (what `scep` runs on), in
  * process on 127.0.0.1: late content made from the URL, the handler's path
  * under the token (and nothing next to it), GET/POST only, bounded bodies,
- * downloads that no longer end the share, finish() and a throwing handler.
+ * downloads that no longer end the share, finish(), and a throwing handler
+ * that does not end it (issue 16: no request may end `pocketca scep`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,16 +64,29 @@ test('a body over the bound is 413 and never reaches the handler', async (t) => 
   assert.equal(seen.length, 1);
 });
 
-test('finish() ends the share with success; a throwing handler is 500 and ends it with its error', async (t) => {
+test('finish() ends the share with success; a throwing handler is 500 and the share goes on (no request ends it)', async (t) => {
   const a = await serve(t, (_r, control) => ({ ...ok(), onSent: () => control.finish() }));
   await fetchRaw(a.url, `${a.url.pathname}/scep`);
   assert.deepEqual(await a.s.done, { downloads: 0 });
 
+  let calls = 0;
   const b = await serve(t, () => {
-    throw new OperationFailedError('the database is gone');
+    calls += 1;
+    if (calls === 1) throw new OperationFailedError('the database is gone');
+    if (calls === 2) throw new RangeError('Maximum call stack size exceeded');
+    return ok();
   });
-  const r = await fetchRaw(b.url, `${b.url.pathname}/scep`);
-  assert.equal(r?.status, 500);
-  assert.ok(!r?.body.toString().includes('database'), 'nothing of the error goes to the client');
-  await assert.rejects(b.s.done, /the database is gone/);
+  let settled = false;
+  b.s.done.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  for (const _ of [1, 2]) {
+    const r = await fetchRaw(b.url, `${b.url.pathname}/scep`);
+    assert.equal(r?.status, 500);
+    assert.ok(!/database|stack/.test(r!.body.toString()), 'nothing of the error goes to the client');
+  }
+  assert.equal((await fetchRaw(b.url, `${b.url.pathname}/scep`))?.status, 200, 'still serving');
+  assert.equal(settled, false, 'the share did not end');
+  assert.equal(b.seen[2]!.remoteAddress, '127.0.0.1', "the handler sees the client's address");
 });

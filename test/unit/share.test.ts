@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import {
+  acceptsHtml,
   contentTypeFor,
   formatDuration,
   lanAddresses,
@@ -24,6 +25,7 @@ import {
 import { durationOption } from '../../src/cli/runtime';
 import { InputTooLargeError, ShareExpiredError, UsageError } from '../../src/errors';
 import { checkQrUrl, MAX_QR_TEXT_BYTES, qrForTerminal, qrMatrix } from '../../src/formats/qr';
+import { fetchRaw } from '../helpers/lan-server';
 
 const iface = (address: string, family: 'IPv4' | 'IPv6', internal = false): NetworkInterfaceInfo =>
   ({ address, family, internal, netmask: '', mac: '00:00:00:00:00:00', cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }) as NetworkInterfaceInfo;
@@ -142,7 +144,7 @@ describe('share server', () => {
     const token = Buffer.alloc(18, 0xab).toString('base64url');
     assert.equal(s.url, `http://10.1.2.3:${s.port}/${token}`);
     assert.equal(s.noLanAddress, false);
-    assert.deepEqual(s.file, { path: file, name: 'x.p12', contentType: 'application/x-pkcs12', size: 9 });
+    assert.deepEqual(s.file, { path: file, name: 'x.p12', contentType: 'application/x-pkcs12', size: 9, device: { kind: 'pkcs12', stem: 'x', profileHasPassword: false } });
     assert.equal(s.expiresAt.toISOString(), '2026-06-01T12:10:00.000Z');
     // Bound to every interface: loopback reaches it.
     assert.equal((await fetch(`http://127.0.0.1:${s.port}/nope`)).status, 404);
@@ -179,5 +181,76 @@ describe('share server', () => {
     t.after(() => s.close());
     assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+\//);
     assert.deepEqual(s.otherAddresses, []);
+  });
+
+  test('a browser gets the page at the link, again and again; the download link spends it; then both are 404 (and a scep profile gets its own page)', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pocketca-unit-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'dana-ipad.mobileconfig');
+    const profile = '<plist><dict><key>PayloadType</key><string>com.apple.security.scep</string></dict></plist>';
+    writeFileSync(file, profile);
+    const logs: ShareRequestLog[] = [];
+    const s = await startShare({ file, bind: '127.0.0.1', randomBytes: fixedRandom, now, onRequest: (e) => logs.push(e) });
+    t.after(() => s.close());
+    assert.equal(s.file.device.kind, 'scep-profile');
+    const url = new URL(s.url);
+    const html = { accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8', 'user-agent': 'Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X)' };
+    for (let i = 0; i < 3; i++) {
+      const page = (await fetchRaw(url, url.pathname, 'GET', undefined, { headers: html }))!;
+      assert.equal(page.status, 200);
+      assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
+      assert.match(String(page.headers['content-security-policy']), /^default-src 'none'; /);
+      assert.match(page.body.toString(), /<h1>dana-ipad<\/h1>/);
+      assert.match(page.body.toString(), /SCEP/);
+      assert.ok(page.body.includes(`href="${url.pathname}/download"`));
+    }
+    const head = (await fetchRaw(url, url.pathname, 'HEAD', undefined, { headers: html }))!;
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
+    const got = (await fetchRaw(url, `${url.pathname}/download`, 'GET', undefined, { headers: html }))!;
+    assert.equal(got.status, 200);
+    assert.equal(got.body.toString(), profile);
+    assert.equal(got.headers['content-type'], 'application/x-apple-aspen-config');
+    assert.deepEqual(await s.done, { downloads: 1 });
+    assert.deepEqual(
+      logs.map((e) => [e.method, e.path, e.status, e.completed, e.note]),
+      [
+        ['GET', '/<token>', 200, undefined, 'page'],
+        ['GET', '/<token>', 200, undefined, 'page'],
+        ['GET', '/<token>', 200, undefined, 'page'],
+        ['HEAD', '/<token>', 200, undefined, 'page'],
+        ['GET', '/<token>/download', 200, true, undefined],
+      ],
+    );
+  });
+
+  test('a spent link shows no page; the download path takes GET and HEAD only', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pocketca-unit-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'ca.pem');
+    writeFileSync(file, 'not a certificate');
+    const s = await startShare({ file, bind: '127.0.0.1', randomBytes: fixedRandom, now, maxDownloads: 2 });
+    t.after(() => s.close());
+    const url = new URL(s.url);
+    assert.equal((await fetchRaw(url, `${url.pathname}/download`, 'POST'))!.status, 405);
+    assert.equal((await fetchRaw(url, `${url.pathname}/download/`))!.status, 404);
+    assert.equal((await fetchRaw(url, `${url.pathname}/Download`))!.status, 404);
+    assert.equal((await fetchRaw(url, url.pathname))!.body.toString(), 'not a certificate', 'no Accept: the file');
+    const page = (await fetchRaw(url, url.pathname, 'GET', undefined, { headers: { accept: 'text/html' } }))!;
+    assert.match(page.body.toString(), /The download works once/, 'one of two left');
+    assert.equal((await fetchRaw(url, `${url.pathname}/download`))!.status, 200);
+    const spent = await fetchRaw(url, url.pathname, 'GET', undefined, { headers: { accept: 'text/html' } });
+    assert.ok(spent === null || spent.status === 404);
+  });
+});
+
+describe('content negotiation', () => {
+  test('only a text/html media range with a quality above 0 asks for the page', () => {
+    for (const accept of ['text/html', 'TEXT/HTML', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'application/xhtml+xml, text/html;q=0.5', 'text/html; charset=utf-8']) {
+      assert.equal(acceptsHtml(accept), true, accept);
+    }
+    for (const accept of [undefined, '', '*/*', 'text/*', 'application/x-apple-aspen-config', 'text/html;q=0', 'text/html; q=0.0', 'text/htmlx', 'application/xhtml+xml']) {
+      assert.equal(acceptsHtml(accept), false, String(accept));
+    }
   });
 });

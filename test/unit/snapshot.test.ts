@@ -20,12 +20,13 @@ function freshDatabase(t: { after: (fn: () => void) => void }): string {
   return path;
 }
 
-test('trustedSchema: false turns SQLite\'s trusted_schema off and leaves the schema unmigrated', (t) => {
+test('every database is opened with SQLite\'s trusted_schema off (issue 16); migrate: false leaves the schema unmigrated', (t) => {
   const path = freshDatabase(t);
-  const trusted = openDatabase(path, { create: false });
-  assert.equal(trusted.pragma('trusted_schema', { simple: true }), 1);
-  trusted.pragma('user_version = 1');
-  trusted.close();
+  const plain = openDatabase(path, { create: false });
+  assert.equal(plain.pragma('trusted_schema', { simple: true }), 0, 'off without being asked');
+  assert.equal(plain.pragma('cell_size_check', { simple: true }), 1);
+  plain.pragma('user_version = 1');
+  plain.close();
   const untrusted = openDatabase(path, { create: false, trustedSchema: false, migrate: false });
   try {
     assert.equal(untrusted.pragma('trusted_schema', { simple: true }), 0);

@@ -15,8 +15,10 @@ options take (--profile, --reason...); paths complete as files. It is made
 from the same definitions as --help, so it matches this version.
 
 Examples:
-  source <(pocketca completion bash)        # bash, now; add it to ~/.bashrc to keep it
-  pocketca completion zsh > ~/.zfunc/_pocketca   # zsh, with ~/.zfunc on $fpath before compinit
+  source <(pocketca completion bash)    # bash; add the line to ~/.bashrc
+  mkdir -p ~/.zfunc && pocketca completion zsh > ~/.zfunc/_pocketca
+      # zsh; in ~/.zshrc, before compinit: fpath=(~/.zfunc $fpath)
+  mkdir -p ~/.config/fish/completions
   pocketca completion fish > ~/.config/fish/completions/pocketca.fish
 ${EXIT_CODES}`,
     )
@@ -24,6 +26,7 @@ ${EXIT_CODES}`,
       // The whole program, whichever command this run registered (commands/index.ts loads one).
       const { helpModel } = await import('../help-model');
       const { completionScript } = await import('../completion-scripts');
-      process.stdout.write(completionScript(shell, helpModel(fullProgram())));
+      const { Output } = await import('../output');
+      new Output({ json: false, quiet: false, color: false }).data(completionScript(shell, helpModel(fullProgram())));
     });
 }

@@ -13,13 +13,16 @@ export function registerDoctor(program: Command): void {
       `
 Each check is ok, warn, fail or skip. It fails when the CRL has expired or
 expires within 7 days (after that nginx, Apache and Mosquitto refuse every
-client), when the database is damaged or newer than this pocketca, when the
+client), when the database is damaged or newer than this pocketca, or its
+schema is not what pocketca made (a trigger, view, table or index someone
+added or changed: named, and in --json as "schemaDifferences"), when the
 key or certificate is missing, expired or mismatched, or when the home, key
 or database can be read by others. Certificates expiring within 30 days are
 a warning. --deployed-crl FILE checks a copy of crl.pem on a proxy: it fails
 when it lacks revocations of the latest CRL (the revoked device still gets in
-there) or expires within 7 days. --json prints {"home","ok","checks":[{"name","status","message",...}]}
-for monitoring; the exit code is 1 when any check failed.
+there) or expires within 7 days. For monitoring, --json prints
+{"home","ok","checks":[{"name","status","message",...}]}; the exit code is 1
+when any check failed. At a terminal each message wraps under itself.
 
 Examples:
   pocketca doctor
@@ -34,9 +37,21 @@ ${EXIT_CODES}`,
         verifyKey: Boolean(opts.passphraseFile || process.env.POCKETCA_PASSPHRASE),
         deployedCrls: (opts.deployedCrl as string[] | undefined)?.map((f) => resolve(f)),
       });
+      // Status, check, message: the message wraps under itself at a terminal.
       out.report(report, () =>
-        report.checks.map((c) => `${out.paint(c.status.padEnd(4), { ok: '32', warn: '33', fail: '31', skip: '2' }[c.status], process.stdout)}  ${c.name.padEnd(14)} ${c.message}`).join('\n'),
+        out
+          .table({
+            header: ['STATUS', 'CHECK', 'MESSAGE'],
+            rows: report.checks.map((c) => [out.paint(c.status.padEnd(4), { ok: '32', warn: '33', fail: '31', skip: '2' }[c.status], process.stdout), c.name, c.message]),
+            showHeader: false,
+            wrapLast: 20,
+          })
+          .join('\n'),
       );
+      // The laptop stays in a drawer between runs of doctor: the same dates, with alarms, on the phone.
+      if (report.checks.some((c) => c.name === 'certificates')) {
+        out.note("for these dates in a phone's calendar, with alarms before each expiry:\n  pocketca remind --out reminders.ics, then pocketca share reminders.ics");
+      }
       const failed = report.checks.filter((c) => c.status === 'fail');
       if (failed.length) {
         const { CheckFailedError } = await import('../../errors');

@@ -1,16 +1,20 @@
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { validateName } from '../../formats/names';
 import { decodeName, formatName } from '../../formats/x500-name';
-import { CertificateNotFoundError, PocketcaError, UsageError } from '../../errors';
-import { DEVICE_KINDS, issueNextSteps, type DeviceKind } from '../device-steps';
-import { askChoice, askConfirm, askText } from '../prompt';
+import { InterruptedError, PocketcaError, UsageError, ValidCertificateExistsError } from '../../errors';
+import { DEVICE_KINDS, issueNextSteps, shellPath, type DeviceKind } from '../device-steps';
+import { watchInterrupt } from '../interrupt';
+import { askChoice, askConfirm, askText, shownPath, typedPath } from '../prompt';
 import { isInteractive, p12PasswordFrom } from '../secrets';
 import { runShare } from '../share-session';
-import { EXIT_CODES, durationOption, intOption, runtimeFor } from '../runtime';
+import { fields } from '../layout';
+import { EXIT_CODES, bindOption, durationOption, intOption, runtimeFor } from '../runtime';
 
 interface EnrollOptions {
+  force?: boolean;
   passphraseFile?: string;
   p12PasswordFile?: string;
   bind?: string;
@@ -27,7 +31,8 @@ export function registerEnroll(program: Command): void {
     .description('interactive: issue a client identity for a device and share it with a QR code')
     .option('--passphrase-file <file>', 'read the CA passphrase from FILE (else $POCKETCA_PASSPHRASE, else a prompt)')
     .option('--p12-password-file <file>', 'read the PKCS#12 password from FILE (else $POCKETCA_P12_PASSWORD, else one is generated)')
-    .option('--bind <addr>', 'for the share at the end: listen on this address only')
+    .option('--force', 'issue even when NAME has a valid certificate (else: pocketca renew NAME)')
+    .option('--bind <addr>', 'for the share at the end: listen on this address only', bindOption)
     .option('--port <n>', 'for the share at the end: TCP port (default: a free one)', intOption('--port', 1, 65535))
     .addOption(new Option('--ttl <duration>', 'for the share at the end: how long the link lives (30s, 10m, 1h)').argParser(durationOption('--ttl')).default(10 * 60 * 1000, '10m'))
     .addHelpText(
@@ -40,10 +45,17 @@ generated PKCS#12 password, shows that password once, then offers to serve the
 link with a QR code, as \`pocketca share\` does. Needs a terminal; scripts use
 \`pocketca issue\` and \`pocketca share\`.
 
+A name that already has a valid certificate is refused, as by issue: renew
+it (\`pocketca renew NAME\`), or pass --force to issue another. A path typed
+at the prompt may start with ~ (your home directory). Ctrl-C once the
+certificate is issued says so, and the \`pocketca share\` command that puts
+it on the device later (exit 130).
+
 Examples:
   pocketca enroll
   pocketca enroll --home /media/usb/ca --ttl 30m
-${EXIT_CODES}`,
+${EXIT_CODES}
+  130  stopped with Ctrl-C`,
     )
     .action(async (opts: EnrollOptions, command: Command) => {
       if (!isInteractive()) {
@@ -54,7 +66,9 @@ ${EXIT_CODES}`,
       }
       const { ctx, out } = runtimeFor(command, opts);
       const ca = ctx.home.caCertificate(); // no CA: stop before asking anything
-      const { findValid } = await import('../../app/find-certificate');
+      // A password file that cannot be read is told before the passphrase and the questions.
+      const p12Password = p12PasswordFrom(opts, ctx.warn);
+      const { refuseSecondCertificate } = await import('../../app/find-certificate');
       const { issueIdentity } = await import('../../app/issue-identity');
       const { unlockCaKey } = await import('../../host/unlock');
       out.note(`Enrolling a device with the CA ${formatName(decodeName(ca.subjectDer))} (${ctx.home.dir}).`);
@@ -66,21 +80,19 @@ ${EXIT_CODES}`,
           validate: (value) => {
             try {
               validateName(value.trim());
+              // issue's rule: a NAME with a valid certificate is renewed, not issued again (unless --force).
+              if (!opts.force) refuseSecondCertificate(ctx.home.database(), value.trim(), ctx.now().toISOString());
               return true;
             } catch (error) {
-              return (error as Error).message;
+              if (error instanceof ValidCertificateExistsError) {
+                return `${error.message.replace(/; nothing was issued$/, '')}: pocketca renew ${value.trim()} replaces it; type another name (enroll --force issues another)`;
+              }
+              if (!(error instanceof PocketcaError)) throw error;
+              return error.message;
             }
           },
         })
       ).trim();
-      try {
-        const valid = findValid(ctx.home.database(), name, ctx.now().toISOString());
-        if (valid.length) {
-          out.note(`${name} already has ${valid.length} valid certificate${valid.length === 1 ? '' : 's'}; this issues a new one. Revoke the old one when the new one works: pocketca revoke ${valid[0]!.serial}`);
-        }
-      } catch (error) {
-        if (!(error instanceof CertificateNotFoundError)) throw error;
-      }
 
       const kind = await askChoice<DeviceKind>('What kind of device is it?', DEVICE_KINDS);
       if (kind !== 'ios') out.note('Android and desktops import the .p12 with its password (the .mobileconfig is for Apple devices).');
@@ -88,8 +100,10 @@ ${EXIT_CODES}`,
       // The same rule as `issue --out-dir`: a missing last directory is made
       // (0700, offered first here), a directory inside the CA home is refused;
       // either way the question is asked again rather than ending the wizard.
+      // A path is typed as in a shell (~ and ~/ are the home directory), and
+      // the default is one this rule accepts.
       const { resolveOutputDir } = await import('../../host/output-target');
-      const outputDir = (value: string) => resolveOutputDir(ctx.home.dir, value.trim() || '.', '');
+      const outputDir = (value: string) => resolveOutputDir(ctx.home.dir, typedPath(value.trim() || '.'), '');
       const checkDirectory = (value: string): true | string => {
         try {
           outputDir(value);
@@ -99,10 +113,11 @@ ${EXIT_CODES}`,
           return error.hint ? `${error.message} (${error.hint})` : error.message;
         }
       };
+      const suggested = [process.cwd(), homedir()].find((dir) => checkDirectory(dir) === true && outputDir(dir).exists);
       let outDir: string;
       let force = false;
       for (;;) {
-        const chosen = outputDir(await askText('Where to write the files?', { default: process.cwd(), validate: checkDirectory }));
+        const chosen = outputDir(await askText('Where to write the files?', { default: suggested && shownPath(suggested), validate: checkDirectory }));
         outDir = chosen.path;
         if (!chosen.exists) {
           if (await askConfirm(`${outDir} does not exist. Create it (mode 0700)?`, true)) break;
@@ -117,42 +132,59 @@ ${EXIT_CODES}`,
       }
 
       out.note(`issuing a client certificate for ${name}...`);
-      const result = await issueIdentity(ctx, {
-        name,
-        profile: 'client',
-        email: [],
-        dns: [],
-        ip: [],
-        keySize: 2048,
-        outDir,
-        keepKey: false,
-        mobileconfig: kind === 'ios',
-        p12Format: 'legacy',
-        profilePassword: false,
-        signProfile: false,
-        p12Password: p12PasswordFrom(opts, ctx.warn),
-        force,
-        command: 'enroll',
-      });
-      out.result(result, () => {
-        const lines = [
-          `issued client certificate ${result.serial} for ${result.name}`,
-          `  subject      ${result.subject}`,
-          `  expires      ${result.notAfter}`,
-          ...Object.entries(result.files).map(([role, path]) => `  ${role.padEnd(12)} ${path}`),
-        ];
-        // The password on a line of its own: at 80 columns a sentence before it wrapped it in the middle (issue 10).
-        if (result.p12Password) lines.push('', 'PKCS#12 password (shown once, write it down; the device asks for it):', `  ${result.p12Password}`);
-        return lines.join('\n');
-      }, result.p12Password);
+      // Ctrl-C from here on (issuing, the question, the share): the certificate
+      // may be recorded already, so say what was done before leaving.
+      const interrupt = watchInterrupt();
+      try {
+        const result = await issueIdentity(ctx, {
+          name,
+          profile: 'client',
+          email: [],
+          dns: [],
+          ip: [],
+          keySize: 2048,
+          outDir,
+          keepKey: false,
+          mobileconfig: kind === 'ios',
+          p12Format: 'legacy',
+          profilePassword: false,
+          signProfile: false,
+          p12Password,
+          force: force || Boolean(opts.force),
+          command: 'enroll',
+        });
+        out.result(result, () => {
+          const lines = [
+            `issued client certificate ${result.serial} for ${result.name}`,
+            ...fields([['subject', result.subject], ['expires', result.notAfter], ...Object.entries(result.files)], '  ', 12),
+          ];
+          // The password on a line of its own: at 80 columns a sentence before it wrapped it in the middle (issue 10).
+          if (result.p12Password) lines.push('', 'PKCS#12 password (shown once, write it down; the device asks for it):', `  ${result.p12Password}`);
+          return lines.join('\n');
+        }, result.p12Password);
 
-      const shareFile = kind === 'ios' ? result.files.mobileconfig! : result.files.p12!;
-      const shareName = shareFile.slice(shareFile.lastIndexOf('/') + 1);
-      if (await askConfirm(`Share ${shareName} now on the LAN (a one-time link and a QR code)?`, true)) {
-        const aboveCode = result.p12Password ? `PKCS#12 password: ${result.p12Password}` : undefined;
-        await runShare({ file: shareFile, bind: opts.bind, port: opts.port, ttlMs: opts.ttl, device: kind, stream: process.stderr, jsonLine: false, aboveCode }, out);
-      } else {
-        out.note(issueNextSteps(kind === 'ios' ? { mobileconfig: result.files.mobileconfig } : { p12: result.files.p12 }));
+        const shareFile = kind === 'ios' ? result.files.mobileconfig! : result.files.p12!;
+        const shareName = shareFile.slice(shareFile.lastIndexOf('/') + 1);
+        const interrupted = (when: string) =>
+          new InterruptedError(
+            `interrupted ${when}: ${name}'s certificate ${result.serial} is issued and recorded, its files are in ${outDir}${result.p12Password ? ' (the PKCS#12 password is the one shown above)' : ''}`,
+            `to put it on the device later: pocketca share ${shellPath(shareFile)}`,
+          );
+        if (interrupt.interrupted) throw interrupted('while issuing');
+        try {
+          if (await askConfirm(`Share ${shareName} now on the LAN (a one-time link and a QR code)?`, true)) {
+            const aboveCode = result.p12Password ? `PKCS#12 password: ${result.p12Password}` : undefined;
+            await runShare({ file: shareFile, bind: opts.bind, port: opts.port, ttlMs: opts.ttl, device: kind, stream: process.stderr, jsonLine: false, aboveCode, interrupt }, out);
+          } else {
+            out.note(issueNextSteps(kind === 'ios' ? { mobileconfig: result.files.mobileconfig } : { p12: result.files.p12 }));
+          }
+        } catch (error) {
+          // Ctrl-C at the question (a cancelled prompt) or during the share.
+          if (error instanceof InterruptedError) throw interrupted('before the download');
+          throw error;
+        }
+      } finally {
+        interrupt.dispose();
       }
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { fields } from '../layout';
 import { EXIT_CODES, choice, collect, intOption, runtimeFor } from '../runtime';
 
 export function registerInit(program: Command): void {
@@ -31,7 +32,7 @@ Examples:
   pocketca init --name "Home Root CA" --org Home
   pocketca init --permit-dns home.arpa --permit-ip 192.168.1.0/24
   pocketca init --home /media/usb/ca --passphrase-file ~/.ca-pass
-  pocketca init --key-type ec --curve P-384   (an ECDSA root: signs with ECDSA-SHA384)
+  pocketca init --key-type ec --curve P-384   # an ECDSA root (ECDSA-SHA384)
 ${EXIT_CODES}`,
     )
     .action(async (opts, command: Command) => {
@@ -53,14 +54,24 @@ ${EXIT_CODES}`,
       out.result(result, () =>
         [
           `created CA "${result.subject}" in ${result.home}`,
-          `  serial       ${result.serial}`,
-          `  expires      ${result.notAfter}`,
-          `  SHA-256      ${result.fingerprintSha256}`,
-          ...(result.nameConstraints ? [`  constraints  ${result.nameConstraints}`] : []),
-          `  bundle       ${ctx.home.bundlePath}`,
-          `  CRL          ${ctx.home.crlPath}`,
+          ...fields(
+            [
+              ['serial', result.serial],
+              ['expires', result.notAfter],
+              ['SHA-256', result.fingerprintSha256],
+              ...(result.nameConstraints ? [['constraints', result.nameConstraints] as const] : []),
+              ['bundle', ctx.home.bundlePath],
+              ['CRL', ctx.home.crlPath],
+            ],
+            '  ',
+          ),
         ].join('\n'),
       );
-      out.note(`next: pocketca issue my-phone   (a client identity for a device)`);
+      out.note(
+        [
+          'next: pocketca issue my-phone   (a client identity for a device)',
+          "then: pocketca remind   (the CRL's and every certificate's expiry, as reminders for a phone's calendar)",
+        ].join('\n'),
+      );
     });
 }

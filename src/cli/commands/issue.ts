@@ -3,8 +3,9 @@ import type { AppContext } from '../../host/context';
 import { UsageError } from '../../errors';
 import type { Output } from '../output';
 import { dirname } from 'node:path';
-import { issueNextSteps } from '../device-steps';
+import { issueNextSteps, remindNote, serverNextSteps } from '../device-steps';
 import { p12PasswordFrom } from '../secrets';
+import { fields } from '../layout';
 import { EXIT_CODES, choice, collect, intOption, runtimeFor } from '../runtime';
 
 export function registerIssue(program: Command): void {
@@ -19,7 +20,7 @@ export function registerIssue(program: Command): void {
     .option('--dns <name>', 'DNS SAN (repeatable; server needs one, or --ip)', collect, [])
     .option('--ip <addr>', 'IP address SAN (repeatable)', collect, [])
     .option('--days <n>', 'validity in days (default 365 client, 398 server; server at most 825)', intOption('--days', 1, 36500))
-    .option('--key-type <type>', 'rsa (default) or ec (see the README for which devices take EC)')
+    .option('--key-type <type>', 'rsa (default) or ec (docs/phone.md says which devices take EC)')
     .option('--curve <curve>', 'EC curve: P-256 (default) or P-384; with --key-type ec')
     .option('--key-size <bits>', 'RSA key size: 2048 (default), 3072 or 4096', choice('--key-size', ['2048', '3072', '4096']))
     .option('--out-dir <dir>', 'where to write the files', '.')
@@ -35,8 +36,9 @@ export function registerIssue(program: Command): void {
       'after',
       `
 Files written:
-  client: NAME.p12 (0600), NAME.mobileconfig (0600), NAME.pem; with --keep-key NAME.key.pem (0600)
-  server: NAME.pem, NAME.key.pem (0600), NAME.fullchain.pem
+  client  NAME.p12 (0600), NAME.mobileconfig (0600), NAME.pem;
+          with --keep-key also NAME.key.pem (0600)
+  server  NAME.pem, NAME.key.pem (0600), NAME.fullchain.pem
 
 Examples:
   pocketca issue alice-iphone
@@ -79,14 +81,13 @@ ${EXIT_CODES}`,
       out.result(result, () => {
         const lines = [
           `issued ${result.profile} certificate ${result.serial} for ${result.name}`,
-          `  subject      ${result.subject}`,
-          `  expires      ${result.notAfter}`,
-          ...Object.entries(result.files).map(([role, path]) => `  ${role.padEnd(12)} ${path}`),
+          ...fields([['subject', result.subject], ['expires', result.notAfter], ...Object.entries(result.files)], '  ', 12),
         ];
         if (result.p12Password) lines.push('', `PKCS#12 password (shown once, write it down): ${result.p12Password}`);
         return lines.join('\n');
       }, result.p12Password);
-      if (result.profile === 'client') out.note(issueNextSteps(result.files));
+      out.note(result.profile === 'client' ? issueNextSteps(result.files) : serverNextSteps(result.files));
+      out.note(remindNote('it', result.notAfter));
     });
 }
 
@@ -112,9 +113,9 @@ async function issueBatchCommand(ctx: AppContext, out: Output, opts: Record<stri
     signProfile: Boolean(opts.signProfile),
     p12Password: p12PasswordFrom(opts, ctx.warn),
     force: Boolean(opts.force),
-    ...(progress ? { onProgress: (done: number, total: number, name: string) => process.stderr.write(`\r\u001b[Kissued ${done}/${total}: ${name}`) } : {}),
+    ...(progress ? { onProgress: (done: number, total: number, name: string) => out.progress(`issued ${done}/${total}: ${name}`) } : {}),
   });
-  if (progress) process.stderr.write('\r\u001b[K');
+  if (progress) out.progress('');
   if (out.json) return out.result(result.issued, () => '');
   // -q never hides where the generated secrets are: the CSV's path alone.
   if (out.options.quiet) {

@@ -38,12 +38,20 @@ not graceful, so that a revoked device's open WebSockets are closed too.
 With intermediates (sign --profile intermediate) the configs verify chains of
 depth 2, and each intermediate's CRL must be deployed too: give the online
 CA's CRL with --crl-file, and run the command again whenever it re-publishes.
+Once an intermediate is revoked (or has expired), its --crl-file is left out
+with a note and the same command still works: the root's CRL then refuses
+every certificate it issued.
 
 Examples:
-  pocketca proxy nginx --upstream http://127.0.0.1:8123 --cert cloud.pem --key cloud.key.pem --out-dir to-proxy
-  pocketca proxy apache --upstream http://127.0.0.1:8123 --cert cloud.pem --key cloud.key.pem --websocket-token --websocket-path /api/websocket --out-dir to-proxy
-  pocketca proxy mosquitto --cert broker.pem --key broker.key.pem --out-dir to-broker
-  pocketca proxy nginx --inject-cert printer.pem --inject-key printer.key.pem --upstream https://cloud.home.arpa --listen 127.0.0.1:8080
+  pocketca proxy nginx --upstream http://127.0.0.1:8123 \\
+      --cert cloud.pem --key cloud.key.pem --out-dir to-proxy
+  pocketca proxy apache --upstream http://127.0.0.1:8123 \\
+      --cert cloud.pem --key cloud.key.pem --out-dir to-proxy \\
+      --websocket-token --websocket-path /api/websocket
+  pocketca proxy mosquitto --cert broker.pem --key broker.key.pem \\
+      --out-dir to-broker
+  pocketca proxy nginx --inject-cert printer.pem --inject-key printer.key.pem \\
+      --upstream https://cloud.home.arpa --listen 127.0.0.1:8080
 ${EXIT_CODES}`,
     )
     .action(async (kind: 'nginx' | 'apache' | 'mosquitto', opts, command: Command) => {
@@ -75,6 +83,12 @@ ${EXIT_CODES}`,
       out.result(result, () =>
         [`${kind} config for ${result.serverName} (${result.mode}), files for ${result.installDir}:`, ...Object.entries(result.files).map(([role, path]) => `  ${role.padEnd(7)} ${path}`)].join('\n'),
       );
+      for (const c of result.crlFilesLeftOut) {
+        out.note(
+          `note: --crl-file ${c.path} is the CRL of intermediate ${c.intermediate.name} (${c.intermediate.serial}), ${c.why} ${c.at}: left out of crl.pem; ` +
+            (c.why === 'revoked' ? "the root's CRL lists the intermediate, so the proxy refuses every certificate it issued" : 'the proxy refuses every chain through an expired intermediate'),
+        );
+      }
       if (result.websocketToken?.secret === 'rotated') out.note('new WebSocket token key: tokens issued before stop working once the proxy reloads');
       out.note(`next: copy those files to ${result.installDir} on the proxy, the .conf into ${CONF_DIR[kind]}, then: ${RELOAD[kind]}`);
     });

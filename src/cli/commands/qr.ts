@@ -18,7 +18,10 @@ export function registerQr(program: Command): void {
       'after',
       `
 Without --png or --svg the code is printed in the terminal (two modules per
-character cell, black on white).
+character cell) black on white with ANSI colours, also into a pipe or a file,
+so that \`cat\` or \`less -R\` later shows a code that scans on any terminal
+theme. --no-color or NO_COLOR leave the colours out: the code is then drawn
+in the terminal's text colour, which scans on a light background only.
 
 Examples:
   pocketca qr https://cloud.home.arpa/

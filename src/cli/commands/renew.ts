@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
+import { remindNote, serverRenewSteps, shellPath } from '../device-steps';
 import { CSR_INPUT, readInput } from '../input';
 import { p12PasswordFrom } from '../secrets';
-import { EXIT_CODES, choice, intOption, runtimeFor } from '../runtime';
+import { fields } from '../layout';
+import { EXIT_CODES, recordRef, choice, intOption, runtimeFor } from '../runtime';
 
 export function registerRenew(program: Command): void {
   program
     .command('renew')
     .description('a new certificate for the same device and subject; the old one revoked as superseded')
-    .argument('<serial|name>', 'a serial, or a name (renews its newest certificate and supersedes all its valid ones)')
+    .argument('<serial|name>', 'a serial (or its first 8+ hex digits), or a name (renews its newest certificate and supersedes all its valid ones)', recordRef)
     .option('--keep-old', 'leave the old certificate valid until it expires (no revocation, no new CRL)')
     .option('--days <n>', "validity in days (default: the old certificate's)", intOption('--days', 1, 36500))
     .option('--csr <file>', 'for a certificate made by `sign`: the new CSR from the device (PEM, DER, or - for stdin)')
@@ -27,11 +29,13 @@ export function registerRenew(program: Command): void {
       'after',
       `
 The new certificate keeps the name, profile, subject, SANs, validity length
-and key type and size (or curve). A client gets a new .p12 and a .mobileconfig with the same
-profile identifiers, so installing it on the phone replaces the old profile.
-The old certificate is then revoked (reason superseded) and the CRL re-signed:
-copy crl.pem to the proxy once the device has the new profile, or use
---keep-old and revoke it later. A certificate made by \`sign\` has its key on
+and key type and size (or curve). A client gets a new .p12 and a
+.mobileconfig with the same profile identifiers, so installing it on the
+phone replaces the old profile. A server gets a new NAME.pem, NAME.key.pem
+and NAME.fullchain.pem to install on the server. The old certificate is then
+revoked (reason superseded) and the CRL re-signed: copy crl.pem to the proxy
+once the device or server has the new certificate, or use --keep-old and
+revoke it later. A certificate made by \`sign\` has its key on
 the device: renew it with a new CSR from there (--csr FILE).
 
 Examples:
@@ -64,19 +68,30 @@ ${EXIT_CODES}`,
       out.result(result, () => {
         const lines = [
           `renewed ${result.name}: ${result.profile} certificate ${result.serial}`,
-          `  subject      ${result.subject}`,
-          `  expires      ${result.notAfter}`,
-          ...Object.entries(result.files).map(([role, path]) => `  ${role.padEnd(12)} ${path}`),
-          ...result.replaced.map((r) =>
-            opts.keepOld ? `  old one      ${r.serial}, still ${r.status} (--keep-old)` : `  replaces     ${r.serial}, now ${r.status}${r.reason ? ` (${r.reason})` : ''}`,
+          ...fields(
+            [
+              ['subject', result.subject],
+              ['expires', result.notAfter],
+              ...Object.entries(result.files),
+              ...result.replaced.map((r) =>
+                opts.keepOld ? (['old one', `${r.serial}, still ${r.status} (--keep-old)`] as const) : (['replaces', `${r.serial}, now ${r.status}${r.reason ? ` (${r.reason})` : ''}`] as const),
+              ),
+            ],
+            '  ',
+            12,
           ),
         ];
         if (result.crlNumber !== undefined) lines.push(`signed CRL number ${result.crlNumber}: ${result.crlPath}`);
         if (result.p12Password) lines.push('', `PKCS#12 password (shown once, write it down): ${result.p12Password}`);
         return lines.join('\n');
       }, result.p12Password);
-      if (result.files.mobileconfig) out.note(`next: pocketca share ${result.files.mobileconfig}   (installing it replaces the old profile on the phone)`);
-      if (result.crlNumber !== undefined) out.note(`copy ${result.crlPath} to the proxy and reload it once the device has the new certificate`);
-      if (opts.keepOld) out.note(`once the device has the new certificate: ${result.replaced.map((r) => `pocketca revoke ${r.serial} --reason superseded`).join('; ')}`);
+      // A server's new certificate and key go on the server; a device's, onto the device.
+      const server = result.profile === 'server';
+      const holder = server ? 'the server has the new certificate and key' : 'the device has the new certificate';
+      if (server) out.note(serverRenewSteps(result.files));
+      if (result.files.mobileconfig) out.note(`next: pocketca share ${shellPath(result.files.mobileconfig)}   (installing it replaces the old profile on the phone)`);
+      if (result.crlNumber !== undefined) out.note(`copy ${result.crlPath} to the proxy and reload it once ${holder}`);
+      if (opts.keepOld) out.note(`once ${holder}: ${result.replaced.map((r) => `pocketca revoke ${r.serial} --reason superseded`).join('; ')}`);
+      out.note(remindNote('the new certificate', result.notAfter));
     });
 }

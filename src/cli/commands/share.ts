@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { runShare } from '../share-session';
-import { durationOption, intOption, runtimeFor } from '../runtime';
+import { bindOption, durationOption, intOption, runtimeFor } from '../runtime';
 
 export function registerShare(program: Command): void {
   program
@@ -9,7 +9,7 @@ export function registerShare(program: Command): void {
     .argument('<file>', 'the file to serve: NAME.mobileconfig, NAME.p12, ca.pem...')
     .option('--max-downloads <n>', 'stop after N complete downloads', intOption('--max-downloads', 1, 100), 1)
     .addOption(new Option('--ttl <duration>', 'stop after this long if downloads remain: 30s, 10m, 1h (at most 24h)').argParser(durationOption('--ttl')).default(10 * 60 * 1000, '10m'))
-    .option('--bind <addr>', 'listen on this address only (default: every IPv4 interface; the URL names the first LAN address)')
+    .option('--bind <addr>', 'listen on this address only (default: every IPv4 interface; the URL names the first LAN address)', bindOption)
     .option('--port <n>', 'TCP port (default: a free one)', intOption('--port', 1, 65535))
     .addHelpText(
       'after',
@@ -30,10 +30,13 @@ Examples:
   pocketca share bob-pixel.p12 --ttl 30m
   pocketca share ~/.pocketca/ca.pem --bind 192.168.1.10 --port 8443
 
+Ctrl-C closes the link and says how many downloads it had.
+
 Exit codes:
-  0  the file was downloaded --max-downloads times
-  1  --ttl passed first, or the server could not start
-  2  bad usage or bad input (no such file, a directory, larger than 10 MiB)`,
+  0    the file was downloaded --max-downloads times
+  1    --ttl passed first, or the server could not start
+  2    bad usage or bad input (no such file, a directory, larger than 10 MiB)
+  130  stopped with Ctrl-C`,
     )
     .action(async (file: string, opts: { maxDownloads: number; ttl: number; bind?: string; port?: number }, command: Command) => {
       const { out } = runtimeFor(command);

@@ -35,7 +35,8 @@ listed and revocable like any certificate, and bundle.pem then holds it after
 the root.
 
 Examples:
-  openssl req -new -newkey rsa:2048 -nodes -keyout dev.key -subj /CN=sensor-1 -out dev.csr
+  openssl req -new -newkey rsa:2048 -nodes -keyout dev.key \\
+      -subj /CN=sensor-1 -out dev.csr
   pocketca sign dev.csr --out sensor-1.pem
   pocketca sign web.csr --profile server --json
   pocketca sign issuing-ca.csr --profile intermediate --out issuing-ca.pem
