@@ -95,12 +95,25 @@ export class RevocationNotEffectiveError extends PocketcaError {}
  */
 export class CrlIncompleteError extends PocketcaError {}
 export class OutputExistsError extends PocketcaError {}
+/**
+ * A file appeared at an output name (or the file there was replaced) after
+ * the output rule checked it and before pocketca wrote it: another program
+ * or another pocketca run wrote there meanwhile. It is left alone (exit 1).
+ */
+export class OutputAppearedError extends OutputExistsError {}
 /** An output path names something the user cannot mean: inside the CA home, a missing directory, a directory (exit 2). */
 export class InvalidOutputPathError extends UsageError {}
 /** The filesystem refused: permission denied, read-only, full, an I/O error (exit 1). */
 export class FilesystemError extends PocketcaError {}
 export class CheckFailedError extends PocketcaError {}
 export class OperationFailedError extends PocketcaError {}
+/**
+ * A step that waits for another thread (a key pair, a worker's reply, a file
+ * synced on the thread pool) made no progress within its time: the run stops
+ * with what it did (exit 1) instead of hanging. What stalled may never end,
+ * so the process exits without waiting for it (src/cli/main.ts).
+ */
+export class StalledError extends PocketcaError {}
 /** `share`: the link's time ran out before the downloads it allowed (exit 1). */
 export class ShareExpiredError extends PocketcaError {}
 /**

@@ -109,15 +109,24 @@ export function closestName(typed: string, names: Iterable<string>): string | un
 /**
  * `issue NAME` when NAME already has a valid certificate: a second one is
  * almost always a mistake (the old phone keeps working, and `revoke NAME`
- * then matches two). `renew` is what replaces it.
+ * then matches two). `renew` is what replaces it: it may record its new
+ * certificate while the ones it replaces (`besides`) are still valid.
+ *
+ * The one place of the rule "one valid certificate per NAME". Commands call
+ * it early, so the common case fails before any passphrase or key work, and
+ * recordCertificate calls it again inside the recording transaction (BEGIN
+ * IMMEDIATE), which is what makes it hold when two runs race for one name
+ * (SPEC "Two processes at once").
  */
-export function refuseSecondCertificate(db: Db, name: string, now: string): void {
-  const valid = findByName(db, name).filter((r) => statusOf(r, now) === 'valid');
+export function refuseSecondCertificate(db: Db, name: string, now: string, besides: readonly string[] = []): void {
+  const valid = findByName(db, name).filter((r) => statusOf(r, now) === 'valid' && !besides.includes(r.serial));
   if (valid.length === 0) return;
   const newest = valid[valid.length - 1]!;
   throw new ValidCertificateExistsError(
     `${name} already has a valid certificate: ${newest.serial}, expires ${newest.notAfter.slice(0, 10)}${valid.length > 1 ? ` (and ${valid.length - 1} more)` : ''}; nothing was issued`,
-    `pocketca renew ${name} makes its new certificate and revokes the old one; --force issues another alongside it`,
+    newest.source === 'scep'
+      ? `its key is on the device: pocketca scep ${name} renews it there and revokes the old one; --force issues another alongside it`
+      : `pocketca renew ${name} makes its new certificate and revokes the old one; --force issues another alongside it`,
   );
 }
 

@@ -3,43 +3,64 @@
  * flags for all, the CA key unlocked once (SPEC "Many devices at once").
  *
  * Everything that can be refused is refused before the first identity: every
- * name (a bad one or a duplicate is exit 2), existing output files, names
- * that already have a valid certificate (exit 1 unless --force, as for one
- * `issue NAME`). Then the key pairs are generated on libuv's thread pool, a
- * bounded number in flight, while this thread signs, encodes, records and
- * writes the identities in file order.
+ * name (a bad one or a duplicate is exit 2), names whose files would be one
+ * file (exit 2), existing output files, names that already have a valid
+ * certificate (exit 1 unless --force, as for one `issue NAME`). Then the key
+ * pairs are generated on libuv's thread pool, a bounded number in flight,
+ * while this thread signs, encodes, records and writes the identities in
+ * file order.
  *
  * Each identity is recorded in its own transaction before its files are
- * written (SPEC "Guarantees", per identity). A generated password is written
- * to OUT_DIR/passwords.csv (rewritten whole, then renamed) before its
- * identity is recorded: a run killed in between leaves at most one password
- * for a device that was never issued, never an issued PKCS#12 without its
- * password. A failure midway stops the run: the identities issued so far
- * stay complete and recorded, and the error names the ones that remain.
+ * written (SPEC "Guarantees", per identity), with the one-certificate-per-
+ * name rule inside that transaction, and its files never replace one that
+ * appeared since the check (SPEC "Two processes at once"). A generated
+ * password is in OUT_DIR/passwords.csv (rewritten whole, then put in place)
+ * before its identity is recorded: a run killed in between leaves at most one
+ * password for a device that was never issued, never an issued PKCS#12
+ * without its password. A failure midway stops the run: the identities issued
+ * so far stay complete and recorded, passwords.csv lists exactly them, and
+ * the error says what became of the one in flight and names the ones that
+ * remain. A step that waits on another thread for STALL_MS stops the run the
+ * same way (issue 16: a batch once hung for minutes).
  */
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { generatePassword } from '../ca/passwords';
 import { validateName } from '../formats/names';
-import type { Pkcs12Format, Pkcs12Secrets } from '../formats/pkcs12';
-import { InvalidNameError, OperationFailedError, OutputExistsError, UsageError, ValidCertificateExistsError } from '../errors';
+import { InvalidNameError, OperationFailedError, OutputExistsError, PocketcaError, StalledError, UsageError, ValidCertificateExistsError } from '../errors';
 import { findByName, statusOf } from '../store/certificates';
 import type { AppContext } from '../host/context';
-import { checkpoint, PRIVATE, readFileBounded, stageFileAtomic, writeFilesAtomic, type StagedFile } from '../host/files';
-import { ensureOutputDir, writeOutput } from '../host/output-target';
+import {
+  checkpoint,
+  CREATE,
+  PRIVATE,
+  readFileBounded,
+  removePublished,
+  removeTempFilesInFlight,
+  REPLACE,
+  stageFileAtomic,
+  stallLimitMs,
+  writeFileAtomic,
+  writeFilesAtomic,
+  type FileId,
+  type FileToWrite,
+  type StagedFile,
+} from '../host/files';
+import { ensureOutputDir } from '../host/output-target';
 import { recordCertificate } from './issue-certificate';
 import {
   buildIdentity,
   checkIssuable,
-  filesOf,
   loadEncoders,
   planIssue,
+  refuseAppearedOutputs,
   resolveIdentityOutputs,
   resultOf,
   signerFor,
+  validAlongside,
+  writeIdentityFiles,
   type BuiltIdentity,
   type IssueParams,
   type IssuePlan,
@@ -47,7 +68,7 @@ import {
   type IssueSession,
 } from './issue-identity';
 import { takeKey } from '../host/key-pairs';
-import type { Pkcs12Request } from '../host/pkcs12-worker';
+import { startPkcs12Deriver, type Pkcs12Deriver } from '../host/pkcs12-deriver';
 import { unlockCaKey } from '../host/unlock';
 
 /** A batch file: a name is at most 65 octets a line; a megabyte is some 15,000 devices. */
@@ -56,6 +77,14 @@ export const MAX_BATCH_BYTES = 1024 * 1024;
 const BUILT_AHEAD = 2;
 /** The file generated PKCS#12 passwords go to, in the output directory. */
 export const PASSWORDS_FILE = 'passwords.csv';
+/**
+ * How long one identity may wait for another thread (its key pair, its
+ * PKCS#12 material from the worker, its files synced on the thread pool)
+ * before the batch stops as stalled (issue 16: a batch hung for minutes with
+ * its files half-staged). An RSA-4096 key on a slow, busy machine takes
+ * seconds; two minutes without any progress is not slowness.
+ */
+export const STALL_MS = 120_000;
 
 export interface BatchParams extends Omit<IssueParams, 'name' | 'cn'> {
   /** The file of names, one per line; blank lines and `#` comments are skipped. */
@@ -70,9 +99,15 @@ export interface BatchResult {
   passwordsPath?: string;
 }
 
+/** A name of a batch file and the line it is on. */
+export interface BatchName {
+  name: string;
+  line: number;
+}
+
 /** The names in a batch file, in order, each checked; a bad one or a duplicate is exit 2 naming its line. */
-export function parseBatchNames(text: string, file: string): string[] {
-  const names: string[] = [];
+export function parseBatchNames(text: string, file: string): BatchName[] {
+  const names: BatchName[] = [];
   // Case-insensitive file systems (macOS, Windows) would give two names one file.
   const seen = new Map<string, number>();
   text.split(/\r?\n/).forEach((raw, index) => {
@@ -88,7 +123,7 @@ export function parseBatchNames(text: string, file: string): string[] {
     const first = seen.get(line.toLowerCase());
     if (first !== undefined) throw new UsageError(`${file} line ${lineNo}: ${JSON.stringify(line)} is already on line ${first}`, 'each device once; nothing was issued');
     seen.set(line.toLowerCase(), lineNo);
-    names.push(line);
+    names.push({ name: line, line: lineNo });
   });
   if (names.length === 0) throw new UsageError(`${file} names no device`, 'one NAME per line; blank lines and lines starting with # are skipped');
   return names;
@@ -129,78 +164,63 @@ function keyPool(plan: IssuePlan, count: number, width: number): { keys: Promise
   return { keys, stop: () => (stopped = true) };
 }
 
-/** Buffers come back from a worker as Uint8Arrays (structured clone). */
-const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-const reviveDerived = (d: Pkcs12Secrets['mac']): Pkcs12Secrets['mac'] => ({ salt: asBuffer(d.salt), key: asBuffer(d.key), iv: asBuffer(d.iv) });
+const csvOf = (rows: readonly [string, string][]): string => ['name,password', ...rows.map(([name, password]) => `${name},${password}`)].join('\n') + '\n';
+
+/** What each planned file is, for the collision message. */
+const ROLE_WORDS: Record<string, string> = { cert: 'certificate', key: 'key', p12: 'PKCS#12', mobileconfig: 'profile', fullchain: 'full chain' };
 
 /**
- * PKCS#12 password material derived on a worker thread (src/host/pkcs12-worker.ts),
- * requested ahead so it is ready when the identity is built. If the worker
- * cannot run, each request is derived here instead.
+ * Two names of one batch whose files would have the same name (`web` and
+ * `web.key`: web.key.pem is the first's key and the second's certificate)
+ * are exit 2 before anything is issued (SPEC "Two processes at once"): the
+ * second would otherwise replace the first's file, or, now that a name
+ * taken meanwhile is never replaced, stop the batch midway. File names are
+ * compared without case, as the duplicate names are: the output directory
+ * may be on a filesystem that ignores case (a FAT USB stick, macOS, Windows),
+ * where WEB.pem and web.pem are one file.
  */
-function pkcs12Deriver(encoders: { preparePkcs12: (password: string, format: Pkcs12Format) => Pkcs12Secrets }): {
-  derive: (password: string, format: Pkcs12Format) => Promise<Pkcs12Secrets>;
-  close: () => void;
-} {
-  const pending = new Map<number, { resolve: (s: Pkcs12Secrets) => void; reject: (e: Error) => void; password: string; format: Pkcs12Format }>();
-  let worker: Worker | undefined;
-  let next = 0;
-  const fallBack = () => {
-    worker = undefined;
-    for (const [id, p] of pending) {
-      pending.delete(id);
-      try {
-        p.resolve(encoders.preparePkcs12(p.password, p.format));
-      } catch (error) {
-        p.reject(error as Error);
+export function refuseCollidingOutputs(names: readonly BatchName[], plans: readonly IssuePlan[], file: string, passwordsFile?: string): void {
+  const owners = new Map<string, { entry?: BatchName; role: string; base: string }>();
+  if (passwordsFile) owners.set(passwordsFile.toLowerCase(), { role: 'passwords', base: passwordsFile });
+  plans.forEach((plan, i) => {
+    for (const f of plan.files) {
+      const base = basename(f.path);
+      const first = owners.get(base.toLowerCase());
+      const entry = names[i]!;
+      if (!first) {
+        owners.set(base.toLowerCase(), { entry, role: f.role, base });
+        continue;
       }
+      const what = (e: BatchName | undefined, role: string) => (e ? `${e.name}'s ${ROLE_WORDS[role] ?? role}` : 'the generated passwords');
+      const where = first.entry ? `${JSON.stringify(first.entry.name)} (line ${first.entry.line}) and ` : '';
+      const same = first.base === base ? base : `${first.base} and ${base} (one file where case is ignored)`;
+      throw new UsageError(
+        `${file}: ${where}${JSON.stringify(entry.name)} (line ${entry.line}) would write the same file, ${same}: ${what(first.entry, first.role)} and ${what(entry, f.role)}`,
+        'rename one of the devices in the file; nothing was issued',
+      );
     }
-  };
-  try {
-    worker = new Worker(join(__dirname, '..', 'host', 'pkcs12-worker.js'));
-    worker.unref();
-    worker.on('message', (m: { id: number; secrets?: Pkcs12Secrets; error?: string }) => {
-      const p = pending.get(m.id);
-      if (!p) return;
-      pending.delete(m.id);
-      if (!m.secrets) return p.reject(new Error(m.error ?? 'the PKCS#12 worker failed'));
-      const s = m.secrets;
-      p.resolve({ format: s.format, keyBag: reviveDerived(s.keyBag), mac: reviveDerived(s.mac), ...(s.certSafe ? { certSafe: reviveDerived(s.certSafe) } : {}) });
-    });
-    worker.on('error', fallBack);
-  } catch {
-    worker = undefined;
-  }
-  return {
-    derive(password, format) {
-      if (!worker) return Promise.resolve().then(() => encoders.preparePkcs12(password, format));
-      const id = next++;
-      const result = new Promise<Pkcs12Secrets>((resolve, reject) => pending.set(id, { resolve, reject, password, format }));
-      worker.postMessage({ id, password, format } satisfies Pkcs12Request);
-      return result;
-    },
-    close: () => void worker?.terminate(),
-  };
+  });
 }
-
-const csvOf = (rows: readonly [string, string][]): string => ['name,password', ...rows.map(([name, password]) => `${name},${password}`)].join('\n') + '\n';
 
 export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<BatchResult> {
   const text = readFileBounded(p.batchFile, { max: MAX_BATCH_BYTES, what: 'batch file', expected: 'a batch file names one device per line' }).toString('utf8');
-  const names = parseBatchNames(text, p.batchFile);
+  const entries = parseBatchNames(text, p.batchFile);
+  const names = entries.map((e) => e.name);
   const plans = names.map((name) => planIssue({ ...p, name }));
+  const generated = p.p12Password === undefined && p.profile === 'client';
+  refuseCollidingOutputs(entries, plans, p.batchFile, generated ? PASSWORDS_FILE : undefined);
   const now = ctx.now();
   for (const plan of plans) checkIssuable(ctx.home.caCertificate(), plan, now);
   // Every file of every identity through the output rule, before anything is unlocked or signed.
   const dir = resolveIdentityOutputs(ctx, plans, p.outDir);
   const outDir = dir.path;
-  const generated = p.p12Password === undefined && p.profile === 'client';
   const passwordsPath = generated ? join(outDir, PASSWORDS_FILE) : undefined;
   if (passwordsPath && !p.force && existsSync(passwordsPath)) {
     throw new OutputExistsError(`${passwordsPath} already exists`, 'move it away (it may hold the passwords of an earlier batch), or pass --force to replace it');
   }
   const db = ctx.home.database();
   if (!p.force) {
+    // Early, before the passphrase and the keys; recordCertificate checks again in each identity's transaction.
     const now = ctx.now().toISOString();
     const taken = names.filter((name) => findByName(db, name).some((row) => statusOf(row, now) === 'valid'));
     if (taken.length > 0) {
@@ -214,13 +234,42 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
   const command = plans[0]!.command;
   const ca = ctx.home.caCertificate();
   const pool = keyPool(plans[0]!, plans.length, keysInFlight());
-  let deriver: ReturnType<typeof pkcs12Deriver> | undefined;
+  let deriver: Pkcs12Deriver | undefined;
+  // Set when the batch stops waiting for a stalled step: what finishes late is then not published.
+  const abort = new AbortController();
+  const stallMs = stallLimitMs(STALL_MS);
+  /** What each identity is waiting for while it is built, for the stall message. */
+  const waiting: string[] = [];
+  /** `promise`, or a StalledError naming the identity if it does not settle within stallMs. */
+  const watch = <T>(promise: Promise<T>, i: number, what: () => string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        abort.abort();
+        reject(new StalledError(`no progress for ${Math.round(stallMs / 1000)} s at ${names[i]} (${i + 1} of ${names.length}), waiting for ${what()}`));
+      }, stallMs);
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   const issued: IssueResult[] = [];
   const passwords: [string, string][] = [];
-  let stagedCsv: StagedFile | undefined;
+  /** passwords.csv as this run last published it (replaced only while it is still that file), and its number of rows. */
+  let csv: { id: FileId; rows: number } | undefined;
+  /** The next version of passwords.csv, synced, to be published before its identity is recorded. */
+  let stagedCsv: { file: StagedFile; rows: number } | undefined;
+  /** The identity in flight, once its certificate is recorded. */
+  let recorded: BuiltIdentity | undefined;
+  let at = 0;
   try {
     const encoders = await loadEncoders();
-    const derive = (deriver = pkcs12Deriver(encoders)).derive;
+    const derive = (deriver = startPkcs12Deriver(encoders.preparePkcs12)).derive;
     const caKey = await unlockCaKey(ctx, command);
     const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await signerFor(ctx, caKey) : undefined;
     const session: IssueSession = { ctx, ca, caKey, db, encoders, ...(profileSigner ? { profileSigner } : {}) };
@@ -230,8 +279,11 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
     for (const secrets of secretsAhead) secrets.catch(() => undefined);
     // Signing and encoding are pure: the identities ahead are built while the files of this one are synced on the thread pool.
     const build = async (i: number): Promise<BuiltIdentity> => {
+      waiting[i] = 'its PKCS#12 password material from the worker thread';
       const secrets = await secretsAhead[i];
-      return buildIdentity(session, plans[i]!, await pool.keys[i]!, passwordsAhead[i]!, secrets);
+      waiting[i] = 'its key pair from the thread pool';
+      const key = await pool.keys[i]!;
+      return buildIdentity(session, plans[i]!, key, passwordsAhead[i]!, secrets);
     };
     // A new directory is 0700: it holds the PKCS#12s and the passwords.
     ensureOutputDir(dir, 0o700);
@@ -245,39 +297,60 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
       }
     };
     buildAhead(0);
-    const csvFile = () => ({ path: passwordsPath!, data: csvOf(passwords), mode: PRIVATE });
+    // The first version of passwords.csv takes a free name (never one that appeared since the check), later ones replace only it.
+    const csvFile = (): FileToWrite => ({
+      path: passwordsPath!,
+      data: csvOf(passwords),
+      mode: PRIVATE,
+      publish: csv ? { mode: 'replace-checked', checked: csv.id } : p.force ? REPLACE : CREATE,
+    });
     for (const [i, plan] of plans.entries()) {
-      try {
-        const built: BuiltIdentity = await builds[i]!;
-        if (passwordsPath) {
-          // The first password is written here; every later one was synced with the files of the
-          // identity before it and is only renamed into place now (issue 13: one round of fsyncs per
-          // identity instead of two). Either way it is on disk before its identity is recorded.
-          if (stagedCsv) stagedCsv.commit();
-          else {
-            passwords.push([plan.name, built.password]);
-            await writeFilesAtomic([csvFile()]);
-          }
+      at = i;
+      const built: BuiltIdentity = await watch(builds[i]!, i, () => waiting[i]!);
+      refuseAppearedOutputs(plan);
+      if (passwordsPath) {
+        // The first password is written here; every later one was synced with the files of the
+        // identity before it and is only published now (issue 13: one round of fsyncs per
+        // identity instead of two). Either way it is on disk before its identity is recorded.
+        if (stagedCsv) {
+          const next = stagedCsv;
           stagedCsv = undefined;
+          csv = { id: next.file.commit(), rows: next.rows };
+        } else {
+          passwords.push([plan.name, built.password]);
+          const [id] = await watch(writeFilesAtomic([csvFile()], undefined, abort.signal), i, () => `${PASSWORDS_FILE} to be written and synced`);
+          csv = { id: id!, rows: passwords.length };
         }
-        recordCertificate(db, built.signed, command);
-        buildAhead(i + BUILT_AHEAD);
-        const writes: Promise<unknown>[] = [writeIdentityFiles(built)];
-        if (passwordsPath && i + 1 < plans.length) {
-          passwords.push([plans[i + 1]!.name, passwordsAhead[i + 1]!]);
-          writes.push(stageFileAtomic(csvFile()).then((staged) => (stagedCsv = staged)));
-        }
-        const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
-        issued.push(resultOf(built));
-        checkpoint(`batch:${i + 1}`);
-        p.onProgress?.(i + 1, plans.length, plan.name);
-      } catch (error) {
-        throw stoppedMidway(error, issued, names.slice(i), passwordsPath);
       }
+      recordCertificate(db, built.signed, command, validAlongside(plan));
+      recorded = built;
+      buildAhead(i + BUILT_AHEAD);
+      const files = writeIdentityFiles(built, abort.signal);
+      let next: Promise<unknown> = Promise.resolve();
+      if (passwordsPath && i + 1 < plans.length) {
+        passwords.push([plans[i + 1]!.name, passwordsAhead[i + 1]!]);
+        const rows = passwords.length;
+        next = stageFileAtomic(csvFile(), abort.signal).then((file) => (stagedCsv = { file, rows }));
+      }
+      const [wrote, staged] = await watch(Promise.allSettled([files, next]), i, () => 'its files to be written and synced on the thread pool');
+      if (wrote.status === 'rejected') throw wrote.reason;
+      recorded = undefined;
+      issued.push(resultOf(built));
+      if (staged.status === 'rejected') throw staged.reason;
+      checkpoint(`batch:${i + 1}`);
+      p.onProgress?.(i + 1, plans.length, plan.name);
     }
+  } catch (error) {
+    (stagedCsv as { file: StagedFile } | undefined)?.file.discard();
+    // Given up on a stalled step: its half-staged files go, now (the work itself may never end).
+    const stalledNote = error instanceof StalledError && removeTempFilesInFlight() > 0 ? '; its temporary files removed' : '';
+    // The published passwords.csv holds a line ahead of what was issued (the identity in flight): it goes.
+    const done = csv as { id: FileId; rows: number } | undefined;
+    const csvNote = passwordsPath && done && done.rows > issued.length ? tidyPasswords(passwordsPath, done.id, passwords, issued) : '';
+    const next = recorded ? at + 1 : issued.length > at ? at + 1 : at;
+    throw stoppedMidway(error, issued, recorded, names.slice(next), passwordsPath, csvNote + stalledNote);
   } finally {
-    (stagedCsv as StagedFile | undefined)?.discard();
+    (stagedCsv as { file: StagedFile } | undefined)?.file.discard();
     pool.stop();
     deriver?.close();
   }
@@ -285,28 +358,53 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
 }
 
 /**
- * An identity's regular files synced in parallel (temporary names, then renames);
- * a device or FIFO the output rule let through is written in place, never renamed over.
+ * A batch that stops leaves passwords.csv describing exactly the identities
+ * it issued: the line of the one in flight (written before its record) goes,
+ * and a file of no identity at all is removed. Only the file this run
+ * published is touched. Returns a note for the error when that failed.
  */
-function writeIdentityFiles(built: BuiltIdentity): Promise<void> {
-  const targets = built.plan.targets!;
-  const files = filesOf(built);
-  files.forEach((f, i) => {
-    if (targets[i]!.kind !== 'file') writeOutput(targets[i]!, f.data, f.mode);
-  });
-  return writeFilesAtomic(files.filter((_, i) => targets[i]!.kind === 'file'));
+function tidyPasswords(path: string, csvId: FileId, passwords: readonly [string, string][], issued: readonly IssueResult[]): string {
+  const kept = new Set(issued.map((r) => r.name));
+  try {
+    if (kept.size === 0) removePublished(path, csvId);
+    else writeFileAtomic(path, csvOf(passwords.filter(([name]) => kept.has(name))), PRIVATE, { mode: 'replace-checked', checked: csvId });
+    return '';
+  } catch (error) {
+    return ` (${path} could not be tidied: ${error instanceof Error ? error.message : String(error)}; its lines of devices not issued describe no file)`;
+  }
 }
 
-/** A failure after the run began: what was issued stays; the error says what remains (exit 1). */
-function stoppedMidway(error: unknown, issued: readonly IssueResult[], remaining: readonly string[], passwordsPath: string | undefined): unknown {
-  if (issued.length === 0) return error;
+/**
+ * A failure after the run began: what was issued stays complete; the error
+ * says what was issued, what became of the identity in flight, and what
+ * remains (exit 1, or the cause's own code when nothing was issued).
+ */
+function stoppedMidway(
+  error: unknown,
+  issued: readonly IssueResult[],
+  inFlight: BuiltIdentity | undefined,
+  remaining: readonly string[],
+  passwordsPath: string | undefined,
+  csvNote: string,
+): unknown {
+  if (issued.length === 0 && !inFlight) {
+    // Nothing of this run is recorded or in place: the cause, saying so.
+    if (error instanceof PocketcaError && !/nothing was issued/.test(error.message)) error.message += `; nothing was issued${csvNote}`;
+    return error;
+  }
   const cause = error instanceof Error ? error.message : String(error);
   const done =
     issued.length === 0
       ? 'nothing was issued'
       : `${issued.length} issued and recorded (${issued.map((r) => r.name).join(', ')})${passwordsPath ? `, their passwords in ${passwordsPath}` : ''}`;
-  return new OperationFailedError(
-    `stopped: ${cause}; ${done}; not issued: ${remaining.join(', ')}`,
-    'put the names not issued in a new file and run `pocketca issue --batch FILE` again',
+  const lost = inFlight
+    ? `; ${inFlight.plan.name} is recorded as ${inFlight.signed.record.serial} but its files were not written and its key is gone (\`pocketca renew ${inFlight.plan.name} --out-dir DIR\` replaces it)`
+    : '';
+  const rest = remaining.length > 0 ? `; not issued: ${remaining.join(', ')}` : '';
+  // A stall stays a StalledError: the process then exits without waiting for what stalled.
+  const Stopped = error instanceof StalledError ? StalledError : OperationFailedError;
+  return new Stopped(
+    `stopped: ${cause}; ${done}${lost}${rest}${csvNote}`,
+    remaining.length > 0 ? 'put the names not issued in a new file and run `pocketca issue --batch FILE` again' : undefined,
   );
 }

@@ -13,6 +13,7 @@ import { insertCertificate, type CertificateRecord, type Source } from '../store
 import type { Db } from '../store/database';
 import { recordEvent } from '../store/events';
 import { checkpoint } from '../host/files';
+import { refuseSecondCertificate } from './find-certificate';
 
 export interface SignRequest {
   name: string;
@@ -63,11 +64,29 @@ export function signCertificate(
   };
 }
 
-/** `detail` is the event's detail; default the profile (`scep` adds the device's transaction ID). */
-export function recordCertificate(db: Db, signed: SignedCertificate, command: string, detail: string = signed.record.profile): void {
+/**
+ * Which valid certificates the name may already have when a new one is
+ * recorded (SPEC: one valid certificate per NAME): `[]` none (`issue`,
+ * `scep`), the serials a renewal replaces (`renew`), or 'any' (`--force`,
+ * `sign`, the internal profile signer). Every caller says which: a command
+ * cannot leave the rule out by forgetting it.
+ */
+export type ValidAlongside = readonly string[] | 'any';
+
+/**
+ * Record a signed certificate and its audit event in one IMMEDIATE
+ * transaction. Unless `alongside` is 'any', the name's valid certificates
+ * are checked inside that transaction (refuseSecondCertificate): of two runs
+ * racing for one name, the second finds the first's row and records nothing
+ * (ValidCertificateExistsError). `detail` is the event's detail; default the
+ * profile (`scep` adds the device's transaction ID).
+ */
+export function recordCertificate(db: Db, signed: SignedCertificate, command: string, alongside: ValidAlongside, detail: string = signed.record.profile): void {
+  const { record } = signed;
   db.transaction(() => {
-    insertCertificate(db, signed.record, signed.der);
-    recordEvent(db, { at: signed.record.issuedAt, command, outcome: 'ok', serial: signed.record.serial, name: signed.record.name, detail });
+    if (alongside !== 'any') refuseSecondCertificate(db, record.name, record.issuedAt, alongside);
+    insertCertificate(db, record, signed.der);
+    recordEvent(db, { at: record.issuedAt, command, outcome: 'ok', serial: record.serial, name: record.name, detail });
     checkpoint(`${command}:recording`);
   }).immediate();
   checkpoint(`${command}:recorded`);

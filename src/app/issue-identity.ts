@@ -3,6 +3,7 @@
  * service (server), exported as the files the device or proxy needs.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { checkEndEntity, DEFAULT_DAYS, type ProfileName } from '../ca/certificate-profiles';
 import { resolveKeySpec, type KeySpec } from '../ca/key-types';
@@ -10,17 +11,17 @@ import { validateName } from '../formats/names';
 import { generatePassword } from '../ca/passwords';
 import { buildSubject, type Subject } from '../ca/subject';
 import { validateSans } from '../ca/subject-alt-names';
-import { UsageError } from '../errors';
+import { OutputAppearedError, PocketcaError, UsageError } from '../errors';
 import { toPem } from '../formats/pem';
 import type { Pkcs12Format, Pkcs12Secrets } from '../formats/pkcs12';
 import { commonNameFromDer } from '../formats/x500-name';
 import type { ParsedCertificate, SubjectAltNames } from '../formats/x509';
 import type { Db } from '../store/database';
 import type { AppContext } from '../host/context';
-import { PRIVATE, PUBLIC } from '../host/files';
+import { checkpoint, PRIVATE, PUBLIC, writeFilesAtomic } from '../host/files';
 import { deviceFile } from '../host/output-kinds';
-import { ensureOutputDir, resolveOutputDir, resolveOutputIn, writeOutput, type OutputDir, type OutputTarget } from '../host/output-target';
-import { recordCertificate, signCertificate, summarize, type IssuedSummary, type SignedCertificate } from './issue-certificate';
+import { asFilesystemError, checkTargetDirectory, ensureOutputDir, writeFailure, resolveOutputDir, resolveOutputIn, writeOutput, type OutputDir, type OutputTarget } from '../host/output-target';
+import { recordCertificate, signCertificate, summarize, type IssuedSummary, type SignedCertificate, type ValidAlongside } from './issue-certificate';
 import { takeKey } from '../host/key-pairs';
 import { unlockCaKey } from '../host/unlock';
 import { refuseSecondCertificate } from './find-certificate';
@@ -66,6 +67,12 @@ export interface IssueParams {
   force: boolean;
   /** The command recorded in the audit log; default 'issue'. */
   command?: string;
+  /**
+   * `renew`: the serials of the name's certificates this one replaces, which
+   * may still be valid when it is recorded; any other valid one means another
+   * run got there first and nothing is recorded. Default none.
+   */
+  supersedes?: readonly string[];
 }
 
 export interface IssueResult extends IssuedSummary {
@@ -251,19 +258,91 @@ export function buildIdentity(s: IssueSession, plan: IssuePlan, key: KeyObject, 
   return { plan, signed, contents, password, generated: p.p12Password === undefined && p.profile === 'client' };
 }
 
-/** Record the certificate (its own transaction), then write its files: SPEC "Guarantees". */
-export function saveIdentity(db: Db, built: BuiltIdentity, dir: OutputDir): IssueResult {
-  recordCertificate(db, built.signed, built.plan.command);
+/**
+ * The valid certificates NAME may have when this identity is recorded
+ * (recordCertificate): none for `issue` ('any' with --force), the replaced
+ * ones for `renew`.
+ */
+export function validAlongside(plan: IssuePlan): ValidAlongside {
+  if (plan.command === 'renew') return plan.params.supersedes ?? [];
+  return plan.params.force ? 'any' : [];
+}
+
+/**
+ * The output rule's check made again just before the certificate is
+ * recorded: a file that appeared at a free name since (another run, another
+ * program) stops the identity with nothing recorded. The publish step
+ * (link(2), src/host/files.ts) is what guarantees it is never replaced; this
+ * look only keeps the certificate unrecorded in the common case.
+ */
+export function refuseAppearedOutputs(plan: IssuePlan): void {
+  for (const target of plan.targets!) {
+    if (target.kind !== 'file' || target.publish.mode !== 'create' || !existsSync(target.path)) continue;
+    throw new OutputAppearedError(
+      `${target.path} appeared after it was checked (another program or pocketca run wrote it meanwhile): left as it is; nothing was issued for ${plan.name}`,
+      'see what wrote it, then move it away or choose another --out-dir and run the command again',
+    );
+  }
+}
+
+/**
+ * Record the identity's certificate, with the one-certificate-per-name rule
+ * inside the transaction, then write its files: SPEC "Guarantees" and "Two
+ * processes at once".
+ */
+export async function saveIdentity(db: Db, built: BuiltIdentity, dir: OutputDir): Promise<IssueResult> {
+  checkpoint(`${built.plan.command}:built`);
+  refuseAppearedOutputs(built.plan);
+  recordCertificate(db, built.signed, built.plan.command, validAlongside(built.plan));
   // A new directory is 0700: it holds the PKCS#12 and keys.
   ensureOutputDir(dir, 0o700);
-  const targets = built.plan.targets!;
-  filesOf(built).forEach((file, i) => writeOutput(targets[i]!, file.data, file.mode));
+  try {
+    await writeIdentityFiles(built);
+  } catch (error) {
+    throw recordedNotWritten(built, error);
+  }
   return resultOf(built);
 }
 
 /** The identity's files with their contents, in the order they are written. */
-export const filesOf = (built: BuiltIdentity): { path: string; data: string | Buffer; mode: number }[] =>
+const filesOf = (built: BuiltIdentity): { path: string; data: string | Buffer; mode: number }[] =>
   built.plan.files.map((f) => ({ path: f.path, data: built.contents.get(f.role)!, mode: f.mode }));
+
+/**
+ * An identity's files: a device or FIFO the output rule let through is
+ * written in place, the regular files are synced in parallel on the thread
+ * pool and then published all or none (src/host/files.ts writeFilesAtomic):
+ * a file that appeared at one of the names is left alone, and the identity's
+ * files already in place are taken back, so no half set of files remains.
+ */
+export async function writeIdentityFiles(built: BuiltIdentity, signal?: AbortSignal): Promise<void> {
+  const targets = built.plan.targets!;
+  const files = filesOf(built);
+  files.forEach((f, i) => {
+    if (targets[i]!.kind !== 'file') writeOutput(targets[i]!, f.data, f.mode);
+  });
+  const regular = files.flatMap((f, i) => {
+    const target = targets[i]!;
+    if (target.kind !== 'file') return [];
+    checkTargetDirectory(target);
+    return [{ ...f, publish: target.publish }];
+  });
+  await writeFilesAtomic(regular, (path, error) => (error instanceof PocketcaError ? error : writeFailure(path, error)), signal);
+}
+
+/**
+ * The certificate is recorded but its files could not be written (a file
+ * appeared at one of its names, the disk filled up): the error says so, with
+ * its serial. Its key existed only in this process: `renew` gives the device
+ * a new one.
+ */
+export function recordedNotWritten(built: BuiltIdentity, error: unknown): unknown {
+  const { name, serial } = built.signed.record;
+  const fsError = error instanceof PocketcaError ? error : asFilesystemError(error);
+  if (!fsError) return error;
+  fsError.message = `${fsError.message}; ${name}'s certificate ${serial} is recorded, but its files were not written and its key is gone`;
+  return fsError.withHint(`\`pocketca renew ${name} --out-dir DIR\` gives it a new key and its files in DIR, and revokes ${serial}`);
+}
 
 /** What `issue` reports of a saved identity. */
 export function resultOf(built: BuiltIdentity): IssueResult {
@@ -306,5 +385,5 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await signerFor(ctx, caKey) : undefined;
   const key = await keyPromise;
   const session: IssueSession = { ctx, ca, caKey, db, encoders, ...(profileSigner ? { profileSigner } : {}) };
-  return saveIdentity(db, buildIdentity(session, plan, key, password, p12Secrets), dir);
+  return await saveIdentity(db, buildIdentity(session, plan, key, password, p12Secrets), dir);
 }

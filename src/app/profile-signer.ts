@@ -47,7 +47,8 @@ export async function ensureProfileSigner(ctx: AppContext, caKey: KeyObject): Pr
     now,
     ctx.randomBytes,
   );
-  recordCertificate(db, signed, 'issue');
+  // The CA's own signer: its name is no device's, and a second one (two runs at once) only signs profiles too.
+  recordCertificate(db, signed, 'issue', 'any');
   writeFileAtomic(keyPath, encryptPrivateKey(key, await ctx.passphrase(), ctx.randomBytes), PRIVATE);
   setSetting(db, 'profile_signer_serial', signed.record.serial);
   return { certDer: signed.der, key };

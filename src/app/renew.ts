@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { keySpecOf } from '../ca/key-types';
-import { CertificateAlreadyRevokedError, UsageError } from '../errors';
+import { CertificateAlreadyRevokedError, UsageError, ValidCertificateExistsError } from '../errors';
 import type { Pkcs12Format } from '../formats/pkcs12';
 import { commonNameFromDer } from '../formats/x500-name';
 import { basicConstraintsOf, parseCertificate, subjectAltNamesOf } from '../formats/x509';
@@ -23,7 +23,7 @@ import type { AppContext } from '../host/context';
 import { checkpoint, PUBLIC } from '../host/files';
 import { findValid } from './find-certificate';
 import { deviceOutputs, issueIdentity, type IssueResult } from './issue-identity';
-import { ensureOutputDir, resolveOutputDir, writeOutput } from '../host/output-target';
+import { ensureOutputDir, resolveOutputDir, writeOutput, type OutputDir } from '../host/output-target';
 import { revokeCertificates } from './revoke';
 import { signCsr } from './sign-csr';
 
@@ -95,13 +95,6 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
   if (old.source === 'internal') {
     throw new UsageError('the profile-signing certificate is internal', '`pocketca issue --sign-profile` makes a new one when it nears expiry');
   }
-  const der = certificateDer(db, old.serial)!;
-  const sans = subjectAltNamesOf(der);
-  const days = p.days ?? Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
-  const profile = old.profile as 'client' | 'server' | 'intermediate';
-  const dir = resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir');
-  const outDir = dir.path;
-
   if (old.source === 'scep' && !p.csr) {
     // Its key lives on the device, which enrolls again by SCEP; the profile replaces the old one there.
     throw new UsageError(
@@ -109,7 +102,38 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
       `renew it with pocketca scep ${old.name} (the device installs the new profile; the old certificate is then revoked as superseded)`,
     );
   }
+  const der = certificateDer(db, old.serial)!;
+  const sans = subjectAltNamesOf(der);
+  const days = p.days ?? Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
+  const profile = old.profile as 'client' | 'server' | 'intermediate';
+  const dir = resolveOutputDir(ctx.home.dir, p.outDir, '--out-dir');
+  // Recorded only while these are the name's only valid certificates: a second renew racing this one records nothing.
+  const supersedes = olds.map((o) => o.serial);
+  try {
+    return await renewAs(ctx, p, { olds, old, der, sans, days, profile, dir, supersedes });
+  } catch (error) {
+    if (!(error instanceof ValidCertificateExistsError)) throw error;
+    throw new ValidCertificateExistsError(
+      `${old.name} got another certificate while this renewal ran (another pocketca run?): ${error.message}`,
+      `\`pocketca list --all\` shows its certificates; \`pocketca renew ${old.name}\` again replaces every valid one`,
+    );
+  }
+}
 
+interface RenewPlan {
+  olds: CertificateRow[];
+  old: CertificateRow;
+  der: Buffer;
+  sans: ReturnType<typeof subjectAltNamesOf>;
+  days: number;
+  profile: 'client' | 'server' | 'intermediate';
+  dir: OutputDir;
+  supersedes: readonly string[];
+}
+
+async function renewAs(ctx: AppContext, p: RenewParams, { olds, old, der, sans, days, profile, dir, supersedes }: RenewPlan): Promise<RenewResult> {
+  const db = ctx.home.database();
+  const outDir = dir.path;
   let issued: IssueResult;
   if (old.source === 'sign' || p.csr) {
     // Its key lives on the device: only the device can make the next one.
@@ -126,7 +150,7 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
     const oldCn = commonNameFromDer(parseCertificate(der).subjectDer) ?? old.name;
     // An intermediate keeps its pathLen; the online engine makes the new CSR (README).
     const pathLen = profile === 'intermediate' ? (basicConstraintsOf(der).pathLen ?? 0) : undefined;
-    const signed = await signCsr(ctx, { csr: p.csr, profile, name: old.name, days, ...sans, command: 'renew', commonName: oldCn, pathLen });
+    const signed = await signCsr(ctx, { csr: p.csr, profile, name: old.name, days, ...sans, command: 'renew', commonName: oldCn, pathLen, supersedes });
     ensureOutputDir(dir, 0o700);
     writeOutput(target!, signed.pem, PUBLIC);
     const { pem: _pem, ignored: _ignored, ...rest } = signed;
@@ -153,6 +177,7 @@ export async function renew(ctx: AppContext, p: RenewParams): Promise<RenewResul
       // Renewing means replacing the old files of this name (and only those, without --force).
       force: Boolean(p.force),
       command: 'renew',
+      supersedes,
     });
   }
   checkpoint('renew:issued');

@@ -382,7 +382,9 @@ export async function startScepEnrollment(ctx: AppContext, p: ScepParams): Promi
       ctx.now(),
       ctx.randomBytes,
     );
-    recordCertificate(db, signed, 'scep', `client; transaction ${msg.transactionId}; to ${remoteAddress}`);
+    // The one-certificate rule again, inside the recording transaction: an `issue NAME` that ran meanwhile wins
+    // (exit 1, nothing recorded); the SCEP certificates this enrollment renews may stay valid alongside it until the watch ends.
+    recordCertificate(db, signed, 'scep', p.force ? 'any' : renewing.map((r) => r.serial), `client; transaction ${msg.transactionId}; to ${remoteAddress}`);
     accepted();
     const summary: ScepIssued = {
       ...summarize(signed),

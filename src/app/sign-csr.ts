@@ -40,6 +40,8 @@ export interface SignParams {
   commonName?: string;
   /** `--profile intermediate`: the subordinate CA's pathLenConstraint; default 0. */
   pathLen?: number;
+  /** `renew --csr`: the serials it replaces, the only certificates of the name that may be valid when it records (see IssueParams); default no rule (`sign`). */
+  supersedes?: readonly string[];
 }
 
 export interface SignResult extends IssuedSummary {
@@ -102,7 +104,8 @@ export async function signCsr(ctx: AppContext, p: SignParams): Promise<SignResul
     ctx.now(),
     ctx.randomBytes,
   );
-  recordCertificate(db, signed, command);
+  // `sign` may certify a name again (a device's second key); a renewal only while what it replaces is all that is valid.
+  recordCertificate(db, signed, command, command === 'renew' ? (p.supersedes ?? []) : 'any');
   if (p.profile === 'intermediate') writeBundle(ctx);
   return {
     ...summarize(signed),

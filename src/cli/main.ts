@@ -4,7 +4,7 @@
  * loaded on demand so `pocketca --version` pays for none of them.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { PocketcaError } from '../errors';
+import { PocketcaError, StalledError } from '../errors';
 import { asDatabaseError } from '../store/sqlite-errors';
 import { asFilesystemError } from '../host/output-target';
 import { commandOf } from './argv';
@@ -98,7 +98,14 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (error) {
-    return report(error, argv);
+    const code = report(error, argv);
+    if (error instanceof StalledError) {
+      // What stalled (a write stuck on the thread pool, a reply that never comes) may never end:
+      // the process exits now, its home closed, instead of when that work does.
+      for (const home of openHomes.splice(0)) home.close();
+      process.exit(code);
+    }
+    return code;
   } finally {
     for (const home of openHomes.splice(0)) home.close();
   }

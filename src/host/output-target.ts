@@ -12,14 +12,18 @@
  *   object (the rule's `sameKind`), or with --force.
  * - A device, a FIFO, `/dev/stdout` or a `>(...)` pipe is written through
  *   (opened and written), never renamed over. `-` is stdout.
- * - A regular file is written to a temporary name and renamed into place
+ * - A regular file is written to a temporary name and then put in place
  *   (writeFileAtomic), in the directory of its real path, so a symbolic link
- *   keeps pointing at the new file.
+ *   keeps pointing at the new file. What was checked is what is replaced: a
+ *   name that was free is taken only while it still is (link(2), never a
+ *   rename over a file that appeared meanwhile), a file that may be replaced
+ *   only while it is the file that was checked (SPEC "Two processes at
+ *   once"); --force replaces whatever is there.
  */
 import { accessSync, closeSync, constants as fs, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { FilesystemError, InvalidOutputPathError, OutputExistsError, UsageError, type PocketcaError } from '../errors';
-import { describeFsError, tempPathFor, writeFileAtomic } from './files';
+import { FilesystemError, InvalidOutputPathError, OutputExistsError, PocketcaError, UsageError } from '../errors';
+import { CREATE, describeFsError, REPLACE, tempPathFor, writeFileAtomic, type Publish } from './files';
 
 /** Where `-` goes: the command's stdout (only src/cli touches the process). */
 export type StdoutSink = (data: Buffer) => void;
@@ -52,8 +56,11 @@ export type OutputTarget =
   | { kind: 'through'; path: string }
   /** /dev/stdout, /dev/fd/N: the descriptor the shell opened, written as it is (a pipe, a socket, a file at its offset). */
   | { kind: 'descriptor'; path: string; fd: number }
-  /** A regular file (new or replaced) at its real path: temporary name, then rename. */
-  | { kind: 'file'; path: string; replaces: boolean };
+  /**
+   * A regular file (new or replaced) at its real path: temporary name, then
+   * published as `publish` says (what the check found: a free name, that file, or --force).
+   */
+  | { kind: 'file'; path: string; replaces: boolean; publish: Publish };
 
 export interface OutputDir {
   path: string;
@@ -231,7 +238,7 @@ export function resolveOutput(homeDir: string, given: string, rule: OutputRule):
     const real = join(realDir, basename(path));
     if (isInHome(home, real)) throw insideHome(flag, path, home);
     probeDirectory(realDir, flag, path);
-    return { kind: 'file', path: real, replaces: false };
+    return { kind: 'file', path: real, replaces: false, publish: rule.force ? REPLACE : CREATE };
   }
   if (st.isDirectory()) throw new InvalidOutputPathError(`${label(flag)}${path} is a directory`, 'name a file in it');
   let real: string | undefined;
@@ -272,7 +279,7 @@ export function resolveOutput(homeDir: string, given: string, rule: OutputRule):
     }
   }
   probeDirectory(dirname(target), flag, path);
-  return { kind: 'file', path: target, replaces: true };
+  return { kind: 'file', path: target, replaces: true, publish: rule.force ? REPLACE : { mode: 'replace-checked', checked: { dev: st.dev, ino: st.ino } } };
 }
 
 /**
@@ -337,7 +344,7 @@ export function ensureOutputDir(dir: OutputDir, mode: number): void {
 
 /** Resolve the file `name` in an output directory: in a directory still to be made, it is new. */
 export function resolveOutputIn(homeDir: string, dir: OutputDir, name: string, rule: OutputRule): OutputTarget {
-  if (!dir.exists) return { kind: 'file', path: join(dir.path, name), replaces: false };
+  if (!dir.exists) return { kind: 'file', path: join(dir.path, name), replaces: false, publish: rule.force ? REPLACE : CREATE };
   return resolveOutput(homeDir, join(dir.path, name), rule);
 }
 
@@ -354,6 +361,25 @@ function writeAll(fd: number, bytes: Buffer): void {
   }
 }
 
+const changedTarget = (path: string) =>
+  new FilesystemError(`${path} changed since it was checked (now a link elsewhere?): nothing written there`, 'check who else can write there, then run the command again');
+
+/**
+ * A regular-file target's directory is still the real directory that was
+ * checked. Between resolveOutput and the write the key was unlocked and
+ * something signed (seconds): a directory someone else controls may have
+ * become a link into the home since.
+ */
+export function checkTargetDirectory(target: OutputTarget & { kind: 'file' }): void {
+  let real: string;
+  try {
+    real = realpathSync(dirname(target.path));
+  } catch (error) {
+    throw writeFailure(target.path, error);
+  }
+  if (real !== dirname(target.path)) throw changedTarget(target.path);
+}
+
 /** Write a resolved output. A failure is one error naming the path. */
 export function writeOutput(target: OutputTarget, data: string | Buffer, mode: number): void {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -361,13 +387,14 @@ export function writeOutput(target: OutputTarget, data: string | Buffer, mode: n
     target.sink(bytes);
     return;
   }
-  // Between resolveOutput and here the key was unlocked and something signed (seconds): a
-  // directory or FIFO that someone else controls may have become a link into the home since.
-  const changed = () => new FilesystemError(`${target.path} changed since it was checked (now a link elsewhere?): nothing written there`, 'check who else can write there, then run the command again');
+  // The same for a FIFO: it may have become a link to a file of the home since it was checked.
+  const changed = () => changedTarget(target.path);
   try {
     if (target.kind === 'file') {
-      if (realpathSync(dirname(target.path)) !== dirname(target.path)) throw changed();
-      writeFileAtomic(target.path, bytes, mode);
+      checkTargetDirectory(target);
+      const written = writeFileAtomic(target.path, bytes, mode, target.publish);
+      // Written again in this run (proxy's files), it replaces what it wrote, and only that.
+      if (target.publish.mode !== 'replace') target.publish = { mode: 'replace-checked', checked: written };
       return;
     }
     if (target.kind === 'descriptor') {
@@ -386,7 +413,8 @@ export function writeOutput(target: OutputTarget, data: string | Buffer, mode: n
       closeSync(fd);
     }
   } catch (error) {
-    if (error instanceof FilesystemError) throw error;
+    // Already one error naming the path (changed, appeared, a missing directory): as it is.
+    if (error instanceof PocketcaError) throw error;
     throw writeFailure(target.path, error);
   }
 }

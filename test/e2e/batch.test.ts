@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, secretFile, type TestCa } from '../helpers/cli';
-import { clientIdentityState, fingerprintOfPem, p12LeafPem, withDatabase } from '../helpers/guarantees';
+import { clientIdentityState, fingerprintOfPem, p12LeafPem, readPasswordsCsv, withDatabase } from '../helpers/guarantees';
 import { runInPty, screenText } from '../helpers/pty';
 import { requireTool } from '../helpers/tools';
 
@@ -23,11 +23,7 @@ function batchFile(ca: TestCa, file: string, list: readonly string[]): string {
 
 const recordedNames = (ca: TestCa): string[] => withDatabase(ca.home, (db) => db.prepare('SELECT name FROM certificates ORDER BY name').pluck().all() as string[]);
 
-function readPasswords(path: string): Map<string, string> {
-  const [header, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
-  assert.equal(header, 'name,password');
-  return new Map(lines.map((line) => line.split(',') as [string, string]));
-}
+const readPasswords = readPasswordsCsv;
 
 /** The .p12 of `name` opens with `password` under openssl and holds the certificate recorded for it. */
 function assertOpens(ca: TestCa, dir: string, name: string, password: string): void {
@@ -177,4 +173,96 @@ test('issue --batch at a terminal shows a progress line on stderr', async (t) =>
   assert.equal(await s.exited, 0, screenText(s.output()));
   assert.match(s.output(), /issued 1\/3: p-01[\s\S]*issued 3\/3: p-03/);
   assert.match(screenText(s.output()), /issued 3 client certificates/);
+});
+
+test('issue 16: names whose output files would collide are exit 2 before anything is issued, naming both', (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const out = join(ca.dir, 'servers');
+  // `web`'s key and `web.key`'s certificate are both web.key.pem.
+  const n = join(ca.dir, 'n');
+  writeFileSync(n, 'web\nweb.key\n');
+  const r = ca.run(['issue', '--batch', n, '--profile', 'server', '--dns', 'web.lan', '--key-type', 'ec', '--out-dir', out]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^error: .*n: "web" \(line 1\) and "web\.key" \(line 2\) would write the same file, web\.key\.pem: web's key and web\.key's certificate\nhint: rename one of the devices in the file; nothing was issued\n/m);
+  // Where case is ignored (a FAT stick, macOS), WEB.fullchain.pem is web.fullchain.pem.
+  const m = join(ca.dir, 'm');
+  writeFileSync(m, '# servers\nweb\n\nWEB.fullchain\n');
+  const r2 = ca.run(['issue', '--batch', m, '--profile', 'server', '--dns', 'web.lan', '--key-type', 'ec', '--out-dir', out]);
+  assert.equal(r2.code, 2, r2.stderr);
+  assert.match(r2.stderr, /"web" \(line 2\) and "WEB\.fullchain" \(line 4\) would write the same file, web\.fullchain\.pem and WEB\.fullchain\.pem \(one file where case is ignored\)/);
+  // A client's certificate and another client's kept key.
+  const k = join(ca.dir, 'k');
+  writeFileSync(k, 'tab\ntab.key\n');
+  const r3 = ca.run(['issue', '--batch', k, '--keep-key', '--key-type', 'ec', '--out-dir', out]);
+  assert.equal(r3.code, 2, r3.stderr);
+  assert.match(r3.stderr, /would write the same file, tab\.key\.pem: tab's key and tab\.key's certificate/);
+  assert.deepEqual(recordedNames(ca), [], 'nothing recorded');
+  assert.ok(!existsSync(out), 'nothing written');
+});
+
+test('issue 16: a file that appears in the output directory during a batch is left alone; the issued names stay complete and passwords.csv lists exactly them', async (t) => {
+  if (!requireTool(t, 'openssl')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const cases = [
+    // Between the second and third identity: the third is not recorded.
+    { prefix: 'f', point: 'batch:2', intruder: 'f-03.pem', recorded: ['f-01', 'f-02'], says: /; 2 issued and recorded \(f-01, f-02\), their passwords in \S+passwords\.csv; not issued: f-03, f-04\n/ },
+    // After the third is recorded, while its files are put in place: recorded, and none of its files stays.
+    {
+      prefix: 'g',
+      point: 'before-rename:g-03.p12',
+      intruder: 'g-03.p12',
+      recorded: ['g-01', 'g-02', 'g-03'],
+      says: /; 2 issued and recorded \(g-01, g-02\), their passwords in \S+passwords\.csv; g-03 is recorded as [0-9a-f]+ but its files were not written and its key is gone \(`pocketca renew g-03 --out-dir DIR` replaces it\); not issued: g-04\n/,
+    },
+  ];
+  for (const c of cases) {
+    const list = names(c.prefix, 4);
+    const out = join(ca.dir, `out-${c.prefix}`);
+    mkdirSync(out);
+    const intruder = join(out, c.intruder);
+    const run = ca.runAsync(['issue', '--batch', batchFile(ca, `${c.prefix}.txt`, list), '--key-type', 'ec', '--out-dir', out], { env: { POCKETCA_TEST_PAUSE_AT: `${c.point}@4000` } });
+    const ready = c.point.startsWith('batch:') ? () => existsSync(join(out, `${c.prefix}-02.mobileconfig`)) : () => readdirSync(out).some((f) => f.startsWith(`.${c.intruder}.tmp-`));
+    for (let n = 0; n < 400 && !ready(); n++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(ready(), `the batch reached ${c.point}`);
+    writeFileSync(intruder, "not pocketca's\n");
+    const r = await run;
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^error: stopped: ${intruder.replace(/[.]/g, '\\.')} appeared after it was checked`, 'm'));
+    assert.match(r.stderr, c.says);
+    assert.equal(readFileSync(intruder, 'utf8'), "not pocketca's\n", 'the file that appeared is not replaced');
+    const passwords = readPasswords(join(out, 'passwords.csv'));
+    assert.deepEqual([...passwords.keys()], list.slice(0, 2), 'passwords.csv lists exactly the identities issued');
+    for (const [name, password] of passwords) assertOpens(ca, out, name, password);
+    const rest = readdirSync(out).filter((f) => f.startsWith(`${c.prefix}-03`) || f.startsWith(`${c.prefix}-04`) || f.startsWith('.'));
+    assert.deepEqual(rest, [c.intruder], 'nothing of the third and fourth, no temporary file');
+    const recorded = withDatabase(ca.home, (db) => db.prepare('SELECT DISTINCT name FROM certificates WHERE name LIKE ? ORDER BY name').pluck().all(`${c.prefix}-%`));
+    assert.deepEqual(recorded, c.recorded);
+  }
+});
+
+test('issue 16: a batch that stops making progress fails loudly: exit 1 naming the identity it stalled at and what was recorded, no temporary file left', async (t) => {
+  if (!requireTool(t, 'openssl')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const list = names('w', 8);
+  const out = join(ca.dir, 'stalled');
+  mkdirSync(out);
+  // The PKCS#12 worker's reply for the sixth identity (request 5) comes 10 s late, as a lost one
+  // would never come; the batch gives a step 4 s (POCKETCA_TEST_STALL_MS; 120 s otherwise).
+  const r = await ca.runAsync(['issue', '--batch', batchFile(ca, 'w.txt', list), '--key-type', 'ec', '--out-dir', out], {
+    env: { POCKETCA_TEST_PAUSE_AT: 'pkcs12:5@10000', POCKETCA_TEST_STALL_MS: '4000' },
+    timeoutMs: 90_000,
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^error: stopped: no progress for 4 s at w-06 \(6 of 8\), waiting for its PKCS#12 password material from the worker thread; 5 issued and recorded \(w-01, w-02, w-03, w-04, w-05\), their passwords in \S+passwords\.csv; not issued: w-06, w-07, w-08\nhint: put the names not issued in a new file/m,
+  );
+  assert.deepEqual(recordedNames(ca), list.slice(0, 5));
+  const passwords = readPasswords(join(out, 'passwords.csv'));
+  assert.deepEqual([...passwords.keys()], list.slice(0, 5));
+  for (const [name, password] of passwords) assertOpens(ca, out, name, password);
+  assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('.') || f.startsWith('w-06')), [], 'no temporary file, nothing of w-06');
 });

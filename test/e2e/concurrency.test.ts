@@ -5,10 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestCa, openssl, secretFile, type RunResult } from '../helpers/cli';
 import { requireTool } from '../helpers/tools';
-import { crlNumbers, integrityCheck, readCrl, revokedSerials, withDatabase } from '../helpers/guarantees';
+import { crlNumbers, fingerprintOfPem, integrityCheck, p12LeafPem, readCrl, readPasswordsCsv, revokedSerials, withDatabase } from '../helpers/guarantees';
 
 test('8 processes issuing, signing, revoking, renewing and re-signing CRLs on one home at once', async (t) => {
   if (!requireTool(t, 'openssl')) return;
@@ -84,4 +85,86 @@ test('8 processes issuing, signing, revoking, renewing and re-signing CRLs on on
   const revoked = revokedSerials(ca.home);
   assert.deepEqual(crl.serials, revoked, 'the final CRL lists exactly the revoked serials');
   assert.equal(revoked.length, 5 + 1, 'v0-v4 and the renewed phone-a');
+});
+
+/** The fingerprints recorded for `name`, from the database itself. */
+const recordedFor = (home: string, name: string): string[] =>
+  withDatabase(home, (db) => db.prepare('SELECT fingerprint_sha256 FROM certificates WHERE name = ?').pluck().all(name) as string[]);
+
+test('issue 16: two `issue NAME` at once, 5 rounds: one certificate; the other run exits 1 with the renew hint and records nothing', async (t) => {
+  if (!requireTool(t, 'openssl')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const p12 = secretFile(ca.dir, 'p12-password', 'one-name');
+  for (let round = 0; round < 5; round++) {
+    const name = `phone-${round}`;
+    // From round 3 each run waits a second inside its recording transaction: the second run has long
+    // passed the early check, and only the check inside its own transaction can stop it.
+    const env = round >= 3 ? { POCKETCA_TEST_PAUSE_AT: 'issue:recording@1000' } : undefined;
+    const dirs = [join(ca.dir, `r${round}-a`), join(ca.dir, `r${round}-b`)];
+    const results = await Promise.all(dirs.map((dir) => ca.runAsync(['issue', name, '--key-type', 'ec', '--p12-password-file', p12, '--out-dir', dir], { env, timeoutMs: 120_000 })));
+    assert.deepEqual(results.map((r) => r.code).sort(), [0, 1], `round ${round}: one run succeeds, the other fails\n${results.map((r) => r.stderr).join('\n')}`);
+    const winner = results.findIndex((r) => r.code === 0);
+    assert.match(
+      results[1 - winner]!.stderr,
+      new RegExp(`^error: ${name} already has a valid certificate: [0-9a-f]+, expires [0-9-]+; nothing was issued\\nhint: pocketca renew ${name} `, 'm'),
+    );
+    const recorded = recordedFor(ca.home, name);
+    assert.equal(recorded.length, 1, `round ${round}: one certificate recorded for ${name}`);
+    assert.deepEqual(recorded, [fingerprintOfPem(p12LeafPem(join(dirs[winner]!, `${name}.p12`), p12))], "the winner's .p12 holds it");
+    const loserDir = dirs[1 - winner]!;
+    assert.ok(!existsSync(loserDir) || readdirSync(loserDir).length === 0, `the run that failed wrote nothing: ${existsSync(loserDir) ? readdirSync(loserDir) : ''}`);
+  }
+  const events = withDatabase(ca.home, (db) => db.prepare("SELECT count(*) FROM events WHERE command = 'issue' AND outcome = 'ok'").pluck().get());
+  assert.equal(events, 5, 'one issue recorded per round');
+});
+
+test('issue 16: two identical `issue --batch` at once: each name recorded once, every .p12 opens with the password passwords.csv gives', async (t) => {
+  if (!requireTool(t, 'openssl')) return;
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  // Two rounds into one output directory (the usual: both in the same folder), one into two.
+  for (const [round, sameDir] of [[0, true], [1, true], [2, false]] as const) {
+    const names = Array.from({ length: 6 }, (_, i) => `b${round}-${i + 1}`);
+    const file = join(ca.dir, `batch-${round}.txt`);
+    writeFileSync(file, names.join('\n') + '\n');
+    const dirs = sameDir ? [join(ca.dir, `same-${round}`), join(ca.dir, `same-${round}`)] : [join(ca.dir, `a-${round}`), join(ca.dir, `b-${round}`)];
+    const results = await Promise.all(dirs.map((dir) => ca.runAsync(['issue', '--batch', file, '--key-type', 'ec', '--out-dir', dir], { timeoutMs: 120_000 })));
+    const label = `round ${round}${sameDir ? ' (one directory)' : ''}`;
+    assert.deepEqual(results.map((r) => r.code).sort(), [0, 1], `${label}: one batch succeeds, the other fails\n${results.map((r) => r.stderr).join('\n')}`);
+    const winner = results.findIndex((r) => r.code === 0);
+    // Refused by whichever check it met first: the early look at passwords.csv or the names, the
+    // file that appeared at publishing, or the name's certificate inside the recording transaction.
+    assert.match(results[1 - winner]!.stderr, /^error: .*(already exists|appeared after it was checked|already has a valid certificate)/m, `${label}: ${results[1 - winner]!.stderr}`);
+    for (const name of names) assert.equal(recordedFor(ca.home, name).length, 1, `${label}: ${name} recorded once`);
+    const passwords = readPasswordsCsv(join(dirs[winner]!, 'passwords.csv'));
+    assert.deepEqual([...passwords.keys()], names, `${label}: passwords.csv names every device once`);
+    for (const [name, password] of passwords) {
+      const leaf = p12LeafPem(join(dirs[winner]!, `${name}.p12`), secretFile(ca.dir, `pw-${name}`, password));
+      assert.deepEqual(recordedFor(ca.home, name), [fingerprintOfPem(leaf)], `${label}: ${name}.p12 opens with its password and holds its certificate`);
+    }
+    if (!sameDir) assert.deepEqual(readdirSync(dirs[1 - winner]!), [], `${label}: the batch that failed left no file, no passwords.csv`);
+  }
+});
+
+test('issue 16: two `renew NAME` at once: one new certificate; the other run exits 1 and records nothing; one valid certificate stays', async (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const p12 = ['--p12-password-file', secretFile(ca.dir, 'p12-password', 'renewed')];
+  for (let round = 0; round < 3; round++) {
+    const name = `tab-${round}`;
+    ca.ok(['issue', name, '--key-type', 'ec', ...p12]);
+    // Each run waits inside its recording transaction: the second finds the first's certificate there.
+    const env = { POCKETCA_TEST_PAUSE_AT: 'renew:recording@1000' };
+    const dirs = [join(ca.dir, `${name}-a`), join(ca.dir, `${name}-b`)];
+    const results = await Promise.all(dirs.map((dir) => ca.runAsync(['renew', name, ...p12, '--out-dir', dir], { env, timeoutMs: 120_000 })));
+    assert.deepEqual(results.map((r) => r.code).sort(), [0, 1], `round ${round}\n${results.map((r) => r.stderr).join('\n')}`);
+    const loser = results.find((r) => r.code === 1)!;
+    assert.match(loser.stderr, new RegExp(`^error: ${name} got another certificate while this renewal ran .*nothing was issued\\nhint: `, 'm'));
+    const certs = withDatabase(ca.home, (db) =>
+      db.prepare('SELECT c.serial, r.reason FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial WHERE c.name = ?').all(name) as { serial: string; reason: string | null }[],
+    );
+    assert.equal(certs.length, 2, `round ${round}: the old certificate and one new one`);
+    assert.deepEqual(certs.map((c) => c.reason).sort(), ['superseded', null].sort(), 'the old one superseded, one valid');
+  }
 });

@@ -9,9 +9,9 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, cleanEnv, createTestCa, openssl, pocketca, tempDir, type RunResult, type TestCa } from '../helpers/cli';
+import { BIN, cleanEnv, createTestCa, openssl, pocketca, secretFile, tempDir, type RunResult, type TestCa } from '../helpers/cli';
 import { crlNumbers, withDatabase } from '../helpers/guarantees';
 import { requireTool } from '../helpers/tools';
 
@@ -373,7 +373,8 @@ test('--home that is a file, empty, or under a file: exit 2 saying so; init does
 /** Start `args` paused at `point`, wait until `ready`, then run `swap` while it waits. */
 async function swapWhilePaused(ca: TestCa, args: string[], point: string, ready: () => boolean, swap: () => void): Promise<RunResult> {
   const run = ca.runAsync(args, { env: { POCKETCA_TEST_PAUSE_AT: `${point}@4000` } });
-  for (let i = 0; i < 400 && !ready(); i++) await new Promise((r) => setTimeout(r, 10));
+  // The point comes after an unlock and a signature: seconds on a loaded machine.
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline && !ready(); ) await new Promise((r) => setTimeout(r, 10));
   assert.ok(ready(), `${args[0]} never reached ${point}`);
   swap();
   return run;
@@ -408,4 +409,80 @@ test('an output swapped for a link into the home between the check and the write
   assert.match(viaDir.stderr, /error: .*pocketca\.db.*changed/);
   assert.equal(statSync(join(ca.home, 'pocketca.db')).ino, dbIno, 'the database is untouched');
   assert.equal(certificateCount(ca.home), 0);
+});
+
+test('issue 16: a file that appears at an output name between the check and the write is not replaced; the run exits 1 and says what it recorded', async (t) => {
+  if (!requireTool(t, 'openssl')) return;
+  const ca = newCa(t);
+  const dir = join(ca.dir, 'phones');
+  mkdirSync(dir);
+  const p12 = secretFile(ca.dir, 'p12-password', 'appeared');
+  const tempOf = (where: string, name: string) => () => readdirSync(where).some((f) => f.startsWith(`.${name}.tmp-`));
+  // While phone.p12 is synced under its temporary name, another program writes phone.p12.
+  const r = await swapWhilePaused(ca, ['issue', 'phone', '--out-dir', dir, '--key-type', 'ec', '--p12-password-file', p12], 'before-rename:phone.p12', tempOf(dir, 'phone.p12'), () =>
+    writeFileSync(join(dir, 'phone.p12'), 'somebody else\'s\n'),
+  );
+  assertOneErrorLine(r, /^error: \S+\/phone\.p12 appeared after it was checked .*: left as it is; phone's certificate [0-9a-f]+ is recorded, but its files were not written and its key is gone\nhint: `pocketca renew phone --out-dir DIR` /m, 1);
+  assert.equal(readFileSync(join(dir, 'phone.p12'), 'utf8'), 'somebody else\'s\n', 'not replaced');
+  assert.deepEqual(readdirSync(dir), ['phone.p12'], 'phone.pem taken back, no temporary file left');
+  assert.equal(certificateCount(ca.home), 1);
+  // The hint works.
+  const other = join(ca.dir, 'other');
+  ca.ok(['renew', 'phone', '--out-dir', other, '--key-type', 'ec', '--p12-password-file', p12]);
+  assert.equal(openssl(['pkcs12', '-in', join(other, 'phone.p12'), '-passin', `file:${p12}`, '-nokeys', '-noout']).code, 0);
+
+  // renew may replace the device's own files, and only those: one swapped for another file meanwhile is left alone.
+  const swapped = await swapWhilePaused(ca, ['renew', 'phone', '--out-dir', other, '--p12-password-file', p12], 'before-rename:phone.pem', tempOf(other, 'phone.pem'), () => {
+    writeFileSync(join(other, 'new.pem'), 'a certificate someone else put here\n');
+    renameSync(join(other, 'new.pem'), join(other, 'phone.pem'));
+  });
+  assertOneErrorLine(swapped, /phone\.pem was replaced after it was checked .*: left as it is; phone's certificate [0-9a-f]+ is recorded/, 1);
+  assert.equal(readFileSync(join(other, 'phone.pem'), 'utf8'), 'a certificate someone else put here\n');
+});
+
+test('issue 16: on a FAT filesystem (no hard links, no modes) issue, issue --batch and renew write their files, and a file that appears is still not replaced', async (t) => {
+  if (!requireTool(t, 'openssl') || !requireTool(t, 'mkfs.vfat') || !requireTool(t, 'fusefat') || !requireTool(t, 'fusermount')) return;
+  const ca = createTestCa();
+  let mounted = false;
+  // Unmounted before the test's directory is removed.
+  t.after(() => {
+    if (mounted) spawnSync('fusermount', ['-u', stick]);
+    ca.cleanup();
+  });
+  // A FAT image mounted with fusefat (FUSE: as a USB stick reads, without a kernel module): link(2) is EPERM, chmod ENOSYS.
+  const image = join(ca.dir, 'stick.img');
+  const stick = join(ca.dir, 'stick');
+  writeFileSync(image, Buffer.alloc(0));
+  spawnSync('truncate', ['-s', '16M', image]);
+  assert.equal(spawnSync('mkfs.vfat', [image]).status, 0);
+  mkdirSync(stick);
+  const mount = spawnSync('fusefat', ['-o', 'rw+', image, stick], { encoding: 'utf8' });
+  if (mount.status !== 0) {
+    // FUSE is the kernel's to grant: a container without /dev/fuse skips, saying so; with it, CI must mount.
+    if (process.env.CI === 'true' && existsSync('/dev/fuse')) assert.fail(`fusefat cannot mount: ${mount.stderr}`);
+    t.skip(`no FUSE here: ${mount.stderr.trim()}`);
+    return;
+  }
+  mounted = true;
+  const p12 = secretFile(ca.dir, 'p12-password', 'on-the-stick');
+  const out = join(stick, 'out');
+  ca.ok(['issue', 'phone', '--out-dir', out, '--key-type', 'ec', '--p12-password-file', p12]);
+  assert.equal(openssl(['pkcs12', '-in', join(out, 'phone.p12'), '-passin', `file:${p12}`, '-nokeys', '-noout']).code, 0);
+  ca.ok(['renew', 'phone', '--out-dir', out, '--p12-password-file', p12]);
+  const list = join(ca.dir, 'names.txt');
+  writeFileSync(list, 'fa\nfb\nfc\n');
+  const batch = join(stick, 'batch');
+  ca.ok(['issue', '--batch', list, '--key-type', 'ec', '--out-dir', batch]);
+  const csv = readFileSync(join(batch, 'passwords.csv'), 'utf8').trimEnd().split('\n').slice(1);
+  assert.equal(csv.length, 3);
+  for (const line of csv) {
+    const [name, password] = line.split(',') as [string, string];
+    assert.equal(openssl(['pkcs12', '-in', join(batch, `${name}.p12`), '-passin', `file:${secretFile(ca.dir, `pw-${name}`, password)}`, '-nokeys', '-noout']).code, 0, name);
+  }
+  const r = await swapWhilePaused(ca, ['issue', 'tab', '--out-dir', out, '--key-type', 'ec', '--p12-password-file', p12], 'before-rename:tab.p12', () => readdirSync(out).some((f) => f.startsWith('.tab.p12.tmp-')), () =>
+    writeFileSync(join(out, 'tab.p12'), 'somebody else\'s\n'),
+  );
+  assertOneErrorLine(r, /tab\.p12 appeared after it was checked/, 1);
+  assert.equal(readFileSync(join(out, 'tab.p12'), 'utf8'), 'somebody else\'s\n');
+  assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('tab') || f.startsWith('.')), ['tab.p12']);
 });

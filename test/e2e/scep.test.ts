@@ -291,6 +291,11 @@ test('scep NAME again renews in place (issue 19): same profile identifiers, the 
   assert.equal(renew.code, 2, renew.stderr);
   assert.match(renew.stderr, /error: certificate [0-9a-f]+ \(dev-phone\) was enrolled by SCEP/);
   assert.match(renew.stderr, /hint: renew it with pocketca scep dev-phone/);
+  // issue NAME: the one-certificate rule, its hint naming scep (the key is on the device), not renew.
+  const again = pocketca(['issue', NAME, '--home', ca.home, '--out-dir', join(ca.dir, 'again')]);
+  assert.equal(again.code, 1, again.stderr);
+  assert.match(again.stderr, /error: dev-phone already has a valid certificate/);
+  assert.match(again.stderr, /hint: its key is on the device: pocketca scep dev-phone renews it there/);
 
   // No --force: a renewal. The profile is replaced (a new challenge) and keeps its identifiers.
   const second = await startScep(t, ca, ['--ttl', '60s']);

@@ -201,3 +201,10 @@ export function clientIdentityState(home: string, dir: string, name: string, p12
     rmSync(scratch, { recursive: true, force: true });
   }
 }
+
+/** OUT_DIR/passwords.csv of `issue --batch`: its header checked, then name -> password in file order. */
+export function readPasswordsCsv(path: string): Map<string, string> {
+  const [header, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
+  assert.equal(header, 'name,password', `${path} starts with its header`);
+  return new Map(lines.map((line) => line.split(',') as [string, string]));
+}
