@@ -33,6 +33,7 @@ export function start(argv: string[]): void {
   }
   const command = (require('./argv') as typeof import('./argv')).commandOf(args);
   const help = args.includes('--help') || args.includes('-h');
+  // Only these commands load head-start: it brings the key file's reader and node:crypto.
   if (command && STARTS_EARLY.has(command) && !help) (require('./head-start') as typeof import('./head-start')).startEarlyWork(command, args);
   (require('./main') as typeof import('./main')).run(argv);
 }
