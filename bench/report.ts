@@ -1,6 +1,6 @@
 /**
  * What the benchmark found: per scenario the medians and the paired ratios,
- * the goals of issues 6 and 13 each marked met or not, and the machine it ran on.
+ * the goals of issues 6, 13 and 18 each marked met or not, and the machine it ran on.
  * Printed as Markdown tables (docs/performance.md shows the same, and a
  * test checks it against bench/results/latest.json) and written as JSON.
  */

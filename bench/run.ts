@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: pocketca against the openssl command line and easy-rsa in
- * the same run (issues 6 and 13). Every timed command is a whole process,
+ * the same run (issues 6, 13 and 18). Every timed command is a whole process,
  * started as a user starts it; set-up (CA creation, seeding records) is not
  * timed.
  *
@@ -92,12 +92,17 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
+/** The records `list --json` prints in the start-up scenario: a handful, as on a home network. */
+const FEW_RECORDS = 3;
+const LIST_FEW = `pocketca list --json (${FEW_RECORDS} records)`;
+
 const GOALS: Goal[] = [
   { text: '`issue` ≤ 1.0× the openssl pipeline', kind: 'ratio', scenario: 'issue', of: 'pocketca issue', to: 'openssl pipeline', max: 1.0 },
   { text: '`issue` ≤ 0.75× easy-rsa `build-client-full`', kind: 'ratio', scenario: 'issue', of: 'pocketca issue', to: 'easy-rsa build-client-full', max: 0.75 },
   { text: '`issue --key-type ec` ≤ 1.0× the openssl P-256 pipeline', kind: 'ratio', scenario: 'issue-ec', of: 'pocketca issue --key-type ec', to: 'openssl P-256 pipeline', max: 1.0 },
   { text: '`issue --batch` of 12 RSA-2048 ≤ 0.5× twelve openssl pipelines', kind: 'ratio', scenario: 'batch', of: 'pocketca issue --batch', to: 'openssl pipeline in a loop', max: 0.5 },
   { text: '`issue --batch` of 100 P-256 ≤ 0.1× a hundred openssl P-256 pipelines', kind: 'ratio', scenario: 'batch-ec', of: 'pocketca issue --batch --key-type ec', to: 'openssl P-256 pipeline in a loop', max: 0.1 },
+  { text: '`sign` ≤ 1.0× `openssl x509 -req` with the same scrypt CA key', kind: 'ratio', scenario: 'sign', of: 'pocketca sign', to: 'openssl x509 -req', max: 1.0 },
   { text: '`sign` ≤ 0.8× easy-rsa `sign-req`', kind: 'ratio', scenario: 'sign', of: 'pocketca sign', to: 'easy-rsa sign-req', max: 0.8 },
   { text: '`revoke` at 10k revoked ≤ 0.5× easy-rsa `revoke` + `gen-crl`', kind: 'ratio', scenario: 'revoke', of: 'pocketca revoke', to: 'easy-rsa revoke + gen-crl', max: 0.5 },
   { text: '`crl` at 100k revoked ≤ 1.0× `openssl ca -gencrl`', kind: 'ratio', scenario: 'crl', of: 'pocketca crl', to: 'openssl ca -gencrl', max: 1.0 },
@@ -106,7 +111,8 @@ const GOALS: Goal[] = [
   { text: '`crl` at 1M revoked: peak memory ≤ 0.5× `openssl ca -gencrl`', kind: 'memory-ratio', scenario: 'crl-1m', of: 'pocketca crl', to: 'openssl ca -gencrl', max: 0.5 },
   { text: '`list --json` of 100k ≤ 0.5 s', kind: 'time', scenario: 'list', of: 'pocketca list --all --json', maxMs: 500 },
   { text: '`list --revoked` of 10k ≤ 0.1 s', kind: 'time', scenario: 'list', of: 'pocketca list --revoked', maxMs: 100 },
-  { text: '`pocketca --version` ≤ 1.3× `node -e 0`', kind: 'ratio', scenario: 'startup', of: 'pocketca --version', to: 'node -e 0', max: 1.3 },
+  { text: '`pocketca --version` ≤ 1.1× `node -e 0`', kind: 'ratio', scenario: 'startup', of: 'pocketca --version', to: 'node -e 0', max: 1.1 },
+  { text: `\`list --json\` of ${FEW_RECORDS} records ≤ 1.5× \`node -e 0\``, kind: 'ratio', scenario: 'startup', of: LIST_FEW, to: 'node -e 0', max: 1.5 },
 ];
 
 const log = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
@@ -124,18 +130,24 @@ function someCertificateDer(ws: Workspace, home: string): Buffer {
 }
 
 function startup(ws: Workspace, o: Options): ScenarioResult {
-  const home = initPocketcaHome(ws, 'empty-home');
+  const home = initPocketcaHome(ws, 'startup-home');
+  const out = ws.mkdir('startup-issued');
+  for (let i = 1; i <= FEW_RECORDS; i++) {
+    runOnce(pocketca(['issue', `device-${i}`, '--key-type', 'ec', '--home', home, '--passphrase-file', ws.passFile, '--p12-password-file', ws.p12PassFile, '--out-dir', out, '-q']));
+  }
+  const json = ws.path('startup-list.json');
   log(`startup: ${o.runs * 2} runs each`);
   const contenders: Contender[] = [
     { label: 'node -e 0', steps: () => [{ command: process.execPath, args: ['-e', '0'] }] },
     { label: 'pocketca --version', steps: () => [pocketca(['--version'])] },
-    { label: 'pocketca list (empty home)', steps: () => [pocketca(['list', '--home', home])] },
+    { label: LIST_FEW, steps: () => [pocketca(['list', '--json', '--home', home], json)] },
   ];
   const samples = measure(contenders, { runs: o.runs * 2, warmup: 3, scratch: ws.dir });
+  const listed = (JSON.parse(readFileSync(json, 'utf8')) as unknown[]).length;
   return summarise('startup', 'start-up', samples, [
     ['pocketca --version', 'node -e 0'],
-    ['pocketca list (empty home)', 'node -e 0'],
-  ]);
+    [LIST_FEW, 'node -e 0'],
+  ], [`node -e 0 is Node.js starting and stopping with nothing to do: no command written for Node can be faster. list --json printed ${listed} records.`]);
 }
 
 type KeyType = 'rsa' | 'ec';

@@ -378,10 +378,12 @@ export async function issueIdentity(ctx: AppContext, p: IssueParams): Promise<Is
   const keyPromise = takeKey(plan.keySpec);
   keyPromise.catch(() => undefined);
   const encoders = await loadEncoders();
-  const caKey = await unlockCaKey(ctx, plan.command);
-  // The PKCS#12's password material needs neither key: derived here, it is off the path once the key pair is ready.
+  // The PKCS#12's password material needs neither key: derived here, while
+  // the CA key's scrypt (started by cli/start) and the key pair are still on
+  // the thread pool, it is off the path of both (issue 18).
   const password = p.p12Password ?? generatePassword(ctx.randomBytes);
   const p12Secrets = p.profile === 'client' ? encoders.preparePkcs12(password, p.p12Format) : undefined;
+  const caKey = await unlockCaKey(ctx, plan.command);
   const profileSigner = p.profile === 'client' && p.mobileconfig && p.signProfile ? await signerFor(ctx, caKey) : undefined;
   const key = await keyPromise;
   const session: IssueSession = { ctx, ca, caKey, db, encoders, ...(profileSigner ? { profileSigner } : {}) };

@@ -2,7 +2,7 @@
  * Unlocking the CA key costs one scrypt (about 80 ms), as long as loading
  * the program. When the passphrase comes from a file or the environment,
  * bin/pocketca starts that scrypt on the thread pool before it loads the
- * rest (prefetchCaKey in src/cli/argv.ts), and the unlock later takes the
+ * rest (prefetchCaKey in src/cli/head-start.ts), and the unlock later takes the
  * result.
  *
  * What is read that early is a guess from argv: the unlock uses the result

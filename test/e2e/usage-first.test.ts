@@ -5,7 +5,7 @@
  * script's conditions (no terminal, no --passphrase-file, no
  * POCKETCA_PASSPHRASE) and must name the real mistake; then again with a
  * wrong POCKETCA_PASSPHRASE, which bin/pocketca starts to unlock before the
- * command is even parsed (src/cli/start.ts prefetchCaKey): the usage error
+ * command is even parsed (src/cli/head-start.ts prefetchCaKey): the usage error
  * still wins, and nothing is recorded.
  */
 import { test } from 'node:test';

@@ -14,7 +14,7 @@ import { octetString, oid, sequence, smallInteger } from '../../src/formats/der'
 import { checkKeyDerivation, decryptPrivateKeyAsync, KEY_ENCRYPTION_OIDS, encryptPrivateKey, readScryptEncryption } from '../../src/formats/encrypted-key';
 import { fromPem, toPem } from '../../src/formats/pem';
 import { decryptCaKey, prefetchKey } from '../../src/host/key-prefetch';
-import { prefetchCaKey } from '../../src/cli/argv';
+import { prefetchCaKey } from '../../src/cli/head-start';
 import { openssl, secretFile, tempDir } from '../helpers/cli';
 
 const PASS = 'correct horse battery';
