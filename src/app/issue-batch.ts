@@ -210,7 +210,8 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
   const generated = p.p12Password === undefined && p.profile === 'client';
   refuseCollidingOutputs(entries, plans, p.batchFile, generated ? PASSWORDS_FILE : undefined);
   const now = ctx.now();
-  for (const plan of plans) checkIssuable(ctx.home.caCertificate(), plan, now);
+  const ca = ctx.home.caCertificate();
+  for (const plan of plans) checkIssuable(ca, plan, now);
   // Every file of every identity through the output rule, before anything is unlocked or signed.
   const dir = resolveIdentityOutputs(ctx, plans, p.outDir);
   const outDir = dir.path;
@@ -221,8 +222,8 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
   const db = ctx.home.database();
   if (!p.force) {
     // Early, before the passphrase and the keys; recordCertificate checks again in each identity's transaction.
-    const now = ctx.now().toISOString();
-    const taken = names.filter((name) => findByName(db, name).some((row) => statusOf(row, now) === 'valid'));
+    const iso = now.toISOString();
+    const taken = names.filter((name) => findByName(db, name).some((row) => statusOf(row, iso) === 'valid'));
     if (taken.length > 0) {
       throw new ValidCertificateExistsError(
         `${taken.length === 1 ? 'this name already has' : `${taken.length} names already have`} a valid certificate: ${taken.join(', ')}`,
@@ -232,7 +233,6 @@ export async function issueBatch(ctx: AppContext, p: BatchParams): Promise<Batch
   }
 
   const command = plans[0]!.command;
-  const ca = ctx.home.caCertificate();
   const pool = keyPool(plans[0]!, plans.length, keysInFlight());
   let deriver: Pkcs12Deriver | undefined;
   // Set when the batch stops waiting for a stalled step: what finishes late is then not published.

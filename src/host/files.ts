@@ -107,11 +107,12 @@ function appeared(path: string, what: 'appeared' | 'was replaced'): OutputAppear
 }
 
 /**
- * link(2) fails with these where the filesystem has no hard links: EPERM on
- * FAT (vfat, the USB stick the CA may live on), ENOTSUP/EOPNOTSUPP or ENOSYS
- * on exFAT and some FUSE and network filesystems.
+ * What a filesystem answers for an operation it does not have: link(2)
+ * without hard links, chmod(2) without Unix modes. EPERM on FAT (vfat, the
+ * USB stick the CA may live on), ENOTSUP/EOPNOTSUPP or ENOSYS on exFAT and
+ * some FUSE and network filesystems.
  */
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+const NOT_ON_THIS_FILESYSTEM = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 /**
  * Give `temp` the name `path` only if nothing has it: link(2) fails with
@@ -127,7 +128,7 @@ function createOnly(temp: string, path: string): void {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (code === 'EEXIST') throw appeared(path, 'appeared');
-    if (!NO_HARD_LINKS.has(code)) throw error;
+    if (!NOT_ON_THIS_FILESYSTEM.has(code)) throw error;
   }
   let claim: number;
   try {
@@ -179,7 +180,7 @@ export function removePublished(path: string, id: FileId): void {
  */
 function modeRefused(error: unknown, actual: number, mode: number, path: string): void {
   const code = (error as NodeJS.ErrnoException).code ?? '';
-  if (!['EPERM', 'ENOSYS', 'ENOTSUP', 'EOPNOTSUPP'].includes(code)) throw error;
+  if (!NOT_ON_THIS_FILESYSTEM.has(code)) throw error;
   if ((actual & 0o077 & ~mode) === 0) return;
   throw new FilesystemError(
     `cannot write ${path}: its filesystem has no file modes (FAT?) and makes every file ${(actual & 0o777).toString(8).padStart(4, '0')}, readable by others`,
